@@ -1,0 +1,213 @@
+"""Load one feed's delivery for a term: every file, every row loaded or quarantined.
+
+A delivery is the set of files in <landing>/<term>/<feed>/. The same set again (by
+name and sha256) is a no-op; a different set replaces the current one in a single
+transaction, and the earlier load_files rows stay with superseded_at set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from kcbx.feeds import Feed, feed as get_feed
+from kcbx.ingest.readers import FileProblem, open_table
+from kcbx.ingest.rows import REASON_LABELS, normalise_row
+from kcbx.ingest.schema import raw_table_columns
+
+SUPPORTED = (".csv", ".xlsx")
+Progress = Callable[[str], None]
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    status: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str | None = None
+    encoding: str | None = None
+
+
+@dataclass
+class FeedResult:
+    feed: str
+    term_id: str
+    skipped: bool = False
+    files: list[FileResult] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {
+            "feed": self.feed,
+            "skipped": self.skipped,
+            "files": len(self.files),
+            "rows_read": sum(f.rows_read for f in self.files),
+            "rows_loaded": sum(f.rows_loaded for f in self.files),
+            "rows_rejected": sum(f.rows_rejected for f in self.files),
+            "files_rejected": sum(f.status == "rejected" for f in self.files),
+        }
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def delivered_files(landing: Path, term_id: str, feed_name: str) -> list[Path]:
+    folder = landing / term_id / feed_name
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def ingest_feed(
+    conn: psycopg.Connection,
+    landing: Path,
+    term_id: str,
+    feed_name: str,
+    progress: Progress = print,
+    today: date | None = None,
+) -> FeedResult:
+    feed = get_feed(feed_name)
+    files = delivered_files(landing, term_id, feed_name)
+    result = FeedResult(feed_name, term_id)
+    delivery = {(p.name, sha256_of(p)) for p in files}
+    with conn.transaction():
+        # One loader per term and feed at a time; a second waits rather than interleaving.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"kcbx.load.{term_id}.{feed_name}",))
+        current = set(
+            conn.execute(
+                "select file_name, sha256 from audit.load_files "
+                "where term_id = %s and feed = %s and superseded_at is null",
+                (term_id, feed_name),
+            ).fetchall()
+        )
+        if delivery == current:
+            result.skipped = True
+            progress(f"  {feed_name}: 与已加载的交付相同，跳过 / same delivery as already loaded, skipped")
+            return result
+        conn.execute(
+            "update audit.load_files set superseded_at = now() "
+            "where term_id = %s and feed = %s and superseded_at is null",
+            (term_id, feed_name),
+        )
+        for path in files:
+            file_result = _load_file(conn, feed, term_id, path, today or date.today())
+            result.files.append(file_result)
+            note = f", {file_result.rows_rejected:,} 行隔离 rejected" if file_result.rows_rejected else ""
+            if file_result.status == "rejected":
+                note += f" — 文件被拒收 file rejected: {file_result.message}"
+            progress(f"  {feed_name}/{path.name}: {file_result.rows_loaded:,} 行入库 loaded{note}")
+    return result
+
+
+def _load_file(conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, today: date) -> FileResult:
+    load_id = conn.execute(
+        "insert into audit.load_files (term_id, feed, file_name, sha256, status) "
+        "values (%s, %s, %s, %s, 'loading') returning load_id",
+        (term_id, feed.name, path.name, sha256_of(path)),
+    ).fetchone()[0]
+    try:
+        with conn.transaction():
+            outcome = _copy_rows(conn, feed, term_id, path, load_id, today)
+    except FileProblem as problem:
+        outcome = FileResult(path.name, "rejected", message=str(problem))
+    assert outcome.rows_read == outcome.rows_loaded + outcome.rows_rejected, "row accounting broken"
+    conn.execute(
+        "update audit.load_files set status = %s, encoding = %s, rows_read = %s, rows_loaded = %s, "
+        "rows_rejected = %s, message = %s, finished_at = now() where load_id = %s",
+        (
+            outcome.status,
+            outcome.encoding,
+            outcome.rows_read,
+            outcome.rows_loaded,
+            outcome.rows_rejected,
+            outcome.message,
+            load_id,
+        ),
+    )
+    return outcome
+
+
+def _header_map(feed: Feed, header: list[str]) -> tuple[dict[int, str], dict[int, str], list[str]]:
+    """Column positions for declared columns, positions of undeclared ones, missing required headers."""
+    known: dict[int, str] = {}
+    extra: dict[int, str] = {}
+    for position, name in enumerate(header):
+        cleaned = (name or "").strip().lstrip("\ufeff")
+        column = feed.header_index.get(cleaned)
+        if column is not None and column.col not in known.values():
+            known[position] = column.col
+        elif cleaned:
+            extra[position] = cleaned
+    missing = [c.name for c in feed.columns if c.required and c.col not in known.values()]
+    return known, extra, missing
+
+
+def _copy_rows(
+    conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, load_id: int, today: date
+) -> FileResult:
+    result = FileResult(path.name, "loaded")
+    with open_table(path) as (result.encoding, header, rows):
+        known, extra, missing = _header_map(feed, header)
+        columns = raw_table_columns(feed)
+        copy_raw = sql.SQL("copy {} ({}) from stdin").format(
+            sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        rejects: list[tuple] = []
+        with conn.cursor() as cur, cur.copy(copy_raw) as copy:
+            for number, cells in enumerate(rows, start=2):  # row 1 is the header
+                if not any(c not in (None, "") for c in cells):
+                    continue  # blank lines are layout, not data
+                result.rows_read += 1
+                delivered = {header[i] if i < len(header) else f"列{i + 1}": _as_text(v) for i, v in enumerate(cells)}
+                if missing:
+                    rejects.append((load_id, number, "file_missing_column", ", ".join(missing), delivered))
+                    continue
+                mapped = {col: cells[i] for i, col in known.items() if i < len(cells)}
+                row = normalise_row(feed, mapped, today)
+                if row.reason:
+                    rejects.append((load_id, number, row.reason, row.detail, delivered))
+                    continue
+                extras = {name: _as_text(cells[i]) for i, name in extra.items() if i < len(cells) and cells[i] not in (None, "")}
+                conflict = [row.id_conflict] if feed.identity else []
+                copy.write_row(
+                    (load_id, number, term_id, *row.values, *conflict, json.dumps(extras, ensure_ascii=False) if extras else None)
+                )
+                result.rows_loaded += 1
+        _write_rejects(conn, rejects)
+        result.rows_rejected = len(rejects)
+    if missing:
+        result.status = "rejected"
+        result.message = (
+            f"缺少必填列 {', '.join(missing)}，请按模板表头重新导出 / missing required column(s) {', '.join(missing)}"
+        )
+    return result
+
+
+def _write_rejects(conn: psycopg.Connection, rejects: list[tuple]) -> None:
+    if not rejects:
+        return
+    with conn.cursor() as cur, cur.copy(
+        "copy audit.rejected_rows (load_id, source_row, reason, reason_label, column_name, raw_row) from stdin"
+    ) as copy:
+        for load_id, number, reason, column, delivered in rejects:
+            label = REASON_LABELS.get(reason, "缺少必填列，整个文件被拒收 / file rejected: required column missing")
+            copy.write_row((load_id, number, reason, label, column, json.dumps(delivered, ensure_ascii=False)))
+
+
+def _as_text(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -1,0 +1,91 @@
+"""Stream a delivered file as (header, rows) whatever its form: CSV in UTF-8, UTF-8 with
+BOM or GB18030, or the first sheet of an XLSX workbook."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import openpyxl
+
+CHUNK = 1 << 20
+
+
+class FileProblem(Exception):
+    """A whole-file problem, worded for the county clerk (Chinese / English)."""
+
+
+def detect_encoding(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(CHUNK):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "gb18030"
+    return "utf-8"
+
+
+@contextmanager
+def open_table(path: Path) -> Iterator[tuple[str, list[str], Iterator[list[object]]]]:
+    """Yield (encoding, header, rows). Rows are lists aligned with the header."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        with _open_xlsx(path) as table:
+            yield table
+    elif suffix == ".csv":
+        with _open_csv(path) as table:
+            yield table
+    else:
+        raise FileProblem(f"不支持的文件类型 {suffix}，请提供 CSV 或 XLSX / unsupported file type {suffix}")
+
+
+@contextmanager
+def _open_csv(path: Path):
+    encoding = detect_encoding(path)
+    try:
+        with path.open(encoding=encoding, newline="", errors="strict") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                raise FileProblem("文件为空 / the file is empty")
+            yield encoding, header, reader
+    except UnicodeDecodeError as exc:
+        raise FileProblem(f"文件编码无法识别 / the file is not readable text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise FileProblem(f"CSV 格式错误 / malformed CSV ({exc})") from exc
+
+
+@contextmanager
+def _open_xlsx(path: Path):
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken or fake workbook
+        raise FileProblem(
+            f"不是有效的 Excel 工作簿 / not a readable XLSX workbook ({type(exc).__name__})"
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise FileProblem("工作表为空 / the first sheet is empty")
+        yield "xlsx", ["" if h is None else str(h) for h in header], (list(r) for r in rows)
+    finally:
+        workbook.close()
+
+
+def csv_text(rows: list[list[object]]) -> str:
+    """CSV text for test fixtures and the synthetic generator."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,425 @@
+"""A synthetic county: every feed of SPEC §2 for one term, with planted findings.
+
+The generator builds canonical rows (Chinese headers, clean values) per feed; writer.py
+puts them on disk and oracle.py computes the expected findings from those same rows.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from kcbx import identity
+from kcbx.synth import names
+from kcbx.terms import Term
+
+COUNTY6 = "411082"
+COUNTY_CODE = COUNTY6 + "000000"
+COUNTY_NAME = "长葛市"
+PRESENT_NOISE = (("出勤", 0.945), ("迟到", 0.02), ("病假", 0.02), ("事假", 0.01), ("旷课", 0.005))
+
+
+@dataclass
+class Child:
+    number: str | None
+    name: str
+    sex: str
+    born: date
+    village: str
+    huji_status: str | None = "正常"  # None: no 户籍 row in this county
+    plan: str = "normal"
+
+
+@dataclass
+class County:
+    term: Term
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    # kaoqin is large: stored per school as (day, student_no, class, status) tuples
+    attendance: dict[str, list[tuple]] = field(default_factory=dict)
+    schools: list[dict] = field(default_factory=list)
+
+
+class Generator:
+    def __init__(self, children: int, seed: int, term: Term):
+        self.rng = random.Random(seed)
+        self.n = children
+        self.term = term
+        self.used_numbers: set[str] = set()
+        self.classes: dict[str, str] = {}
+        self.county = County(term)
+        self.rows = self.county.rows
+        for feed in ("regions", "schools", "calendar", "huji", "xueji", "xueji_changes", "kaoqin",
+                     "fupin", "canlian", "minzheng", "sifa", "renshe", "quanfan"):
+            self.rows[feed] = []
+        self.school_days = [d for d, is_day in term.calendar() if is_day]
+        self.plan_count = max(2, children // 300)
+
+    # --- places -------------------------------------------------------------------------
+    def build_places(self) -> None:
+        n_towns = max(3, min(len(names.TOWNSHIPS), self.n // 600))
+        self.rows["regions"].append({"区划代码": COUNTY_CODE, "名称": COUNTY_NAME, "级别": "县", "上级代码": "411000000000"})
+        self.villages: dict[str, list[str]] = {}
+        for t in range(n_towns):
+            town = f"{COUNTY6}{100 + t:03d}000"
+            self.rows["regions"].append({"区划代码": town, "名称": names.TOWNSHIPS[t], "级别": "乡镇", "上级代码": COUNTY_CODE})
+            self.villages[town] = []
+            for v in range(4):
+                village = town[:9] + f"{201 + v:03d}"
+                vname = self.rng.choice(names.VILLAGE_STEMS) + self.rng.choice(names.VILLAGE_TAILS) + "村"
+                self.rows["regions"].append({"区划代码": village, "名称": vname, "级别": "村", "上级代码": town})
+                self.villages[town].append(village)
+        self.primary: dict[str, str] = {}
+        self.junior: dict[str, str] = {}
+        code = 2141082001
+        for town, tname in zip(self.villages, names.TOWNSHIPS, strict=False):
+            for kind, suffix, index in (("小学", "中心小学", self.primary), ("初中", "第一初级中学", self.junior)):
+                self._school(str(code), tname.removesuffix("镇").removesuffix("乡") + suffix, kind, town)
+                index[town] = str(code)
+                code += 1
+        first_town = next(iter(self.villages))
+        self.special = str(code)
+        self._school(self.special, f"{COUNTY_NAME}特殊教育学校", "特殊教育学校", first_town)
+        # A teaching point that never sends attendance: school_missing_attendance.
+        self.silent = str(code + 1)
+        self._school(self.silent, f"{names.TOWNSHIPS[1]}山区教学点", "教学点", list(self.villages)[1])
+        # A school outside the county, for transfers out.
+        self.outside = "2141099001"
+        for day, is_day in self.term.calendar():
+            self.rows["calendar"].append({"日期": day.isoformat(), "是否上课日": "是" if is_day else "否"})
+
+    def _school(self, code: str, name: str, kind: str, town: str) -> None:
+        row = {"学校标识码": code, "学校名称": name, "办学类型": kind, "乡镇代码": town, "举办者": "公办"}
+        self.rows["schools"].append(row)
+        self.county.schools.append(row)
+
+    # --- people -------------------------------------------------------------------------
+    def _number(self, born: date, sex: str, region6: str = COUNTY6) -> str:
+        while True:
+            seq = self.rng.randrange(0, 999)
+            if (seq % 2 == 1) != (sex == "男"):
+                seq = (seq + 1) % 1000
+            number = identity.make_number(region6, born, seq)
+            if number not in self.used_numbers:
+                self.used_numbers.add(number)
+                return number
+
+    def _name(self, sex: str) -> str:
+        given = names.GIVEN_BOY if sex == "男" else names.GIVEN_GIRL
+        return self.rng.choice(names.SURNAMES) + "".join(self.rng.choice(given) for _ in range(self.rng.choice((1, 2))))
+
+    def child(self, born: date | None = None, village: str | None = None, region6: str = COUNTY6) -> Child:
+        sex = self.rng.choice("男女")
+        if born is None:
+            first = date(self.term.year - 17, 9, 1)
+            born = first + timedelta(days=self.rng.randrange((date(self.term.year, 8, 31) - first).days))
+        village = village or self.rng.choice(self.rng.choice(list(self.villages.values())))
+        return Child(self._number(born, sex, region6), self._name(sex), sex, born, village)
+
+    def cohort_birth(self, grade: int | None = None) -> date:
+        grade = grade or self.rng.randint(1, 9)
+        start = date(self.term.year - 6 - grade, 9, 1)
+        return start + timedelta(days=self.rng.randrange(365))
+
+    def town_of(self, village: str) -> str:
+        return village[:9] + "000"
+
+    # --- rows ---------------------------------------------------------------------------
+    def huji(self, c: Child, status: str | None = None, changed: date | None = None) -> None:
+        status = status or c.huji_status or "正常"
+        guardian_sex = self.rng.choice("男女")
+        guardian_born = c.born - timedelta(days=365 * self.rng.randint(22, 40))
+        self.rows["huji"].append({
+            "身份证号": c.number, "姓名": c.name, "性别": c.sex, "出生日期": c.born.isoformat(),
+            "户籍地区划代码": c.village, "人员状态": status,
+            "状态变动日期": changed.isoformat() if changed else "",
+            "监护人姓名": self._name(guardian_sex),
+            "监护人身份证号": self._number(guardian_born, guardian_sex),
+            "联系电话": f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}",
+        })
+
+    def xueji(self, c: Child, school: str, status: str = "在读", student_no: str | None = None,
+              mode: str = "普通", with_number: bool = True, changed: date | None = None) -> str:
+        student_no = student_no or ("G" + c.number if c.number and with_number else f"L{self.rng.randrange(10**17):017d}")
+        grade = min(9, max(1, self.term.grade_for(c.born)))
+        self.classes[student_no] = f"{grade}年级{self.rng.randint(1, 4)}班"
+        self.rows["xueji"].append({
+            "全国学籍号": student_no, "身份证号": c.number if with_number else "", "姓名": c.name, "性别": c.sex,
+            "出生日期": c.born.isoformat(), "学校标识码": school, "年级": str(grade),
+            "班级": self.classes[student_no], "学籍状态": status, "就读方式": mode,
+            "状态变动日期": changed.isoformat() if changed else "",
+        })
+        return student_no
+
+    def change(self, student_no: str, c: Child, kind: str, on: date, src: str = "", dst: str = "", why: str = "") -> None:
+        self.rows["xueji_changes"].append({
+            "全国学籍号": student_no, "身份证号": c.number or "", "异动类型": kind, "异动日期": on.isoformat(),
+            "原学校标识码": src, "现学校标识码": dst, "异动原因": why,
+        })
+
+    def school_for(self, c: Child) -> str:
+        town = self.town_of(c.village)
+        return self.primary[town] if self.term.grade_for(c.born) <= 6 else self.junior[town]
+
+    def attend(self, school: str, student_no: str, pattern: str) -> None:
+        """Daily roll call for one student at one school by pattern."""
+        out = self.county.attendance.setdefault(school, [])
+        days = self.reported_days(school)
+        for i, day in enumerate(days):
+            if pattern == "normal":
+                status = self._noise()
+            elif pattern == "absent":
+                status = "旷课"
+            elif pattern == "visit":  # 送教上门: a weekly home visit, excused otherwise
+                status = "出勤" if day.weekday() == 2 else "事假"
+            elif pattern.startswith("stops"):  # present, then an unexcused run at the end
+                run = int(pattern.removeprefix("stops"))
+                if i < len(days) - run:
+                    status = "出勤" if i >= len(days) - run - 2 else self._noise()
+                else:
+                    status = None if i % 2 else "旷课"  # unmarked days count as unexcused
+            elif pattern.startswith("run"):  # an unexcused run too short to count, then present
+                run = int(pattern.removeprefix("run"))
+                status = "旷课" if len(days) - run - 1 <= i < len(days) - 1 else "出勤"
+            else:
+                raise ValueError(pattern)
+            if status is not None:
+                out.append((day, student_no, self.classes.get(student_no, ""), status))
+
+    def _noise(self) -> str:
+        r = self.rng.random()
+        for status, p in PRESENT_NOISE:
+            r -= p
+            if r < 0:
+                return status
+        return "出勤"
+
+    def reported_days(self, school: str) -> list[date]:
+        days = self.school_days
+        if school == self.early_stop:  # stopped reporting a week before the end of term
+            days = days[:-5]
+        if school == self.gap_school:  # missed one day mid-term: nobody reported
+            days = [d for d in days if d != self.school_days[len(self.school_days) // 2]]
+        return days
+
+
+def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-1") -> County:
+    g = Generator(children, seed, Term.parse(term))
+    g.build_places()
+    towns = list(g.villages)
+    g.early_stop = g.junior[towns[0]]
+    g.gap_school = g.primary[towns[-1]]
+    k = g.plan_count
+    planted: list[Child] = []
+
+    def planted_child(plan: str, **kwargs) -> Child:
+        c = g.child(**kwargs)
+        c.plan = plan
+        planted.append(c)
+        return c
+
+    # Ordinary population: huji for everyone aged 0-17, school for the cohort.
+    for _ in range(children):
+        c = g.child()
+        g.huji(c)
+        grade = g.term.grade_for(c.born)
+        if 1 <= grade <= 9:
+            if g.rng.random() < 0.01:  # in 特殊教育学校 by 随班就读 placement, attending
+                no = g.xueji(c, g.special, mode="特教学校")
+                g.attend(g.special, no, "normal")
+            else:
+                school = g.school_for(c)
+                no = g.xueji(c, school)
+                g.attend(school, no, "normal")
+        elif grade >= 10 and g.rng.random() < 0.5:  # finished grade 9 here
+            g.xueji(c, g.junior[g.town_of(c.village)], status="毕业", changed=date(g.term.year, 7, 1))
+
+    # out_of_school: never registered; registered as 辍学; missing persons; cohort edges.
+    for i in range(k):
+        c = planted_child("out_never", born=g.cohort_birth())
+        g.huji(c)
+        c = planted_child("out_dropped", born=g.cohort_birth(g.rng.randint(6, 9)))
+        g.huji(c)
+        no = g.xueji(c, g.school_for(c), status="辍学", changed=date(g.term.year, 6, 20))
+        g.change(no, c, "辍学", date(g.term.year, 6, 20), why=g.rng.choice(["厌学", "外出打工", "学习困难"]))
+        c = planted_child("out_missing", born=g.cohort_birth())
+        g.huji(c, status="失踪", changed=date(g.term.year - 1, 3, 2))
+    youngest_last = g.term.cohort[1]
+    g.huji(planted_child("out_edge_in", born=youngest_last))
+    g.huji(planted_child("edge_too_young", born=youngest_last + timedelta(days=1)))
+    oldest_first = g.term.cohort[0]
+    g.huji(planted_child("out_edge_in", born=oldest_first))
+    g.huji(planted_child("edge_too_old", born=oldest_first - timedelta(days=1)))
+
+    # Not findings: gone from the county; exempt; enrolled elsewhere.
+    for status in ("死亡", "迁出", "注销"):
+        g.huji(planted_child("gone", born=g.cohort_birth()), status=status, changed=date(g.term.year - 1, 5, 1))
+    for status in ("延缓入学", "免于入学"):
+        c = planted_child("exempt", born=g.cohort_birth())
+        g.huji(c)
+        g.xueji(c, g.special, status=status, mode="送教上门")
+    c = planted_child("enrolled_elsewhere", born=g.cohort_birth())
+    g.huji(c)
+    g.xueji(c, g.outside)
+
+    # Migrant children (随迁子女): 学籍 here, 户籍 elsewhere; one without any identity number.
+    for i in range(k):
+        c = planted_child("migrant", born=g.cohort_birth(), region6="410102")
+        c.huji_status = None
+        school = g.school_for(c)
+        g.attend(school, g.xueji(c, school, with_number=(i > 0)), "normal")
+
+    # phantom_enrolment: registered 在读, no present day (no rows at all, or only 旷课).
+    for i in range(k):
+        c = planted_child("phantom", born=g.cohort_birth())
+        g.huji(c)
+        school = g.school_for(c)
+        no = g.xueji(c, school)
+        if i % 2:
+            g.attend(school, no, "absent")
+
+    # suspected_dropout: attends, then stops; plus runs just below the threshold.
+    for i in range(k):
+        c = planted_child("suspected", born=g.cohort_birth())
+        g.huji(c)
+        school = g.school_for(c) if i % 3 else g.early_stop
+        if school == g.early_stop:
+            c.born = g.cohort_birth(7)
+        g.attend(school, g.xueji(c, school), f"stops{3 + i % 4}")
+    for run in (1, 2):
+        c = planted_child("short_run", born=g.cohort_birth())
+        g.huji(c)
+        school = g.school_for(c)
+        g.attend(school, g.xueji(c, school), f"run{run}")
+
+    # 送教上门 disabled children: excused except visit days; in 残联 list.
+    for _ in range(k):
+        c = planted_child("sent_teaching", born=g.cohort_birth())
+        g.huji(c)
+        g.attend(g.special, g.xueji(c, g.special, mode="送教上门"), "visit")
+        _canlian(g, c, "送教上门")
+
+    # unregistered_attendance: transferred out but still attending; attending the wrong school;
+    # an attendance 学籍号 the registry does not know.
+    for i in range(k):
+        c = planted_child("unregistered", born=g.cohort_birth())
+        g.huji(c)
+        school = g.school_for(c)
+        if i % 2 == 0:
+            no = g.xueji(c, school, status="转出", changed=date(g.term.year, 8, 25))
+            g.change(no, c, "转出", date(g.term.year, 8, 25), src=school, dst=g.outside, why="随父母务工")
+            g.attend(school, no, "normal")
+        else:
+            other = g.junior[towns[(towns.index(g.town_of(c.village)) + 1) % len(towns)]]
+            no = g.xueji(c, school)
+            g.attend(other, no, "normal")
+    g.attend(g.primary[towns[0]], f"L{g.rng.randrange(10**17):017d}", "normal")
+
+    # deregistered_enrolled: 户籍 closed, 学籍 still 在读.
+    for i, status in enumerate(("死亡", "迁出", "注销")):
+        c = planted_child("deregistered", born=g.cohort_birth())
+        g.huji(c, status=status, changed=date(g.term.year, 3, 15))
+        school = g.school_for(c)
+        no = g.xueji(c, school)
+        if status != "死亡":
+            g.attend(school, no, "normal")
+
+    # duplicate_registration: one identity number on two 学籍号.
+    for i in range(k):
+        c = planted_child("duplicate", born=g.cohort_birth(g.rng.randint(1, 6)))
+        g.huji(c)
+        school = g.school_for(c)
+        g.attend(school, g.xueji(c, school), "normal")
+        g.xueji(c, g.junior[towns[-1]] if i % 2 else g.outside, status="转出" if i % 2 else "在读",
+                student_no=f"L{g.rng.randrange(10**17):017d}")
+
+    # school_missing_attendance: the teaching point's pupils.
+    for _ in range(max(3, k)):
+        c = planted_child("silent_school", born=g.cohort_birth(g.rng.randint(1, 3)), village=g.villages[towns[1]][0])
+        g.huji(c)
+        g.xueji(c, g.silent)
+
+    # Vulnerable groups: poverty, disability, civil affairs, justice, child labour.
+    dropouts = [p for p in planted if p.plan in ("out_never", "out_dropped", "out_missing", "phantom", "suspected")]
+    for c in g.rng.sample(dropouts, min(len(dropouts), k + 1)):
+        _fupin(g, c)
+    for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 20)):
+        _fupin_row(g, row)
+    out = [p for p in planted if p.plan in ("out_never", "out_dropped")]
+    for c in out[: max(1, k // 2)]:
+        _canlian(g, c, "随班就读")
+    for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 100)):
+        _canlian_row(g, row, "随班就读")
+    for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 15)):
+        category = g.rng.choice(["孤儿", "事实无人抚养儿童", "农村留守儿童", "困境儿童", "低保", "特困供养"])
+        g.rows["minzheng"].append({"身份证号": row["身份证号"], "姓名": row["姓名"], "保障类别": category,
+                                   "认定日期": f"{g.term.year - 1}-0{g.rng.randint(1, 9)}-15"})
+    for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 200)):
+        g.rows["sifa"].append({"身份证号": row["身份证号"], "姓名": row["姓名"], "服刑人员姓名": g._name("男"),
+                               "关系": "父子" if row["性别"] == "男" else "父女", "刑期止": f"{g.term.year + 2}-06-30"})
+    found = g.school_days[20]
+    for c in [p for p in planted if p.plan == "out_never"][: max(1, k // 2)]:
+        _renshe(g, c.number, c.name, found)
+    for _ in range(2):  # aged 16-17: legal workers, not child labour
+        c = planted_child("worker", born=date(g.term.year - 17, 3, 1) + timedelta(days=g.rng.randrange(300)))
+        g.huji(c)
+        _renshe(g, c.number, c.name, found)
+
+    # 劝返 actions for the out-of-school children.
+    for c in [p for p in planted if p.plan in ("out_never", "out_dropped")]:
+        town = g.town_of(c.village)
+        for step, method in enumerate(["电话", "家访", "责令限期改正通知书"][: g.rng.randint(1, 3)]):
+            g.rows["quanfan"].append({
+                "身份证号": c.number, "姓名": c.name, "劝返日期": g.school_days[10 + 15 * step].isoformat(),
+                "劝返方式": method, "劝返结果": "未返校", "辍学原因": g.rng.choice(["厌学", "外出打工", "学习困难", "因贫"]),
+                "责任人": g._name("男"), "乡镇代码": town,
+            })
+
+    # Rows that must be quarantined: a wrong check character, a future birth date, a bad date.
+    bad = g.child(born=g.cohort_birth())
+    g.huji(bad)
+    row = g.rows["huji"][-1]
+    row["身份证号"] = row["身份证号"][:17] + ("0" if row["身份证号"][17] != "0" else "1")
+    future = date(date.today().year + 1, 1, 1)
+    row = dict(g.rows["huji"][0])
+    row["身份证号"] = identity.make_number(COUNTY6, future, 11)
+    row["姓名"] = g._name("男")
+    g.rows["huji"].append(row)
+    c = g.child(born=g.cohort_birth())
+    g.huji(c)
+    g.rows["huji"][-1]["出生日期"] = "2015年13月40日"
+    # An identity conflict: the 学籍 birth date disagrees with the number; the row still loads.
+    conflict = next(r for r in g.rows["xueji"] if r["身份证号"] and r["学籍状态"] == "在读")
+    conflict["出生日期"] = (date.fromisoformat(conflict["出生日期"]) + timedelta(days=31)).isoformat()
+
+    g.rows["kaoqin"] = []  # written per school from g.county.attendance
+    return g.county
+
+
+def _fupin(g: Generator, c: Child) -> None:
+    g.rows["fupin"].append({"身份证号": c.number, "姓名": c.name, "户主身份证号": "",
+                            "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户"]),
+                            "区划代码": c.village, "认定日期": f"{g.term.year - 2}-11-20"})
+
+
+def _fupin_row(g: Generator, row: dict) -> None:
+    g.rows["fupin"].append({"身份证号": row["身份证号"], "姓名": row["姓名"], "户主身份证号": row["监护人身份证号"],
+                            "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]),
+                            "区划代码": row["户籍地区划代码"], "认定日期": f"{g.term.year - 2}-11-20"})
+
+
+def _canlian(g: Generator, c: Child, advice: str) -> None:
+    _canlian_row(g, {"身份证号": c.number, "姓名": c.name}, advice)
+
+
+def _canlian_row(g: Generator, row: dict, advice: str) -> None:
+    g.rows["canlian"].append({"身份证号": row["身份证号"], "姓名": row["姓名"],
+                              "残疾证号": row["身份证号"] + f"{g.rng.randint(1, 7)}{g.rng.randint(1, 4)}",
+                              "残疾类别": g.rng.choice(["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]),
+                              "残疾等级": g.rng.choice(["一级", "二级", "三级", "四级"]),
+                              "安置建议": advice, "评估日期": f"{g.term.year - 1}-04-10"})
+
+
+def _renshe(g: Generator, number: str | None, name: str, found: date) -> None:
+    g.rows["renshe"].append({"身份证号": number, "姓名": name, "用工单位": g.rng.choice(names.EMPLOYERS),
+                             "发现日期": found.isoformat(), "务工地": g.rng.choice(names.WORK_PLACES)})

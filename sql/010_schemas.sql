@@ -1,0 +1,72 @@
+-- Schemas and the audit tables every load writes to. Idempotent: applied on every run.
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists intermediate;
+create schema if not exists marts;
+create schema if not exists audit;
+create schema if not exists pii;
+
+create table if not exists audit.load_files (
+    load_id bigint generated always as identity primary key,
+    term_id text not null,
+    feed text not null,
+    file_name text not null,
+    sha256 text not null,
+    encoding text,
+    rows_read integer not null default 0,
+    rows_loaded integer not null default 0,
+    rows_rejected integer not null default 0,
+    status text not null check (status in ('loading', 'loaded', 'rejected')),
+    message text,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz,
+    superseded_at timestamptz,
+    constraint rows_add_up check (status = 'loading' or rows_read = rows_loaded + rows_rejected)
+);
+create index if not exists load_files_current on audit.load_files (term_id, feed) where superseded_at is null;
+
+comment on table audit.load_files is '数据加载记录：每个交付文件一行 / one row per delivered file';
+comment on column audit.load_files.rows_read is '读取行数（= 入库行数 + 隔离行数）';
+comment on column audit.load_files.rows_loaded is '入库行数';
+comment on column audit.load_files.rows_rejected is '隔离行数（见 audit.rejected_rows）';
+comment on column audit.load_files.superseded_at is '被更正交付替代的时间；为空表示当前版本';
+
+create table if not exists audit.rejected_rows (
+    load_id bigint not null references audit.load_files (load_id),
+    source_row integer not null,
+    reason text not null,
+    reason_label text not null,
+    column_name text,
+    raw_row jsonb not null,
+    primary key (load_id, source_row)
+);
+comment on table audit.rejected_rows is '隔离行：无法入库的行及原因 / rows that could not be loaded, with the reason';
+
+-- child_key = HMAC-SHA256(key, number), computed with core sha256() so that no
+-- extension is needed. The pipeline stores the key's inner and outer pads here from
+-- KCBX_PII_KEY; only privileged roles can read pii.
+create table if not exists pii.hmac_key (
+    singleton boolean primary key default true check (singleton),
+    inner_pad bytea not null,
+    outer_pad bytea not null
+);
+
+create or replace function pii.child_key(material text) returns text
+language sql stable strict parallel safe as $$
+    select encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(material, 'UTF8'))), 'hex')
+    from pii.hmac_key as k
+$$;
+
+create table if not exists audit.gx_results (
+    run_id text not null,
+    term_id text not null,
+    suite text not null,
+    expectation text not null,
+    column_name text,
+    success boolean not null,
+    observed_value text,
+    unexpected_count bigint,
+    severity text not null,
+    validated_at timestamptz not null default now()
+);
+comment on table audit.gx_results is '数据质量检查结果（Great Expectations）';
