@@ -42,20 +42,22 @@ create table if not exists audit.rejected_rows (
 );
 comment on table audit.rejected_rows is '隔离行：无法入库的行及原因 / rows that could not be loaded, with the reason';
 
--- child_key = HMAC-SHA256(key, number), computed with core sha256() so that no
--- extension is needed. The pipeline stores the key's inner and outer pads here from
--- KCBX_PII_KEY; only privileged roles can read pii.
-create table if not exists pii.hmac_key (
-    singleton boolean primary key default true check (singleton),
-    inner_pad bytea not null,
-    outer_pad bytea not null
+-- child_key = HMAC-SHA256(KCBX_PII_KEY, identity number), computed by the loader in
+-- Python: the secret never enters the warehouse. This map is the only link from a key
+-- back to the number; `material` is the 18-digit number, or 'student:<全国学籍号>'
+-- for a child without one.
+create table if not exists pii.child_keys (
+    material text primary key,
+    child_key text not null unique
 );
+comment on table pii.child_keys is '儿童键映射（仅限特权角色）';
 
-create or replace function pii.child_key(material text) returns text
-language sql stable strict parallel safe as $$
-    select encode(sha256(k.outer_pad || sha256(k.inner_pad || convert_to(material, 'UTF8'))), 'hex')
-    from pii.hmac_key as k
-$$;
+-- Fingerprint of the key the map was built with: a different KCBX_PII_KEY would give
+-- the same child two keys, so the loader refuses to run with it.
+create table if not exists pii.key_fingerprint (
+    singleton boolean primary key default true check (singleton),
+    fingerprint text not null
+);
 
 create table if not exists audit.gx_results (
     run_id text not null,

@@ -20,7 +20,7 @@ from psycopg import sql
 from kcbx.feeds import Feed, feed as get_feed
 from kcbx.ingest.readers import FileProblem, open_table
 from kcbx.ingest.rows import REASON_LABELS, normalise_row
-from kcbx.ingest.schema import raw_table_columns
+from kcbx.ingest.schema import raw_table_columns, register_keys
 
 SUPPORTED = (".csv", ".xlsx")
 Progress = Callable[[str], None]
@@ -76,6 +76,7 @@ def ingest_feed(
     landing: Path,
     term_id: str,
     feed_name: str,
+    pii_key: str,
     progress: Progress = print,
     today: date | None = None,
 ) -> FeedResult:
@@ -103,16 +104,21 @@ def ingest_feed(
             (term_id, feed_name),
         )
         for path in files:
-            file_result = _load_file(conn, feed, term_id, path, today or date.today())
+            file_result = _load_file(conn, feed, term_id, path, pii_key, today or date.today())
             result.files.append(file_result)
             note = f", {file_result.rows_rejected:,} 行隔离 rejected" if file_result.rows_rejected else ""
             if file_result.status == "rejected":
                 note += f" — 文件被拒收 file rejected: {file_result.message}"
             progress(f"  {feed_name}/{path.name}: {file_result.rows_loaded:,} 行入库 loaded{note}")
+        # Fresh statistics, or the planner treats a million-row COPY as an empty table.
+        for table in (sql.Identifier("raw", feed_name), sql.Identifier("pii", "child_keys"), sql.Identifier("audit", "load_files")):
+            conn.execute(sql.SQL("analyze {}").format(table))
     return result
 
 
-def _load_file(conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, today: date) -> FileResult:
+def _load_file(
+    conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, pii_key: str, today: date
+) -> FileResult:
     load_id = conn.execute(
         "insert into audit.load_files (term_id, feed, file_name, sha256, status) "
         "values (%s, %s, %s, %s, 'loading') returning load_id",
@@ -120,7 +126,8 @@ def _load_file(conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, t
     ).fetchone()[0]
     try:
         with conn.transaction():
-            outcome = _copy_rows(conn, feed, term_id, path, load_id, today)
+            outcome, materials = _copy_rows(conn, feed, term_id, path, load_id, today)
+            register_keys(conn, pii_key, materials)
     except FileProblem as problem:
         outcome = FileResult(path.name, "rejected", message=str(problem))
     assert outcome.rows_read == outcome.rows_loaded + outcome.rows_rejected, "row accounting broken"
@@ -157,13 +164,17 @@ def _header_map(feed: Feed, header: list[str]) -> tuple[dict[int, str], dict[int
 
 def _copy_rows(
     conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, load_id: int, today: date
-) -> FileResult:
+) -> tuple[FileResult, set[str]]:
+    """COPY the usable rows; return the result and the key materials (numbers, 学籍号) seen."""
     result = FileResult(path.name, "loaded")
+    materials: set[str] = set()
+    columns = feed.raw_columns
+    id_position = columns.index(feed.identity) if feed.identity else None
+    student_position = columns.index("student_no") if "student_no" in columns else None
     with open_table(path) as (result.encoding, header, rows):
         known, extra, missing = _header_map(feed, header)
-        columns = raw_table_columns(feed)
         copy_raw = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+            sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
         )
         rejects: list[tuple] = []
         with conn.cursor() as cur, cur.copy(copy_raw) as copy:
@@ -181,6 +192,10 @@ def _copy_rows(
                     rejects.append((load_id, number, row.reason, row.detail, delivered))
                     continue
                 extras = {name: _as_text(cells[i]) for i, name in extra.items() if i < len(cells) and cells[i] not in (None, "")}
+                if id_position is not None and row.values[id_position]:
+                    materials.add(row.values[id_position])
+                if student_position is not None:
+                    materials.add(f"student:{row.values[student_position]}")
                 conflict = [row.id_conflict] if feed.identity else []
                 copy.write_row(
                     (load_id, number, term_id, *row.values, *conflict, json.dumps(extras, ensure_ascii=False) if extras else None)
@@ -193,7 +208,7 @@ def _copy_rows(
         result.message = (
             f"缺少必填列 {', '.join(missing)}，请按模板表头重新导出 / missing required column(s) {', '.join(missing)}"
         )
-    return result
+    return result, materials
 
 
 def _write_rejects(conn: psycopg.Connection, rejects: list[tuple]) -> None:

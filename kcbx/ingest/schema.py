@@ -50,18 +50,13 @@ def _raw_ddl(feed: Feed) -> list[sql.Composed]:
     return statements
 
 
-def hmac_pads(key: str) -> tuple[bytes, bytes]:
-    """RFC 2104 inner and outer pads, so SQL can compute HMAC with two sha256() calls."""
-    block = key.encode()
-    if len(block) > 64:
-        block = hashlib.sha256(block).digest()
-    block = block.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
-
-
 def child_key(key: str, material: str) -> str:
-    """Python twin of pii.child_key(), for tests and the synthetic generator's answers."""
+    """child_key = HMAC-SHA256(KCBX_PII_KEY, number or 'student:<全国学籍号>')."""
     return hmac.new(key.encode(), material.encode(), hashlib.sha256).hexdigest()
+
+
+class KeyMismatch(RuntimeError):
+    pass
 
 
 def apply(conn: psycopg.Connection, pii_key: str) -> None:
@@ -73,9 +68,29 @@ def apply(conn: psycopg.Connection, pii_key: str) -> None:
         for feed in catalogue().values():
             for statement in _raw_ddl(feed):
                 conn.execute(statement)
-        inner, outer = hmac_pads(pii_key)
+        fingerprint = child_key(pii_key, "kcbx-key-fingerprint")
         conn.execute(
-            "insert into pii.hmac_key (inner_pad, outer_pad) values (%s, %s) "
-            "on conflict (singleton) do update set inner_pad = excluded.inner_pad, outer_pad = excluded.outer_pad",
-            (inner, outer),
+            "insert into pii.key_fingerprint (fingerprint) values (%s) on conflict (singleton) do nothing",
+            (fingerprint,),
         )
+        stored = conn.execute("select fingerprint from pii.key_fingerprint").fetchone()[0]
+        if stored != fingerprint:
+            raise KeyMismatch(
+                "KCBX_PII_KEY 与本数据仓库建立时使用的密钥不同 / KCBX_PII_KEY is not the key this warehouse "
+                "was built with: child keys would not match. Use the original key."
+            )
+
+
+def register_keys(conn: psycopg.Connection, pii_key: str, materials: set[str]) -> None:
+    """Add child keys for identity numbers and 学籍号 not seen before."""
+    if not materials:
+        return
+    conn.execute("create temp table if not exists new_keys (material text, child_key text) on commit drop")
+    with conn.cursor() as cur, cur.copy("copy new_keys (material, child_key) from stdin") as copy:
+        for material in materials:
+            copy.write_row((material, child_key(pii_key, material)))
+    conn.execute(
+        "insert into pii.child_keys (material, child_key) select material, child_key from new_keys "
+        "on conflict (material) do nothing"
+    )
+    conn.execute("truncate new_keys")

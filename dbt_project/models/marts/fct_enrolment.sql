@@ -1,0 +1,51 @@
+-- Child x term: the child's registry position this term. With several 学籍 rows the
+-- most active one is shown (在读 over 休学 over the rest; county schools first).
+with children as (
+    select * from {{ ref('int_child_terms') }}
+),
+
+registrations as (
+    select * from {{ ref('int_registrations') }}
+),
+
+primary_registration as (
+    select distinct on (term_id, child_key)
+        term_id,
+        child_key,
+        school_code,
+        grade,
+        registry_status,
+        study_mode
+    from registrations
+    order by
+        term_id,
+        child_key,
+        array_position(
+            array['在读', '休学', '毕业', '延缓入学', '免于入学', '转出', '辍学', '死亡'], registry_status
+        ),
+        is_county_school desc,
+        school_code
+),
+
+final as (
+    select
+        children.term_id,
+        children.child_key,
+        primary_registration.school_code,
+        primary_registration.grade,
+        primary_registration.registry_status,
+        primary_registration.study_mode,
+        children.home_township_code as township_code,
+        children.registrations,
+        children.in_cohort,
+        children.is_county_responsibility,
+        children.is_enrolled,
+        children.is_exempt,
+        children.has_completed
+    from children
+    left join primary_registration
+        on children.term_id = primary_registration.term_id
+        and children.child_key = primary_registration.child_key
+)
+
+select * from final

@@ -1,0 +1,16 @@
+with delivered as (
+    {{ current_rows('canlian', 'canlian') }}
+),
+
+final as (
+    select
+        term_id,
+        {{ child_key('id_number') }} as child_key,
+        disability_category,
+        disability_grade::int as disability_grade,
+        placement_advice,
+        assessed_on::date as assessed_on
+    from delivered
+)
+
+select * from final

@@ -1,0 +1,17 @@
+with delivered as (
+    {{ current_rows('jiaoyu', 'xueji_changes') }}
+),
+
+final as (
+    select
+        term_id,
+        {{ student_key('student_no') }} as student_key,
+        change_type,
+        changed_on::date as changed_on,
+        from_school_code,
+        to_school_code,
+        reason
+    from delivered
+)
+
+select * from final

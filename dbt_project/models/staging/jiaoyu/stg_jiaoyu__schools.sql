@@ -1,0 +1,16 @@
+with delivered as (
+    {{ current_rows('jiaoyu', 'schools') }}
+),
+
+final as (
+    select
+        term_id,
+        school_code,
+        school_name,
+        school_type,
+        township_code,
+        operator
+    from delivered
+)
+
+select * from final

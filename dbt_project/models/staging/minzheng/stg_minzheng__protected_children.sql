@@ -1,0 +1,14 @@
+with delivered as (
+    {{ current_rows('minzheng', 'minzheng') }}
+),
+
+final as (
+    select
+        term_id,
+        {{ child_key('id_number') }} as child_key,
+        protection_category,
+        recognised_on::date as recognised_on
+    from delivered
+)
+
+select * from final

@@ -1,0 +1,14 @@
+with delivered as (
+    {{ current_rows('sifa', 'sifa') }}
+),
+
+final as (
+    select
+        term_id,
+        {{ child_key('id_number') }} as child_key,
+        relationship,
+        sentence_ends_on::date as sentence_ends_on
+    from delivered
+)
+
+select * from final

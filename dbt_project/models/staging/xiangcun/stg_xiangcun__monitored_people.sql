@@ -1,0 +1,15 @@
+with delivered as (
+    {{ current_rows('xiangcun', 'fupin') }}
+),
+
+final as (
+    select
+        term_id,
+        {{ child_key('id_number') }} as child_key,
+        monitoring_type,
+        region_code,
+        recognised_on::date as recognised_on
+    from delivered
+)
+
+select * from final

@@ -1,0 +1,60 @@
+"""Run `dbt build` on the warehouse, streaming its progress lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from kcbx.settings import Settings
+from kcbx.warehouse import libpq_params, redact
+
+
+class TransformFailed(RuntimeError):
+    pass
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    params = libpq_params(url)
+    return {
+        "KCBX_DB_HOST": params["host"],
+        "KCBX_DB_PORT": params["port"],
+        "KCBX_DB_USER": params["user"],
+        "DBT_ENV_SECRET_KCBX_DB_PASSWORD": params["password"],
+        "KCBX_DB_NAME": params["dbname"],
+    }
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[str], None] = print) -> dict:
+    project = settings.dbt_project_dir
+    env = os.environ | dbt_env(url) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
+    variables = json.dumps({"dropout_days": settings.dropout_days})
+    command = [
+        dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),
+        "--vars", variables,
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    tail: list[str] = []
+    for line in process.stdout:
+        line = line.rstrip()
+        tail = (tail + [line])[-40:]
+        # dbt prints one line per node; pass those and the summary through as progress.
+        if " OK " in line or "ERROR" in line or "WARN" in line or "Done." in line or "Completed" in line:
+            progress("  dbt: " + line.split(" | ", 1)[-1].strip())
+    code = process.wait()
+    results_path = project / "target" / "run_results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    if code != 0:
+        raise TransformFailed(
+            f"dbt {' '.join(args)} failed against {redact(url)} (exit {code}):\n" + "\n".join(tail)
+        )
+    return results
