@@ -83,6 +83,11 @@ def ingest_feed(
     feed = get_feed(feed_name)
     files = delivered_files(landing, term_id, feed_name)
     result = FeedResult(feed_name, term_id)
+    if not files:
+        # Not delivered this time: keep whatever was loaded before rather than erase it.
+        result.skipped = True
+        progress(f"  {feed_name}: 本学期未交付 / no files delivered for this term")
+        return result
     delivery = {(p.name, sha256_of(p)) for p in files}
     with conn.transaction():
         # One loader per term and feed at a time; a second waits rather than interleaving.

@@ -1,0 +1,135 @@
+"""kcbx command line: run, demo, synth, db."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from kcbx import settings as settings_module
+from kcbx.terms import Term
+
+EXIT_FAILED, EXIT_USAGE, EXIT_WAREHOUSE = 1, 2, 3
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"kcbx: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kcbx.runner import run_term
+    from kcbx.warehouse import WarehouseUnavailable, connect, database_url, redact
+
+    settings = settings_module.load()
+    try:
+        Term.parse(args.term)
+    except ValueError as exc:
+        return _fail(EXIT_USAGE, f"学期编号无效 / invalid term: {exc}")
+    if not (args.landing / args.term).is_dir():
+        return _fail(EXIT_USAGE, f"找不到学期目录 / no folder {args.landing / args.term}")
+    started = time.monotonic()
+    try:
+        url = database_url(settings)
+        with connect(url):
+            pass
+    except WarehouseUnavailable as exc:
+        return _fail(EXIT_WAREHOUSE, str(exc))
+    except Exception as exc:  # the embedded server could not start
+        return _fail(EXIT_WAREHOUSE, f"数据仓库无法启动 / the warehouse could not be started: {exc}")
+    print(f"KCBX 学期 {args.term} — 数据仓库 warehouse: {redact(url)}", flush=True)
+    state, failed = run_term(settings, args.landing, args.term)
+    elapsed = time.monotonic() - started
+    if state != "success":
+        return _fail(
+            EXIT_FAILED,
+            f"流水线未完成 / the pipeline did not finish ({state}); failed tasks: {', '.join(failed) or '?'}. "
+            f"Task logs: {settings.home / 'airflow' / 'logs'}",
+        )
+    with connect(url) as conn:
+        counts = conn.execute(
+            "select f.finding_type, t.finding_label, count(*) from marts.fct_findings f "
+            "join marts.finding_types t using (finding_type) where f.term_id = %s group by 1, 2 order by 1",
+            (args.term,),
+        ).fetchall()
+    print(f"完成 done in {elapsed:.0f}s. 比对发现 findings:", flush=True)
+    for finding_type, label, count in counts:
+        print(f"  {label:<10} {finding_type:<26} {count:>6}")
+    print(f"报告 report: {settings.reports_dir / args.term / 'index.html'}")
+    print(f"数据质量 Data Docs: {settings.reports_dir / args.term / 'data_docs' / 'index.html'}")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from kcbx.synth.writer import synthesize
+
+    expected = synthesize(args.out, children=args.children, seed=args.seed, term=args.term)
+    print(f"合成县数据 synthetic county written to {args.out / args.term} ({args.children} children)")
+    for kind, count in expected["counts"].items():
+        print(f"  {kind:<26} {count:>6}")
+    print(f"expected findings: {args.out / 'expected.json'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = settings_module.load()
+    landing = settings.home / "demo" / "landing"
+    if not (landing / "expected.json").exists() or args.fresh:
+        print(f"生成演示县 synthesising a demo county ({args.children} children) ...", flush=True)
+        cmd_synth(argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term))
+    return cmd_run(argparse.Namespace(landing=landing, term=args.term))
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from kcbx.warehouse import WarehouseUnavailable, database_url, redact, stop_embedded
+
+    settings = settings_module.load()
+    if args.action == "url":
+        try:
+            print(redact(database_url(settings)) if args.redact else database_url(settings))
+        except WarehouseUnavailable as exc:
+            return _fail(EXIT_WAREHOUSE, str(exc))
+        return 0
+    if settings.database_url:
+        return _fail(EXIT_USAGE, "KCBX_DATABASE_URL is set: the warehouse is external, nothing to stop")
+    print("stopped" if stop_embedded(settings) else "not running")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kcbx", description="控辍保学 data platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run one term's pipeline through the Airflow DAG")
+    run.add_argument("--landing", type=Path, required=True)
+    run.add_argument("--term", required=True)
+    run.set_defaults(func=cmd_run)
+    demo = sub.add_parser("demo", help="synthesise a county and run it")
+    demo.add_argument("--children", type=int, default=3000)
+    demo.add_argument("--seed", type=int, default=20250901)
+    demo.add_argument("--term", default="2025-2026-1")
+    demo.add_argument("--fresh", action="store_true", help="regenerate the demo landing zone")
+    demo.set_defaults(func=cmd_demo)
+    synth = sub.add_parser("synth", help="write a synthetic landing zone with expected findings")
+    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--children", type=int, default=3000)
+    synth.add_argument("--seed", type=int, default=20250901)
+    synth.add_argument("--term", default="2025-2026-1")
+    synth.set_defaults(func=cmd_synth)
+    db = sub.add_parser("db", help="the warehouse connection")
+    db.add_argument("action", choices=["url", "stop"])
+    db.add_argument("--redact", action="store_true", help="hide the password")
+    db.set_defaults(func=cmd_db)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # The embedded server's path library warns when XDG_RUNTIME_DIR is unset (as in CI).
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

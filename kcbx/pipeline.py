@@ -1,0 +1,87 @@
+"""The term pipeline's stages, one function per DAG task. The DAG file stays thin; each
+stage opens its own warehouse connection so tasks can run in separate worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kcbx import settings as settings_module
+from kcbx.feeds import catalogue
+from kcbx.terms import Term
+from kcbx.warehouse import connect, database_url
+
+
+class PipelineInputError(ValueError):
+    """The landing folder or term cannot be used; worded for the operator."""
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def prepare(landing: str, term_id: str) -> list[str]:
+    """Check inputs, create schemas and tables, and list the feeds to ingest."""
+    try:
+        Term.parse(term_id)
+    except ValueError as exc:
+        raise PipelineInputError(f"学期编号格式应为 2025-2026-1 / {exc}") from exc
+    term_dir = Path(landing) / term_id
+    if not term_dir.is_dir():
+        raise PipelineInputError(f"找不到学期目录 / landing folder for the term not found: {term_dir}")
+    settings = settings_module.load()
+    from kcbx.ingest import schema
+
+    with connect(database_url(settings)) as conn:
+        schema.apply(conn, settings.pii_key())
+    unknown = sorted(p.name for p in term_dir.iterdir() if p.is_dir() and p.name not in catalogue())
+    if unknown:
+        _progress(f"  注意：未知的数据目录将被忽略 / unknown feed folders ignored: {', '.join(unknown)}")
+    _progress(f"[1/4] 加载数据 ingest: {term_dir}")
+    return list(catalogue())
+
+
+def ingest(landing: str, term_id: str, feed_name: str) -> dict:
+    from kcbx.ingest.load import ingest_feed
+
+    settings = settings_module.load()
+    with connect(database_url(settings)) as conn:
+        result = ingest_feed(conn, Path(landing), term_id, feed_name, settings.pii_key(), progress=_progress)
+    return result.summary()
+
+
+def transform(ingested: list[dict]) -> dict:
+    from kcbx.transform import run_dbt
+
+    read = sum(r["rows_read"] for r in ingested)
+    rejected = sum(r["rows_rejected"] for r in ingested)
+    _progress(f"  加载完成 ingest done: {read:,} 行读取 read, {rejected:,} 行隔离 rejected")
+    _progress("[2/4] 数据建模 dbt build")
+    settings = settings_module.load()
+    results = run_dbt(settings, database_url(settings), ["build"], progress=_progress)
+    statuses = [r.get("status") for r in results.get("results", [])]
+    return {"nodes": len(statuses), "warnings": statuses.count("warn")}
+
+
+def quality(term_id: str) -> dict:
+    from kcbx.quality.checkpoint import run
+
+    _progress("[3/4] 数据质量检查 Great Expectations")
+    settings = settings_module.load()
+    return run(settings, database_url(settings), term_id, progress=_progress)
+
+
+def report(term_id: str) -> dict:
+    from kcbx.report import write_report
+
+    _progress("[4/4] 生成报告 reports")
+    settings = settings_module.load()
+    with connect(database_url(settings)) as conn:
+        path = write_report(settings, conn, term_id)
+        counts = dict(
+            conn.execute(
+                "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1 order by 1",
+                (term_id,),
+            ).fetchall()
+        )
+    _progress(f"  报告 report: {path}")
+    return {"report": str(path), "findings": counts}

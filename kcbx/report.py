@@ -1,0 +1,108 @@
+"""The term report: reports/<term>/index.html, self-contained, in Chinese."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import psycopg
+
+from kcbx.settings import Settings
+
+
+def _bar_chart(rows: list[tuple[str, int]], width: int = 560) -> str:
+    """A horizontal bar chart as inline SVG: no script, no external file."""
+    if not rows:
+        return "<p>无数据</p>"
+    peak = max(v for _, v in rows) or 1
+    bar_h, gap, label_w = 22, 6, 150
+    height = len(rows) * (bar_h + gap)
+    parts = [f'<svg role="img" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (label, value) in enumerate(rows):
+        y = i * (bar_h + gap)
+        w = int((width - label_w - 60) * value / peak)
+        parts.append(
+            f'<text x="0" y="{y + 16}" font-size="13">{html.escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="#c0392b"></rect>'
+            f'<text x="{label_w + w + 6}" y="{y + 16}" font-size="13">{value}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(headers: list[str], rows: list[tuple]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> Path:
+    q = lambda sql: conn.execute(sql, {"term": term_id}).fetchall()  # noqa: E731
+    by_type = q(
+        "select finding_label, count(*) from marts.fct_findings where term_id = %(term)s "
+        "group by finding_label order by count(*) desc"
+    )
+    by_town = q(
+        "select coalesce(r.region_name, f.township_code, '未知'), count(*) "
+        "from marts.fct_findings f left join marts.dim_region r on r.region_code = f.township_code "
+        "where f.term_id = %(term)s group by 1 order by 2 desc"
+    )
+    cohort = q(
+        "select count(*) filter (where in_cohort and is_county_responsibility), "
+        "count(*) filter (where in_cohort and is_county_responsibility and is_enrolled) "
+        "from marts.fct_enrolment where term_id = %(term)s"
+    )[0]
+    loads = q(
+        "select feed, file_name, coalesce(encoding, ''), rows_read, rows_loaded, rows_rejected, status, "
+        "coalesce(message, '') from audit.load_files where term_id = %(term)s and superseded_at is null "
+        "order by feed, file_name"
+    )
+    reasons = q(
+        "select f.feed, r.reason_label, count(*) from audit.rejected_rows r join audit.load_files f using (load_id) "
+        "where f.term_id = %(term)s and f.superseded_at is null group by 1, 2 order by 1, 3 desc"
+    )
+    quality = q(
+        "select suite, expectation, severity, success, unexpected_count from audit.gx_results "
+        "where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
+        "order by validated_at desc limit 1) order by success, suite, expectation"
+    )
+    responsible, enrolled = cohort
+    rate = f"{100.0 * enrolled / responsible:.2f}%" if responsible else "—"
+    total = sum(v for _, v in by_type)
+    failed_checks = sum(1 for r in quality if not r[3])
+    page = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>控辍保学学期报告 {html.escape(term_id)}</title>
+<style>
+body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; font-size: 13px; }}
+th {{ background: #f3f3f3; }}
+.kpi {{ display: inline-block; margin-right: 2em; padding: 1em; background: #fafafa; border: 1px solid #ddd; }}
+.kpi b {{ display: block; font-size: 26px; }}
+</style></head><body>
+<h1>控辍保学学期报告（{html.escape(term_id)}）</h1>
+<section id="headline">
+<div class="kpi">适龄责任儿童<b id="kpi-cohort">{responsible}</b></div>
+<div class="kpi">在校<b id="kpi-enrolled">{enrolled}</b></div>
+<div class="kpi">入学率<b id="kpi-rate">{rate}</b></div>
+<div class="kpi">比对发现<b id="kpi-findings">{total}</b></div>
+</section>
+<h2>按类型的比对发现</h2><div id="chart-type">{_bar_chart(by_type)}</div>
+<h2>按乡镇的比对发现</h2><div id="chart-township">{_bar_chart(by_town)}</div>
+<h2>数据质量</h2>
+<p id="quality-summary">共 {len(quality)} 项检查，{failed_checks} 项未通过。
+详见 <a href="data_docs/index.html">Data Docs 数据质量报告</a>。</p>
+{_table(["检查集", "检查项", "级别", "通过", "异常行数"], quality)}
+<h2>数据加载审计</h2>
+{_table(["数据", "文件", "编码", "读取行", "入库行", "隔离行", "状态", "说明"], loads)}
+<h3>隔离原因</h3>
+{_table(["数据", "原因", "行数"], reasons)}
+</body></html>
+"""
+    out = settings.reports_dir / term_id / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
