@@ -40,7 +40,9 @@ def _ensure_metadata_db(settings: Settings, env: dict[str, str]) -> None:
     airflow = Path(sys.executable).with_name("airflow")
     completed = subprocess.run(
         [str(airflow) if airflow.exists() else "airflow", "db", "migrate"],
-        env=os.environ | env, capture_output=True, text=True,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
     )
     if completed.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{completed.stderr[-3000:]}")

@@ -38,15 +38,21 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
     env = os.environ | dbt_env(url) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
     variables = json.dumps({"dropout_days": settings.dropout_days})
     command = [
-        dbt_executable(), *args, "--project-dir", str(project), "--profiles-dir", str(project),
-        "--vars", variables,
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--vars",
+        variables,
     ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     tail: list[str] = []
     for line in process.stdout:
         line = line.rstrip()
-        tail = (tail + [line])[-40:]
+        tail = [*tail, line][-40:]
         # dbt prints one line per node; pass those and the summary through as progress.
         if " OK " in line or "ERROR" in line or "WARN" in line or "Done." in line or "Completed" in line:
             progress("  dbt: " + line.split(" | ", 1)[-1].strip())
@@ -54,7 +60,5 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
     results_path = project / "target" / "run_results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     if code != 0:
-        raise TransformFailed(
-            f"dbt {' '.join(args)} failed against {redact(url)} (exit {code}):\n" + "\n".join(tail)
-        )
+        raise TransformFailed(f"dbt {' '.join(args)} failed against {redact(url)} (exit {code}):\n" + "\n".join(tail))
     return results

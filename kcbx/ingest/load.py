@@ -17,7 +17,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from kcbx.feeds import Feed, feed as get_feed
+from kcbx.feeds import Feed
+from kcbx.feeds import feed as get_feed
 from kcbx.ingest.readers import FileProblem, open_table
 from kcbx.ingest.rows import REASON_LABELS, normalise_row
 from kcbx.ingest.schema import raw_table_columns, register_keys
@@ -116,14 +117,16 @@ def ingest_feed(
                 note += f" — 文件被拒收 file rejected: {file_result.message}"
             progress(f"  {feed_name}/{path.name}: {file_result.rows_loaded:,} 行入库 loaded{note}")
         # Fresh statistics, or the planner treats a million-row COPY as an empty table.
-        for table in (sql.Identifier("raw", feed_name), sql.Identifier("pii", "child_keys"), sql.Identifier("audit", "load_files")):
+        for table in (
+            sql.Identifier("raw", feed_name),
+            sql.Identifier("pii", "child_keys"),
+            sql.Identifier("audit", "load_files"),
+        ):
             conn.execute(sql.SQL("analyze {}").format(table))
     return result
 
 
-def _load_file(
-    conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, pii_key: str, today: date
-) -> FileResult:
+def _load_file(conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, pii_key: str, today: date) -> FileResult:
     load_id = conn.execute(
         "insert into audit.load_files (term_id, feed, file_name, sha256, status) "
         "values (%s, %s, %s, %s, 'loading') returning load_id",
@@ -196,14 +199,25 @@ def _copy_rows(
                 if row.reason:
                     rejects.append((load_id, number, row.reason, row.detail, delivered))
                     continue
-                extras = {name: _as_text(cells[i]) for i, name in extra.items() if i < len(cells) and cells[i] not in (None, "")}
+                extras = {
+                    name: _as_text(cells[i])
+                    for i, name in extra.items()
+                    if i < len(cells) and cells[i] not in (None, "")
+                }
                 if id_position is not None and row.values[id_position]:
                     materials.add(row.values[id_position])
                 if student_position is not None:
                     materials.add(f"student:{row.values[student_position]}")
                 conflict = [row.id_conflict] if feed.identity else []
                 copy.write_row(
-                    (load_id, number, term_id, *row.values, *conflict, json.dumps(extras, ensure_ascii=False) if extras else None)
+                    (
+                        load_id,
+                        number,
+                        term_id,
+                        *row.values,
+                        *conflict,
+                        json.dumps(extras, ensure_ascii=False) if extras else None,
+                    )
                 )
                 result.rows_loaded += 1
         _write_rejects(conn, rejects)
@@ -219,9 +233,12 @@ def _copy_rows(
 def _write_rejects(conn: psycopg.Connection, rejects: list[tuple]) -> None:
     if not rejects:
         return
-    with conn.cursor() as cur, cur.copy(
-        "copy audit.rejected_rows (load_id, source_row, reason, reason_label, column_name, raw_row) from stdin"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "copy audit.rejected_rows (load_id, source_row, reason, reason_label, column_name, raw_row) from stdin"
+        ) as copy,
+    ):
         for load_id, number, reason, column, delivered in rejects:
             label = REASON_LABELS.get(reason, "缺少必填列，整个文件被拒收 / file rejected: required column missing")
             copy.write_row((load_id, number, reason, label, column, json.dumps(delivered, ensure_ascii=False)))

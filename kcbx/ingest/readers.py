@@ -70,9 +70,7 @@ def _open_xlsx(path: Path):
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken or fake workbook
-        raise FileProblem(
-            f"不是有效的 Excel 工作簿 / not a readable XLSX workbook ({type(exc).__name__})"
-        ) from exc
+        raise FileProblem(f"不是有效的 Excel 工作簿 / not a readable XLSX workbook ({type(exc).__name__})") from exc
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)

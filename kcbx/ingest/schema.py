@@ -20,33 +20,36 @@ def raw_table_columns(feed: Feed) -> list[str]:
     return [*LOAD_COLUMNS, *feed.raw_columns, *extra, "extra"]
 
 
-def _raw_ddl(feed: Feed) -> list[sql.Composed]:
+def _raw_ddl(feed: Feed, existing: set[str]) -> list[sql.Composed]:
+    """DDL for what is missing only: ALTER on an existing table takes an exclusive lock
+    that would queue behind (and block) BI queries and concurrent loads."""
     table = sql.Identifier("raw", feed.name)
-    statements = [
-        sql.SQL(
-            "create table if not exists {} (load_id bigint not null, source_row integer not null, "
-            "term_id text not null, extra jsonb)"
-        ).format(table)
-    ]
+    statements: list[sql.Composed] = []
+    if not existing:
+        statements.append(
+            sql.SQL(
+                "create table {} (load_id bigint not null, source_row integer not null, term_id text not null, "
+                "extra jsonb)"
+            ).format(table)
+        )
+        statements.append(
+            sql.SQL("create index {} on {} (load_id)").format(sql.Identifier(f"{feed.name}_load_id"), table)
+        )
+        statements.append(
+            sql.SQL("comment on table {} is {}").format(table, sql.Literal(f"{feed.label}（{feed.provider}）原始数据"))
+        )
     # Columns added to feeds.yml later appear as new nullable columns on existing tables.
+    labels = {c.col: c.name for c in feed.columns}
     for column in raw_table_columns(feed)[len(LOAD_COLUMNS) : -1]:
-        statements.append(
-            sql.SQL("alter table {} add column if not exists {} text").format(table, sql.Identifier(column))
-        )
-    statements.append(
-        sql.SQL("create index if not exists {} on {} (load_id)").format(
-            sql.Identifier(f"{feed.name}_load_id"), table
-        )
-    )
-    statements.append(
-        sql.SQL("comment on table {} is {}").format(table, sql.Literal(f"{feed.label}（{feed.provider}）原始数据"))
-    )
-    for column in feed.columns:
-        statements.append(
-            sql.SQL("comment on column {}.{} is {}").format(
-                table, sql.Identifier(column.col), sql.Literal(column.name)
+        if column in existing:
+            continue
+        statements.append(sql.SQL("alter table {} add column {} text").format(table, sql.Identifier(column)))
+        if column in labels:
+            statements.append(
+                sql.SQL("comment on column {}.{} is {}").format(
+                    table, sql.Identifier(column), sql.Literal(labels[column])
+                )
             )
-        )
     return statements
 
 
@@ -65,8 +68,13 @@ def apply(conn: psycopg.Connection, pii_key: str) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.schema'))")
         for path in sorted(SQL_DIR.glob("*.sql")):
             conn.execute(path.read_text(encoding="utf-8"))
+        columns: dict[str, set[str]] = {}
+        for table, column in conn.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'raw'"
+        ):
+            columns.setdefault(table, set()).add(column)
         for feed in catalogue().values():
-            for statement in _raw_ddl(feed):
+            for statement in _raw_ddl(feed, columns.get(feed.name, set())):
                 conn.execute(statement)
         fingerprint = child_key(pii_key, "kcbx-key-fingerprint")
         conn.execute(

@@ -26,7 +26,6 @@ CONNECTION_ENV = "KCBX_GX_CONNECTION"
 
 def _context(settings: Settings):
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -42,7 +41,9 @@ def _expectation(check, term_id: str):
     if isinstance(check, RowCheck):
         query = check.query.replace("{term}", term_id)
         return gxe.UnexpectedRowsExpectation(
-            unexpected_rows_query=query, description=check.description, severity=check.severity,
+            unexpected_rows_query=query,
+            description=check.description,
+            severity=check.severity,
             meta={"check": check.name},
         )
     assert isinstance(check, ColumnCheck)
@@ -99,7 +100,7 @@ def setup(settings: Settings, url: str, term_id: str):
 
 
 def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], None] = print) -> dict:
-    context, checkpoint = setup(settings, url, term_id)
+    _, checkpoint = setup(settings, url, term_id)
     run_id = f"{term_id}-{uuid.uuid4().hex[:8]}"
     result = checkpoint.run()
     rows = []
@@ -111,19 +112,29 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
             unexpected = item.result.get("unexpected_count")
             if unexpected is None and isinstance(observed, int):
                 unexpected = observed  # UnexpectedRowsExpectation reports the row count as observed
-            rows.append((
-                run_id, term_id, suite_name, (config.meta or {}).get("check", config.type),
-                config.kwargs.get("column"), bool(item.success),
-                json.dumps(observed, ensure_ascii=False, default=str)[:2000] if observed is not None else None,
-                unexpected, str(config.severity.value if hasattr(config.severity, "value") else config.severity),
-            ))
-    with connect(url) as conn, conn.cursor() as cur:
-        with cur.copy(
+            rows.append(
+                (
+                    run_id,
+                    term_id,
+                    suite_name,
+                    (config.meta or {}).get("check", config.type),
+                    config.kwargs.get("column"),
+                    bool(item.success),
+                    json.dumps(observed, ensure_ascii=False, default=str)[:2000] if observed is not None else None,
+                    unexpected,
+                    str(config.severity.value if hasattr(config.severity, "value") else config.severity),
+                )
+            )
+    with (
+        connect(url) as conn,
+        conn.cursor() as cur,
+        cur.copy(
             "copy audit.gx_results (run_id, term_id, suite, expectation, column_name, success, "
             "observed_value, unexpected_count, severity) from stdin"
-        ) as copy:
-            for row in rows:
-                copy.write_row(row)
+        ) as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
     docs = _publish_docs(settings, term_id)
     failed = [r for r in rows if not r[5]]
     progress(f"  数据质量 data quality: {len(rows) - len(failed)}/{len(rows)} 项通过 passed; Data Docs: {docs}")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FEEDS_SQL = "values ('regions'), ('schools'), ('calendar'), ('huji'), ('xueji'), ('xueji_changes'), " \
+FEEDS_SQL = (
+    "values ('regions'), ('schools'), ('calendar'), ('huji'), ('xueji'), ('xueji_changes'), "
     "('kaoqin'), ('fupin'), ('canlian'), ('minzheng'), ('sifa'), ('renshe'), ('quanfan')"
+)
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,15 @@ class Suite:
 
 
 SUITES = (
-    Suite("registry_vs_attendance", "intermediate", "int_registrations", (
-        RowCheck(
-            "enrolled_students_have_attendance",
-            "学校上报了考勤，但在读学生无任何考勤记录 / 在读 students at reporting schools with no roll call at all",
-            """
+    Suite(
+        "registry_vs_attendance",
+        "intermediate",
+        "int_registrations",
+        (
+            RowCheck(
+                "enrolled_students_have_attendance",
+                "学校上报了考勤，但在读学生无任何考勤记录 / 在读 students at reporting schools with no roll call",
+                """
             select r.term_id, r.school_code, r.child_key
             from (select * from {batch}) as r
             where r.term_id = '{term}' and r.registry_status = '在读' and r.is_county_school
@@ -53,22 +59,22 @@ SUITES = (
                               where a.term_id = r.term_id and a.school_code = r.school_code
                                 and a.student_key = r.student_key)
             """,
-        ),
-        RowCheck(
-            "attendance_students_are_registered",
-            "考勤中的学籍号在学籍系统中不存在 / attendance for a 学籍号 the registry does not know",
-            """
+            ),
+            RowCheck(
+                "attendance_students_are_registered",
+                "考勤中的学籍号在学籍系统中不存在 / attendance for a 学籍号 the registry does not know",
+                """
             select distinct a.term_id, a.school_code, a.student_key
             from intermediate.int_attendance_days as a
             where a.term_id = '{term}'
               and not exists (select 1 from (select * from {batch}) as r
                               where r.term_id = a.term_id and r.student_key = a.student_key)
             """,
-        ),
-        RowCheck(
-            "attendance_on_school_days",
-            "考勤日期不是校历上课日 / roll calls dated on a day that is not a school day",
-            """
+            ),
+            RowCheck(
+                "attendance_on_school_days",
+                "考勤日期不是校历上课日 / roll calls dated on a day that is not a school day",
+                """
             select a.term_id, a.school_code, a.day, count(*) as roll_calls
             from staging.stg_schools__attendance_records as a
             where a.term_id = '{term}'
@@ -77,11 +83,11 @@ SUITES = (
                               where c.term_id = a.term_id and c.day = a.day and c.is_school_day)
             group by a.term_id, a.school_code, a.day
             """,
-        ),
-        RowCheck(
-            "phantom_rate_per_school",
-            "学校空挂学籍比例超过 5% / schools where more than 5% of 在读 students never attended",
-            """
+            ),
+            RowCheck(
+                "phantom_rate_per_school",
+                "学校空挂学籍比例超过 5% / schools where more than 5% of 在读 students never attended",
+                """
             select r.school_code, count(*) as enrolled,
                    count(f.child_key) as phantom,
                    round(100.0 * count(f.child_key) / count(*), 1) as phantom_percent
@@ -93,43 +99,48 @@ SUITES = (
             group by r.school_code
             having count(f.child_key) > 0.05 * count(*)
             """,
+            ),
         ),
-    )),
-    Suite("feed_quality", "audit", "load_files", (
-        RowCheck(
-            "rows_accounted_for",
-            "每个文件：读取行数 = 入库行数 + 隔离行数 / every file: rows read = loaded + rejected",
-            """
+    ),
+    Suite(
+        "feed_quality",
+        "audit",
+        "load_files",
+        (
+            RowCheck(
+                "rows_accounted_for",
+                "每个文件：读取行数 = 入库行数 + 隔离行数 / every file: rows read = loaded + rejected",
+                """
             select load_id, feed, file_name, rows_read, rows_loaded, rows_rejected
             from {batch}
             where term_id = '{term}' and status <> 'loading' and rows_read <> rows_loaded + rows_rejected
             """,
-            severity="critical",
-        ),
-        RowCheck(
-            "every_feed_delivered",
-            "本学期缺少的部门数据 / feeds with no loaded file for the term",
-            f"""
+                severity="critical",
+            ),
+            RowCheck(
+                "every_feed_delivered",
+                "本学期缺少的部门数据 / feeds with no loaded file for the term",
+                f"""
             select feeds.feed
             from ({FEEDS_SQL}) as feeds (feed)
             where not exists (select 1 from (select * from {{batch}}) as f
                               where f.term_id = '{{term}}' and f.feed = feeds.feed
                                 and f.superseded_at is null and f.status = 'loaded')
             """,
-        ),
-        RowCheck(
-            "files_not_rejected",
-            "被整体拒收的文件 / delivered files rejected as a whole",
-            """
+            ),
+            RowCheck(
+                "files_not_rejected",
+                "被整体拒收的文件 / delivered files rejected as a whole",
+                """
             select feed, file_name, message
             from {batch}
             where term_id = '{term}' and superseded_at is null and status = 'rejected'
             """,
-        ),
-        RowCheck(
-            "identity_number_validity",
-            "身份证号无效率超过 1% 的数据 / feeds where more than 1% of rows had an invalid identity number",
-            """
+            ),
+            RowCheck(
+                "identity_number_validity",
+                "身份证号无效率超过 1% 的数据 / feeds where more than 1% of rows had an invalid identity number",
+                """
             select f.feed, sum(f.rows_read) as rows_read, count(r.*) as invalid_identity_numbers
             from (select * from {batch}) as f
             left join audit.rejected_rows as r on r.load_id = f.load_id and r.reason like 'id\\_%'
@@ -137,11 +148,11 @@ SUITES = (
             group by f.feed
             having count(r.*) > 0.01 * sum(f.rows_read)
             """,
-        ),
-        RowCheck(
-            "attendance_schools_exist",
-            "考勤中的学校不在学校名录中 / attendance from a school missing from the schools feed",
-            """
+            ),
+            RowCheck(
+                "attendance_schools_exist",
+                "考勤中的学校不在学校名录中 / attendance from a school missing from the schools feed",
+                """
             select distinct a.school_code
             from staging.stg_schools__attendance_records as a
             where a.term_id = '{term}'
@@ -149,11 +160,11 @@ SUITES = (
               and not exists (select 1 from staging.stg_jiaoyu__schools as s
                               where s.term_id = a.term_id and s.school_code = a.school_code)
             """,
-        ),
-        RowCheck(
-            "hukou_villages_exist",
-            "户籍地区划代码不在行政区划中 / 户籍 villages missing from the regions feed",
-            """
+            ),
+            RowCheck(
+                "hukou_villages_exist",
+                "户籍地区划代码不在行政区划中 / 户籍 villages missing from the regions feed",
+                """
             select distinct h.hukou_region_code
             from staging.stg_gongan__household_registrations as h
             where h.term_id = '{term}'
@@ -161,23 +172,37 @@ SUITES = (
               and not exists (select 1 from staging.stg_tongji__regions as g
                               where g.term_id = h.term_id and g.region_code = h.hukou_region_code)
             """,
+            ),
         ),
-    )),
-    Suite("marts_integrity", "marts", "dim_child", (
-        ColumnCheck("child_key_unique", "儿童键唯一 / one row per child", "ExpectColumnValuesToBeUnique",
-                    {"column": "child_key"}),
-        ColumnCheck("child_key_present", "儿童键非空 / every child has a key", "ExpectColumnValuesToNotBeNull",
-                    {"column": "child_key"}),
-        RowCheck(
-            "findings_reference_children",
-            "发现记录指向的儿童都在儿童维度中 / every finding's child is in dim_child",
-            """
+    ),
+    Suite(
+        "marts_integrity",
+        "marts",
+        "dim_child",
+        (
+            ColumnCheck(
+                "child_key_unique",
+                "儿童键唯一 / one row per child",
+                "ExpectColumnValuesToBeUnique",
+                {"column": "child_key"},
+            ),
+            ColumnCheck(
+                "child_key_present",
+                "儿童键非空 / every child has a key",
+                "ExpectColumnValuesToNotBeNull",
+                {"column": "child_key"},
+            ),
+            RowCheck(
+                "findings_reference_children",
+                "发现记录指向的儿童都在儿童维度中 / every finding's child is in dim_child",
+                """
             select f.finding_id, f.finding_type
             from marts.fct_findings as f
             where f.term_id = '{term}' and f.child_key is not null
               and not exists (select 1 from (select * from {batch}) as c where c.child_key = f.child_key)
             """,
-            severity="critical",
+                severity="critical",
+            ),
         ),
-    )),
+    ),
 )

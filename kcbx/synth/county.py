@@ -49,8 +49,21 @@ class Generator:
         self.classes: dict[str, str] = {}
         self.county = County(term)
         self.rows = self.county.rows
-        for feed in ("regions", "schools", "calendar", "huji", "xueji", "xueji_changes", "kaoqin",
-                     "fupin", "canlian", "minzheng", "sifa", "renshe", "quanfan"):
+        for feed in (
+            "regions",
+            "schools",
+            "calendar",
+            "huji",
+            "xueji",
+            "xueji_changes",
+            "kaoqin",
+            "fupin",
+            "canlian",
+            "minzheng",
+            "sifa",
+            "renshe",
+            "quanfan",
+        ):
             self.rows[feed] = []
         self.school_days = [d for d, is_day in term.calendar() if is_day]
         self.plan_count = max(2, children // 300)
@@ -58,11 +71,15 @@ class Generator:
     # --- places -------------------------------------------------------------------------
     def build_places(self) -> None:
         n_towns = max(3, min(len(names.TOWNSHIPS), self.n // 600))
-        self.rows["regions"].append({"区划代码": COUNTY_CODE, "名称": COUNTY_NAME, "级别": "县", "上级代码": "411000000000"})
+        self.rows["regions"].append(
+            {"区划代码": COUNTY_CODE, "名称": COUNTY_NAME, "级别": "县", "上级代码": "411000000000"}
+        )
         self.villages: dict[str, list[str]] = {}
         for t in range(n_towns):
             town = f"{COUNTY6}{100 + t:03d}000"
-            self.rows["regions"].append({"区划代码": town, "名称": names.TOWNSHIPS[t], "级别": "乡镇", "上级代码": COUNTY_CODE})
+            self.rows["regions"].append(
+                {"区划代码": town, "名称": names.TOWNSHIPS[t], "级别": "乡镇", "上级代码": COUNTY_CODE}
+            )
             self.villages[town] = []
             for v in range(4):
                 village = town[:9] + f"{201 + v:03d}"
@@ -129,33 +146,67 @@ class Generator:
         status = status or c.huji_status or "正常"
         guardian_sex = self.rng.choice("男女")
         guardian_born = c.born - timedelta(days=365 * self.rng.randint(22, 40))
-        self.rows["huji"].append({
-            "身份证号": c.number, "姓名": c.name, "性别": c.sex, "出生日期": c.born.isoformat(),
-            "户籍地区划代码": c.village, "人员状态": status,
-            "状态变动日期": changed.isoformat() if changed else "",
-            "监护人姓名": self._name(guardian_sex),
-            "监护人身份证号": self._number(guardian_born, guardian_sex),
-            "联系电话": f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}",
-        })
+        self.rows["huji"].append(
+            {
+                "身份证号": c.number,
+                "姓名": c.name,
+                "性别": c.sex,
+                "出生日期": c.born.isoformat(),
+                "户籍地区划代码": c.village,
+                "人员状态": status,
+                "状态变动日期": changed.isoformat() if changed else "",
+                "监护人姓名": self._name(guardian_sex),
+                "监护人身份证号": self._number(guardian_born, guardian_sex),
+                "联系电话": f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}",
+            }
+        )
 
-    def xueji(self, c: Child, school: str, status: str = "在读", student_no: str | None = None,
-              mode: str = "普通", with_number: bool = True, changed: date | None = None) -> str:
-        student_no = student_no or ("G" + c.number if c.number and with_number else f"L{self.rng.randrange(10**17):017d}")
+    def xueji(
+        self,
+        c: Child,
+        school: str,
+        status: str = "在读",
+        student_no: str | None = None,
+        mode: str = "普通",
+        with_number: bool = True,
+        changed: date | None = None,
+    ) -> str:
+        student_no = student_no or (
+            "G" + c.number if c.number and with_number else f"L{self.rng.randrange(10**17):017d}"
+        )
         grade = min(9, max(1, self.term.grade_for(c.born)))
         self.classes[student_no] = f"{grade}年级{self.rng.randint(1, 4)}班"
-        self.rows["xueji"].append({
-            "全国学籍号": student_no, "身份证号": c.number if with_number else "", "姓名": c.name, "性别": c.sex,
-            "出生日期": c.born.isoformat(), "学校标识码": school, "年级": str(grade),
-            "班级": self.classes[student_no], "学籍状态": status, "就读方式": mode,
-            "状态变动日期": changed.isoformat() if changed else "",
-        })
+        self.rows["xueji"].append(
+            {
+                "全国学籍号": student_no,
+                "身份证号": c.number if with_number else "",
+                "姓名": c.name,
+                "性别": c.sex,
+                "出生日期": c.born.isoformat(),
+                "学校标识码": school,
+                "年级": str(grade),
+                "班级": self.classes[student_no],
+                "学籍状态": status,
+                "就读方式": mode,
+                "状态变动日期": changed.isoformat() if changed else "",
+            }
+        )
         return student_no
 
-    def change(self, student_no: str, c: Child, kind: str, on: date, src: str = "", dst: str = "", why: str = "") -> None:
-        self.rows["xueji_changes"].append({
-            "全国学籍号": student_no, "身份证号": c.number or "", "异动类型": kind, "异动日期": on.isoformat(),
-            "原学校标识码": src, "现学校标识码": dst, "异动原因": why,
-        })
+    def change(
+        self, student_no: str, c: Child, kind: str, on: date, src: str = "", dst: str = "", why: str = ""
+    ) -> None:
+        self.rows["xueji_changes"].append(
+            {
+                "全国学籍号": student_no,
+                "身份证号": c.number or "",
+                "异动类型": kind,
+                "异动日期": on.isoformat(),
+                "原学校标识码": src,
+                "现学校标识码": dst,
+                "异动原因": why,
+            }
+        )
 
     def school_for(self, c: Child) -> str:
         town = self.town_of(c.village)
@@ -235,7 +286,7 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
             g.xueji(c, g.junior[g.town_of(c.village)], status="毕业", changed=date(g.term.year, 7, 1))
 
     # out_of_school: never registered; registered as 辍学; missing persons; cohort edges.
-    for i in range(k):
+    for _ in range(k):
         c = planted_child("out_never", born=g.cohort_birth())
         g.huji(c)
         c = planted_child("out_dropped", born=g.cohort_birth(g.rng.randint(6, 9)))
@@ -280,11 +331,10 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
 
     # suspected_dropout: attends, then stops; plus runs just below the threshold.
     for i in range(k):
-        c = planted_child("suspected", born=g.cohort_birth())
+        at_early_stop = i % 3 == 0  # a school that stopped reporting early: runs end at its last day
+        c = planted_child("suspected", born=g.cohort_birth(7 if at_early_stop else None))
         g.huji(c)
-        school = g.school_for(c) if i % 3 else g.early_stop
-        if school == g.early_stop:
-            c.born = g.cohort_birth(7)
+        school = g.early_stop if at_early_stop else g.school_for(c)
         g.attend(school, g.xueji(c, school), f"stops{3 + i % 4}")
     for run in (1, 2):
         c = planted_child("short_run", born=g.cohort_birth())
@@ -316,7 +366,7 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     g.attend(g.primary[towns[0]], f"L{g.rng.randrange(10**17):017d}", "normal")
 
     # deregistered_enrolled: 户籍 closed, 学籍 still 在读.
-    for i, status in enumerate(("死亡", "迁出", "注销")):
+    for status in ("死亡", "迁出", "注销"):
         c = planted_child("deregistered", born=g.cohort_birth())
         g.huji(c, status=status, changed=date(g.term.year, 3, 15))
         school = g.school_for(c)
@@ -330,8 +380,12 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
         g.huji(c)
         school = g.school_for(c)
         g.attend(school, g.xueji(c, school), "normal")
-        g.xueji(c, g.junior[towns[-1]] if i % 2 else g.outside, status="转出" if i % 2 else "在读",
-                student_no=f"L{g.rng.randrange(10**17):017d}")
+        g.xueji(
+            c,
+            g.junior[towns[-1]] if i % 2 else g.outside,
+            status="转出" if i % 2 else "在读",
+            student_no=f"L{g.rng.randrange(10**17):017d}",
+        )
 
     # school_missing_attendance: the teaching point's pupils.
     for _ in range(max(3, k)):
@@ -352,11 +406,24 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
         _canlian_row(g, row, "随班就读")
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 15)):
         category = g.rng.choice(["孤儿", "事实无人抚养儿童", "农村留守儿童", "困境儿童", "低保", "特困供养"])
-        g.rows["minzheng"].append({"身份证号": row["身份证号"], "姓名": row["姓名"], "保障类别": category,
-                                   "认定日期": f"{g.term.year - 1}-0{g.rng.randint(1, 9)}-15"})
+        g.rows["minzheng"].append(
+            {
+                "身份证号": row["身份证号"],
+                "姓名": row["姓名"],
+                "保障类别": category,
+                "认定日期": f"{g.term.year - 1}-0{g.rng.randint(1, 9)}-15",
+            }
+        )
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 200)):
-        g.rows["sifa"].append({"身份证号": row["身份证号"], "姓名": row["姓名"], "服刑人员姓名": g._name("男"),
-                               "关系": "父子" if row["性别"] == "男" else "父女", "刑期止": f"{g.term.year + 2}-06-30"})
+        g.rows["sifa"].append(
+            {
+                "身份证号": row["身份证号"],
+                "姓名": row["姓名"],
+                "服刑人员姓名": g._name("男"),
+                "关系": "父子" if row["性别"] == "男" else "父女",
+                "刑期止": f"{g.term.year + 2}-06-30",
+            }
+        )
     found = g.school_days[20]
     for c in [p for p in planted if p.plan == "out_never"][: max(1, k // 2)]:
         _renshe(g, c.number, c.name, found)
@@ -369,11 +436,18 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     for c in [p for p in planted if p.plan in ("out_never", "out_dropped")]:
         town = g.town_of(c.village)
         for step, method in enumerate(["电话", "家访", "责令限期改正通知书"][: g.rng.randint(1, 3)]):
-            g.rows["quanfan"].append({
-                "身份证号": c.number, "姓名": c.name, "劝返日期": g.school_days[10 + 15 * step].isoformat(),
-                "劝返方式": method, "劝返结果": "未返校", "辍学原因": g.rng.choice(["厌学", "外出打工", "学习困难", "因贫"]),
-                "责任人": g._name("男"), "乡镇代码": town,
-            })
+            g.rows["quanfan"].append(
+                {
+                    "身份证号": c.number,
+                    "姓名": c.name,
+                    "劝返日期": g.school_days[10 + 15 * step].isoformat(),
+                    "劝返方式": method,
+                    "劝返结果": "未返校",
+                    "辍学原因": g.rng.choice(["厌学", "外出打工", "学习困难", "因贫"]),
+                    "责任人": g._name("男"),
+                    "乡镇代码": town,
+                }
+            )
 
     # Rows that must be quarantined: a wrong check character, a future birth date, a bad date.
     bad = g.child(born=g.cohort_birth())
@@ -397,15 +471,29 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
 
 
 def _fupin(g: Generator, c: Child) -> None:
-    g.rows["fupin"].append({"身份证号": c.number, "姓名": c.name, "户主身份证号": "",
-                            "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户"]),
-                            "区划代码": c.village, "认定日期": f"{g.term.year - 2}-11-20"})
+    g.rows["fupin"].append(
+        {
+            "身份证号": c.number,
+            "姓名": c.name,
+            "户主身份证号": "",
+            "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户"]),
+            "区划代码": c.village,
+            "认定日期": f"{g.term.year - 2}-11-20",
+        }
+    )
 
 
 def _fupin_row(g: Generator, row: dict) -> None:
-    g.rows["fupin"].append({"身份证号": row["身份证号"], "姓名": row["姓名"], "户主身份证号": row["监护人身份证号"],
-                            "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]),
-                            "区划代码": row["户籍地区划代码"], "认定日期": f"{g.term.year - 2}-11-20"})
+    g.rows["fupin"].append(
+        {
+            "身份证号": row["身份证号"],
+            "姓名": row["姓名"],
+            "户主身份证号": row["监护人身份证号"],
+            "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]),
+            "区划代码": row["户籍地区划代码"],
+            "认定日期": f"{g.term.year - 2}-11-20",
+        }
+    )
 
 
 def _canlian(g: Generator, c: Child, advice: str) -> None:
@@ -413,13 +501,26 @@ def _canlian(g: Generator, c: Child, advice: str) -> None:
 
 
 def _canlian_row(g: Generator, row: dict, advice: str) -> None:
-    g.rows["canlian"].append({"身份证号": row["身份证号"], "姓名": row["姓名"],
-                              "残疾证号": row["身份证号"] + f"{g.rng.randint(1, 7)}{g.rng.randint(1, 4)}",
-                              "残疾类别": g.rng.choice(["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]),
-                              "残疾等级": g.rng.choice(["一级", "二级", "三级", "四级"]),
-                              "安置建议": advice, "评估日期": f"{g.term.year - 1}-04-10"})
+    g.rows["canlian"].append(
+        {
+            "身份证号": row["身份证号"],
+            "姓名": row["姓名"],
+            "残疾证号": row["身份证号"] + f"{g.rng.randint(1, 7)}{g.rng.randint(1, 4)}",
+            "残疾类别": g.rng.choice(["视力", "听力", "言语", "肢体", "智力", "精神", "多重"]),
+            "残疾等级": g.rng.choice(["一级", "二级", "三级", "四级"]),
+            "安置建议": advice,
+            "评估日期": f"{g.term.year - 1}-04-10",
+        }
+    )
 
 
 def _renshe(g: Generator, number: str | None, name: str, found: date) -> None:
-    g.rows["renshe"].append({"身份证号": number, "姓名": name, "用工单位": g.rng.choice(names.EMPLOYERS),
-                             "发现日期": found.isoformat(), "务工地": g.rng.choice(names.WORK_PLACES)})
+    g.rows["renshe"].append(
+        {
+            "身份证号": number,
+            "姓名": name,
+            "用工单位": g.rng.choice(names.EMPLOYERS),
+            "发现日期": found.isoformat(),
+            "务工地": g.rng.choice(names.WORK_PLACES),
+        }
+    )

@@ -70,8 +70,13 @@ def expected_findings(county: County, dropout_days: int = 3, today: date | None 
     feed = get_feed("kaoqin")
     for school_code, records in county.attendance.items():
         for day, student_no, class_name, status in records:
-            cells = {"school_code": school_code, "day": day, "student_no": student_no,
-                     "class_name": class_name, "attendance_status": status}
+            cells = {
+                "school_code": school_code,
+                "day": day,
+                "student_no": student_no,
+                "class_name": class_name,
+                "attendance_status": status,
+            }
             result = normalise_row(feed, cells, today)
             if result.reason is not None or day not in school_day_set:
                 continue
@@ -129,7 +134,9 @@ def expected_findings(county: County, dropout_days: int = 3, today: date | None 
             troubled.add(m)
 
     # unregistered_attendance: present at a school where the 学籍号 is not 在读/休学.
-    enrolled_at = {(r["student_no"], r["school_code"]) for r in rows["xueji"] if r["registry_status"] in ("在读", "休学")}
+    enrolled_at = {
+        (r["student_no"], r["school_code"]) for r in rows["xueji"] if r["registry_status"] in ("在读", "休学")
+    }
     for (school, student_no), days in day_status.items():
         if "present" in days.values() and (student_no, school) not in enrolled_at:
             town = schools[school]["township_code"] if school in schools else None

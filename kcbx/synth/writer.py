@@ -33,9 +33,15 @@ def write_landing(county: County, out: Path) -> Path:
             for row in rows:
                 by_town.setdefault(row["户籍地区划代码"][:9], []).append(row)
             for town, town_rows in sorted(by_town.items()):
-                _write_csv(term_dir / feed_name / f"huji_{town}.csv", header, ([r.get(h, "") for h in header] for r in town_rows))
+                _write_csv(
+                    term_dir / feed_name / f"huji_{town}.csv",
+                    header,
+                    ([r.get(h, "") for h in header] for r in town_rows),
+                )
         else:
-            _write_csv(term_dir / feed_name / f"{feed_name}.csv", header, ([r.get(h, "") for h in header] for r in rows))
+            _write_csv(
+                term_dir / feed_name / f"{feed_name}.csv", header, ([r.get(h, "") for h in header] for r in rows)
+            )
     for school, records in sorted(county.attendance.items()):
         _write_csv(
             term_dir / "kaoqin" / f"kaoqin_{school}.csv",

@@ -1,0 +1,36 @@
+# KCBX: `make demo` and `make test` do all set-up from a fresh clone.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
+
+.PHONY: install demo test test-unit lint bench clean stop
+
+install: $(STAMP)
+
+# Re-installs only when pyproject.toml or constraints.txt change.
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: install
+	$(BIN)/kcbx demo
+
+test: install
+	$(BIN)/pytest
+
+test-unit: install
+	$(BIN)/pytest -m unit
+
+lint: install
+	$(BIN)/ruff check kcbx dags tests
+	$(BIN)/ruff format --check kcbx dags tests
+
+stop: install
+	$(BIN)/kcbx db stop
+
+clean:
+	-$(BIN)/kcbx db stop
+	rm -rf $(VENV) .kcbx reports dbt_project/target dbt_project/logs expectations/gx

@@ -1,0 +1,157 @@
+"""`kcbx run` end to end on a synthetic county, against each real PostgreSQL we have."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import psycopg
+import pytest
+
+from kcbx.ingest.schema import child_key
+from tests.conftest import TERM, TEST_PII_KEY
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def run(warehouse, county):
+    result = warehouse.kcbx("run", "--landing", str(county), "--term", TERM)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def db(warehouse, run):
+    # autocommit: an open read transaction would hold locks across the second run.
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        yield conn
+
+
+def _expected(county) -> dict:
+    return json.loads((county / "expected.json").read_text(encoding="utf-8"))
+
+
+def _key(material: str | None) -> str | None:
+    return child_key(TEST_PII_KEY, material) if material else None
+
+
+def test_progress_is_reported(run):
+    for stage in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
+        assert stage in run.stdout
+    assert "比对发现 findings" in run.stdout
+
+
+def test_every_planted_finding_is_found_and_nothing_else(db, county):
+    expected = {(f["finding_type"], _key(f["child"]), f["school_code"]) for f in _expected(county)["findings"]}
+    found = set(
+        db.execute(
+            "select finding_type, child_key, school_code from marts.fct_findings where term_id = %s", (TERM,)
+        ).fetchall()
+    )
+    # Only keys and school codes are printed on failure: no identity numbers in test output.
+    assert not (expected - found), f"missed: {sorted(expected - found)}"
+    assert not (found - expected), f"unexpected: {sorted(found - expected)}"
+    types = {t for t, _, _ in found}
+    assert len(types) == 10, f"every finding type is planted, got {sorted(types)}"
+
+
+def test_every_row_is_loaded_or_quarantined(db, county):
+    rows = db.execute(
+        "select feed, rows_read, rows_loaded, rows_rejected, status from audit.load_files "
+        "where term_id = %s and superseded_at is null",
+        (TERM,),
+    ).fetchall()
+    assert rows, "no files were recorded"
+    for feed, read, loaded, rejected, status in rows:
+        assert status == "loaded", feed
+        assert read == loaded + rejected, feed
+    read_per_feed: dict[str, int] = {}
+    for feed, read, *_ in rows:
+        read_per_feed[feed] = read_per_feed.get(feed, 0) + read
+    assert read_per_feed == _expected(county)["rows"]
+    for (feed,) in db.execute("select distinct feed from audit.load_files").fetchall():
+        raw_rows = db.execute(
+            f"select count(*) from raw.{feed} r join audit.load_files f using (load_id) "
+            "where f.superseded_at is null and f.term_id = %s",
+            (TERM,),
+        ).fetchone()[0]
+        loaded = db.execute(
+            "select sum(rows_loaded) from audit.load_files where feed = %s and superseded_at is null and term_id = %s",
+            (feed, TERM),
+        ).fetchone()[0]
+        assert raw_rows == loaded, feed
+    reasons = dict(
+        db.execute(
+            "select reason, count(*) from audit.rejected_rows r join audit.load_files f using (load_id) "
+            "where f.term_id = %s group by reason",
+            (TERM,),
+        ).fetchall()
+    )
+    # The generator plants one wrong check character, one future birth date, one impossible date.
+    assert reasons == {"id_check_digit": 1, "id_future_date": 1, "bad_date": 1}
+
+
+def test_identity_conflict_is_recorded_and_the_row_loads(db):
+    conflicts = db.execute("select count(*) from raw.xueji where id_conflict like '%%birth_date%%'").fetchone()[0]
+    assert conflicts == 1
+
+
+def test_marts_hold_no_identity_numbers_or_names(db, county, run):
+    numbers, names = set(), set()
+    for feed, id_header in (("huji", "身份证号"), ("xueji", "身份证号")):
+        for path in (county / TERM / feed).glob("*.csv"):
+            header, *lines = path.read_text(encoding="utf-8").splitlines()
+            columns = header.split(",")
+            for line in lines:
+                cells = dict(zip(columns, line.split(","), strict=False))
+                if cells.get(id_header):
+                    numbers.add(cells[id_header])
+                names.add(cells["姓名"])
+    columns = db.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema in ('marts', 'intermediate', 'audit') and table_name <> 'rejected_rows' "
+        "and data_type in ('text', 'character varying', 'jsonb')"
+    ).fetchall()
+    assert columns
+    id_pattern = re.compile(r"\d{17}[\dX]")
+    for schema, table, column in columns:
+        values = db.execute(f'select distinct "{column}"::text from "{schema}"."{table}"').fetchall()
+        for (value,) in values:
+            if value is None:
+                continue
+            for match in id_pattern.findall(value):
+                assert match not in numbers, f"identity number in {schema}.{table}.{column}"
+            assert value not in names, f"a child's name in {schema}.{table}.{column}"
+    for stream in (run.stdout, run.stderr):
+        assert not any(number in stream for number in numbers), "identity number in kcbx output"
+
+
+def test_pii_schema_maps_keys_to_numbers(db, county):
+    number = next(f["child"] for f in _expected(county)["findings"] if f["child"] and len(f["child"]) == 18)
+    row = db.execute("select id_number from pii.child_identity where child_key = %s", (_key(number),)).fetchone()
+    assert row is not None and row[0] == number
+
+
+def test_quality_results_and_reports(db, warehouse):
+    checks = db.execute(
+        "select count(*), count(*) filter (where not success) from audit.gx_results where term_id = %s", (TERM,)
+    ).fetchone()
+    assert checks[0] >= 10
+    # Rows accounted for is a critical check and must pass on a clean synthetic county.
+    assert db.execute(
+        "select bool_and(success) from audit.gx_results where expectation = 'rows_accounted_for'"
+    ).fetchone()[0]
+    report = warehouse.home / "reports" / TERM / "index.html"
+    assert "控辍保学学期报告" in report.read_text(encoding="utf-8")
+    assert (warehouse.home / "reports" / TERM / "data_docs" / "index.html").exists()
+
+
+def test_second_run_is_a_no_op_for_loads(warehouse, county, db):
+    before = db.execute("select count(*), max(load_id) from audit.load_files").fetchone()
+    findings_before = db.execute("select count(*) from marts.fct_findings").fetchone()[0]
+    again = warehouse.kcbx("run", "--landing", str(county), "--term", TERM)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "跳过 / same delivery as already loaded, skipped" in again.stdout
+    assert db.execute("select count(*), max(load_id) from audit.load_files").fetchone() == before
+    assert db.execute("select count(*) from marts.fct_findings").fetchone()[0] == findings_before
