@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from kcbx.synth.writer import synthesize
 
-    expected = synthesize(args.out, children=args.children, seed=args.seed, term=args.term)
+    expected = synthesize(args.out, children=args.children, seed=args.seed, term=args.term, messy=args.messy)
     print(f"合成县数据 synthetic county written to {args.out / args.term} ({args.children} children)")
     for kind, count in expected["counts"].items():
         print(f"  {kind:<26} {count:>6}")
@@ -78,7 +78,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     landing = settings.home / "demo" / "landing"
     if not (landing / "expected.json").exists() or args.fresh:
         print(f"生成演示县 synthesising a demo county ({args.children} children) ...", flush=True)
-        cmd_synth(argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term))
+        cmd_synth(
+            argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True)
+        )
     return cmd_run(argparse.Namespace(landing=landing, term=args.term))
 
 
@@ -116,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--children", type=int, default=3000)
     synth.add_argument("--seed", type=int, default=20250901)
     synth.add_argument("--term", default="2025-2026-1")
+    synth.add_argument("--messy", action="store_true", help="GB18030/BOM/XLSX, header aliases, full-width, date forms")
     synth.set_defaults(func=cmd_synth)
     db = sub.add_parser("db", help="the warehouse connection")
     db.add_argument("action", choices=["url", "stop"])

@@ -43,11 +43,11 @@ class Warehouse:
 
 @pytest.fixture(scope="session")
 def county(tmp_path_factory) -> Path:
-    """A small synthetic county landing zone with expected.json."""
+    """A small synthetic county, in every input form SPEC §2 allows, with expected.json."""
     from kcbx.synth.writer import synthesize
 
     out = tmp_path_factory.mktemp("landing")
-    synthesize(out, children=900, seed=424242, term=TERM)
+    synthesize(out, children=900, seed=424242, term=TERM, messy=True)
     return out
 
 

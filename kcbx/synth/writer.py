@@ -2,63 +2,67 @@
 
 from __future__ import annotations
 
-import csv
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
 from kcbx.feeds import feed as get_feed
 from kcbx.synth.county import County, generate
+from kcbx.synth.messy import FORMS, Dresser, write_file
 from kcbx.synth.oracle import expected_findings
 
-KAOQIN_HEADER = ["学校标识码", "日期", "全国学籍号", "班级", "出勤状态"]
 
-
-def _write_csv(path: Path, header: list[str], rows) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def write_landing(county: County, out: Path) -> Path:
+def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0) -> Path:
+    """Plain UTF-8 CSV with canonical headers, or (messy) every form SPEC §2 allows."""
+    rng = random.Random(seed)
     term_dir = out / county.term.term_id
+
+    def deliver(feed_name: str, stem: str, rows, form: str | None = None) -> None:
+        form = form or (rng.choice(FORMS) if messy else "utf-8")
+        if messy:
+            dresser = Dresser(feed_name, rng, excel=form == "xlsx")
+            header, cells = dresser.headers, (dresser.cells(r) for r in rows)
+        else:
+            header = [c.name for c in get_feed(feed_name).columns]
+            cells = ([r.get(h, "") for h in header] for r in rows)
+        write_file(term_dir / feed_name / stem, form, header, cells)
+
     for feed_name, rows in county.rows.items():
         if feed_name == "kaoqin":
             continue
-        header = [c.name for c in get_feed(feed_name).columns]
         if feed_name == "huji":  # one file per township, as police stations deliver them
             by_town: dict[str, list[dict]] = {}
             for row in rows:
                 by_town.setdefault(row["户籍地区划代码"][:9], []).append(row)
-            for town, town_rows in sorted(by_town.items()):
-                _write_csv(
-                    term_dir / feed_name / f"huji_{town}.csv",
-                    header,
-                    ([r.get(h, "") for h in header] for r in town_rows),
-                )
+            for i, (town, town_rows) in enumerate(sorted(by_town.items())):
+                deliver(feed_name, f"huji_{town}", town_rows, FORMS[i % len(FORMS)] if messy else None)
         else:
-            _write_csv(
-                term_dir / feed_name / f"{feed_name}.csv", header, ([r.get(h, "") for h in header] for r in rows)
-            )
-    for school, records in sorted(county.attendance.items()):
-        _write_csv(
-            term_dir / "kaoqin" / f"kaoqin_{school}.csv",
-            KAOQIN_HEADER,
-            ((school, day.isoformat(), no, cls, status) for day, no, cls, status in records),
+            deliver(feed_name, feed_name, rows)
+    for i, (school, records) in enumerate(sorted(county.attendance.items())):
+        rows = (
+            {"学校标识码": school, "日期": day.isoformat(), "全国学籍号": no, "班级": cls, "出勤状态": status}
+            for day, no, cls, status in records
         )
+        # Attendance is large: CSV in each encoding; the smallest school sends Excel.
+        form = None
+        if messy:
+            form = "xlsx" if len(records) == min(len(r) for r in county.attendance.values()) else FORMS[i % 3]
+        deliver("kaoqin", f"kaoqin_{school}", rows, form)
     return term_dir
 
 
-def synthesize(out: Path, children: int = 3000, seed: int = 20250901, term: str = "2025-2026-1") -> dict:
+def synthesize(
+    out: Path, children: int = 3000, seed: int = 20250901, term: str = "2025-2026-1", messy: bool = False
+) -> dict:
     county = generate(children=children, seed=seed, term=term)
-    write_landing(county, out)
+    write_landing(county, out, messy=messy, seed=seed)
     findings = expected_findings(county)
     counts = Counter(f["finding_type"] for f in findings)
     expected = {
         "term_id": term,
         "seed": seed,
+        "messy": messy,
         "children": children,
         "note": "Computed from the rows written, by kcbx.synth.oracle (SPEC §3 rules). "
         "'child' is the identity number, or 'student:<全国学籍号>' for a child without one.",
