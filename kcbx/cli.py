@@ -78,9 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     landing = settings.home / "demo" / "landing"
     if not (landing / "expected.json").exists() or args.fresh:
         print(f"生成演示县 synthesising a demo county ({args.children} children) ...", flush=True)
-        cmd_synth(
-            argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True)
-        )
+        cmd_synth(argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True))
     return cmd_run(argparse.Namespace(landing=landing, term=args.term))
 
 

@@ -57,6 +57,10 @@ def transform(ingested: list[dict]) -> dict:
     _progress(f"  加载完成 ingest done: {read:,} 行读取 read, {rejected:,} 行隔离 rejected")
     _progress("[2/4] 数据建模 dbt build")
     settings = settings_module.load()
+    from kcbx.ingest.load import analyze
+
+    with connect(database_url(settings), autocommit=True) as conn:
+        analyze(conn, list(catalogue()))
     results = run_dbt(settings, database_url(settings), ["build"], progress=_progress)
     statuses = [r.get("status") for r in results.get("results", [])]
     return {"nodes": len(statuses), "warnings": statuses.count("warn")}

@@ -1,0 +1,178 @@
+"""Vectorised CSV path for the large feeds (attendance): Arrow reads and checks whole
+blocks; only rows that are not already canonical go through the Python normaliser.
+
+Exactness argument: a row takes the fast path only if every value is a fixed point of
+kcbx.ingest.rows.normalise_row (no surrounding whitespace, no full-width characters,
+dates already YYYY-MM-DD and real, codes in the list, digits of the right length), so
+the fast path writes exactly what the Python path would. Everything else - including
+fixable values such as 2015/3/7 - is handed to normalise_row, the single source of the
+rules. Feeds with identity numbers never come here (they are small and need per-row
+identity checks).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from kcbx.feeds import Feed
+from kcbx.ingest.rows import normalise_row
+
+# Characters Python's str.strip() removes, and the full-width block clean_text() folds.
+_STRIPPABLE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+NOT_CANONICAL = f"^{_STRIPPABLE}|{_STRIPPABLE}$|[\\x{{ff01}}-\\x{{ff5e}}]"
+BLOCK_SIZE = 8 << 20
+
+
+class FastPathUnavailable(Exception):
+    """The file cannot be read block-wise (e.g. ragged rows); use the row-by-row path."""
+
+
+def eligible(feed: Feed, path: Path, extra: dict[int, str], missing: list[str]) -> bool:
+    return path.suffix.lower() == ".csv" and feed.identity is None and not extra and not missing
+
+
+def _type_ok(column, arr: pa.Array) -> pa.Array:
+    if column.type == "date":
+        shaped = pc.match_substring_regex(arr, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+        real = pc.is_valid(pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True))
+        return pc.and_(shaped, real)
+    if column.type == "code":
+        return pc.is_in(arr, value_set=pa.array(column.codes, pa.string()))
+    if column.type == "digits":
+        return pc.match_substring_regex(arr, f"^[0-9]{{{column.length}}}$")
+    if column.type == "grade":
+        return pc.match_substring_regex(arr, r"^[1-9]$")
+    if column.type == "level":
+        return pc.match_substring_regex(arr, r"^[1-4]$")
+    return pa.repeat(pa.scalar(True), len(arr))
+
+
+def copy_blocks(
+    feed: Feed,
+    path: Path,
+    encoding: str,
+    header: list[str],
+    known: dict[int, str],
+    load_id: int,
+    term_id: str,
+    today: date,
+    write: Callable[[bytes], None],
+    reject: Callable[[int, str, str | None, dict], None],
+) -> tuple[int, int, set[str]]:
+    """Stream the file to `write` as COPY CSV; return (rows read, rows loaded, key materials)."""
+    names = [f"c{i}" for i in range(len(header))]
+    by_col = {col: names[i] for i, col in known.items()}
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                column_names=names,
+                skip_rows=1,
+                block_size=BLOCK_SIZE,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise FastPathUnavailable(str(exc)) from exc
+
+    read = loaded = 0
+    materials: set[str] = set()
+    student_col = by_col.get("student_no")
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise FastPathUnavailable(str(exc)) from exc
+        n = batch.num_rows
+        blank = pa.repeat(pa.scalar(True), n)
+        ok = pa.repeat(pa.scalar(True), n)
+        values: list[pa.Array] = []
+        for column in feed.columns:
+            name = by_col.get(column.col)
+            if name is None:
+                values.append(pa.nulls(n, pa.string()))
+                if column.required:
+                    ok = pa.repeat(pa.scalar(False), n)
+                continue
+            arr = batch.column(name)
+            empty = pc.equal(arr, "")
+            blank = pc.and_(blank, empty)
+            # Check each distinct value once: attendance repeats dates, schools and codes
+            # hundreds of thousands of times.
+            encoded = pc.dictionary_encode(arr)
+            distinct = encoded.dictionary
+            distinct_ok = pc.if_else(
+                pc.equal(distinct, ""),
+                not column.required,
+                pc.and_(pc.invert(pc.match_substring_regex(distinct, NOT_CANONICAL)), _type_ok(column, distinct)),
+            )
+            ok = pc.and_(ok, pc.take(distinct_ok, encoded.indices))
+            values.append(pc.if_else(empty, pa.nulls(n, pa.string()), arr))
+        # Blank lines are layout, not data, as in the row-by-row path; row numbers count data rows.
+        data = pc.invert(blank)
+        numbers = pc.add(pc.cumulative_sum(pc.cast(data, pa.int64())), read + 1)
+        read += pc.sum(pc.cast(data, pa.int64())).as_py() or 0
+        fast = pc.and_(ok, data)
+        table = pa.table(
+            [
+                pa.repeat(pa.scalar(load_id, pa.int64()), n),
+                numbers,
+                pa.repeat(pa.scalar(term_id, pa.string()), n),
+                *values,
+                pa.nulls(n, pa.string()),  # extra: none on this path
+            ],
+            names=["load_id", "source_row", "term_id", *feed.raw_columns, "extra"],
+        ).filter(fast)
+        if table.num_rows:
+            sink = io.BytesIO()
+            pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+            write(sink.getvalue())
+            loaded += table.num_rows
+            if student_col is not None:
+                materials.update(f"student:{s}" for s in pc.unique(table.column("student_no")).to_pylist())
+        slow = pc.indices_nonzero(pc.and_(pc.invert(ok), data)).to_pylist()
+        if slow:
+            loaded += _slow_rows(
+                feed, batch, header, by_col, slow, numbers, load_id, term_id, today, write, reject, materials
+            )
+    return read, loaded, materials
+
+
+def _slow_rows(feed, batch, header, by_col, indices, numbers, load_id, term_id, today, write, reject, materials):
+    """Rows that need fixing or rejecting, through the one Python implementation of the rules."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    loaded = 0
+    taken = pa.array(indices, pa.int64())
+    columns = batch.take(taken).to_pydict()
+    row_numbers = numbers.take(taken).to_pylist()
+    for k, number in enumerate(row_numbers):
+        i = k
+        cells = {col: columns[name][i] for col, name in by_col.items()}
+        row = normalise_row(feed, cells, today)
+        if row.reason:
+            delivered = {h: columns[f"c{j}"][i] for j, h in enumerate(header)}
+            reject(number, row.reason, row.detail, delivered)
+            continue
+        writer.writerow([load_id, number, term_id, *row.values, None])
+        if "student_no" in by_col:
+            materials.add(f"student:{row.values[feed.raw_columns.index('student_no')]}")
+        loaded += 1
+    write(out.getvalue().encode())
+    return loaded
