@@ -18,12 +18,13 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from kcbx.feeds import Feed
-from kcbx.ingest.rows import normalise_row
+from kcbx.ingest.rows import normalise_row, normalise_value
 
 # Characters Python's str.strip() removes, and the full-width block clean_text() folds.
 _STRIPPABLE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -42,7 +43,9 @@ def eligible(feed: Feed, path: Path, extra: dict[int, str], missing: list[str]) 
 def _type_ok(column, arr: pa.Array) -> pa.Array:
     if column.type == "date":
         shaped = pc.match_substring_regex(arr, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-        real = pc.is_valid(pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True))
+        # Arrow's strptime rolls 2025-02-30 over to March: a real date must print back unchanged.
+        parsed = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+        real = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), arr), False)
         return pc.and_(shaped, real)
     if column.type == "code":
         return pc.is_in(arr, value_set=pa.array(column.codes, pa.string()))
@@ -53,6 +56,33 @@ def _type_ok(column, arr: pa.Array) -> pa.Array:
     if column.type == "level":
         return pc.match_substring_regex(arr, r"^[1-4]$")
     return pa.repeat(pa.scalar(True), len(arr))
+
+
+def _check_column(column, arr: pa.Array, today: date) -> tuple[pa.Array, pa.Array]:
+    """(row is usable, normalised values) for one column of a block.
+
+    Each distinct value is checked once (attendance repeats dates, schools and codes
+    hundreds of thousands of times). A value that is already canonical passes as is;
+    any other goes through the Python normaliser, the one implementation of the rules,
+    so 2015/3/7 or a full-width code is fixed here at the cost of one call per distinct
+    value rather than per row.
+    """
+    encoded = pc.dictionary_encode(arr)
+    distinct = encoded.dictionary
+    is_empty = pc.equal(distinct, "")
+    canonical = pc.and_(pc.invert(pc.match_substring_regex(distinct, NOT_CANONICAL)), _type_ok(column, distinct))
+    distinct_ok = pc.if_else(is_empty, not column.required, canonical)
+    fixed = pc.if_else(is_empty, pa.nulls(len(distinct), pa.string()), distinct)
+    suspects = pc.indices_nonzero(pc.and_(pc.invert(canonical), pc.invert(is_empty)))
+    if len(suspects):
+        outcomes = [normalise_value(column, v, today) for v in distinct.take(suspects).to_pylist()]
+        usable = pa.array([reason is None and (value is not None or not column.required) for value, reason in outcomes])
+        flags = np.zeros(len(distinct), dtype=bool)
+        flags[suspects.to_numpy()] = True
+        mask = pa.array(flags)
+        distinct_ok = pc.replace_with_mask(distinct_ok, mask, usable)
+        fixed = pc.replace_with_mask(fixed, mask, pa.array([v for v, _ in outcomes], pa.string()))
+    return pc.take(distinct_ok, encoded.indices), pc.take(fixed, encoded.indices)
 
 
 def copy_blocks(
@@ -113,17 +143,9 @@ def copy_blocks(
             arr = batch.column(name)
             empty = pc.equal(arr, "")
             blank = pc.and_(blank, empty)
-            # Check each distinct value once: attendance repeats dates, schools and codes
-            # hundreds of thousands of times.
-            encoded = pc.dictionary_encode(arr)
-            distinct = encoded.dictionary
-            distinct_ok = pc.if_else(
-                pc.equal(distinct, ""),
-                not column.required,
-                pc.and_(pc.invert(pc.match_substring_regex(distinct, NOT_CANONICAL)), _type_ok(column, distinct)),
-            )
-            ok = pc.and_(ok, pc.take(distinct_ok, encoded.indices))
-            values.append(pc.if_else(empty, pa.nulls(n, pa.string()), arr))
+            column_ok, column_values = _check_column(column, arr, today)
+            ok = pc.and_(ok, column_ok)
+            values.append(column_values)
         # Blank lines are layout, not data, as in the row-by-row path; row numbers count data rows.
         data = pc.invert(blank)
         numbers = pc.add(pc.cumulative_sum(pc.cast(data, pa.int64())), read + 1)

@@ -28,7 +28,7 @@ REASON_LABELS = {
 }
 
 
-def _normalise(column: Column, value: object, today: date) -> tuple[str | None, str | None]:
+def normalise_value(column: Column, value: object, today: date) -> tuple[str | None, str | None]:
     """Return (normalised text, reason code)."""
     try:
         if column.type == "date":
@@ -63,7 +63,7 @@ def normalise_row(feed: Feed, cells: dict[str, object], today: date) -> RowResul
     values: list[str | None] = []
     reason = detail = None
     for column in feed.columns:
-        value, problem = _normalise(column, cells.get(column.col), today)
+        value, problem = normalise_value(column, cells.get(column.col), today)
         if problem is None and value is None and column.required:
             problem = "missing_value"
         if problem and reason is None:

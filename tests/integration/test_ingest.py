@@ -224,3 +224,63 @@ def test_a_crash_mid_load_leaves_nothing_and_a_rerun_completes(conn, tmp_path, t
     monkeypatch.setattr(load, "normalise_row", real)
     ingest(conn, tmp_path, term)
     assert raw_rows(conn, term) == CANONICAL
+
+
+KAOQIN_HEADER = ["学校标识码", "日期", "全国学籍号", "班级", "出勤状态"]
+
+
+def messy_attendance(seed: int, rows: int = 3000) -> list[list[str]]:
+    """Attendance rows in every form a school might send, some of them unusable."""
+    import random
+
+    rng = random.Random(seed)
+    days = [date(2025, 9, 1 + i) for i in range(20)]
+    out = []
+    for i in range(rows):
+        day = rng.choice(days)
+        out.append([
+            rng.choice(["2141082001", " 2141082002", "２１４１０８２００３", "214108200"]),  # last: bad_digits
+            rng.choice([day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day:%Y%m%d}",
+                        f"{day.year}年{day.month}月{day.day}日", "2025-02-30", ""]),  # bad_date, missing_value
+            rng.choice([f"G41108220150307{i % 50:03d}", f" L{i % 7:017d}　"]),
+            rng.choice(["3年级1班", "", " 初一(2)班"]),
+            rng.choice(["出勤", "迟到", " 病假", "事假　", "旷课", "早退"]),  # 早退: bad_code
+        ])
+    return out
+
+
+def test_fast_path_writes_exactly_what_the_row_by_row_path_writes(conn, tmp_path, monkeypatch):
+    rows = messy_attendance(7)
+    fast_term, slow_term = next(_years), next(_years)
+    fast_term, slow_term = f"{fast_term}-{fast_term + 1}-1", f"{slow_term}-{slow_term + 1}-1"
+    for term in (fast_term, slow_term):
+        deliver(tmp_path, term, "kaoqin", "school", "gb18030", KAOQIN_HEADER, rows)
+    ingest(conn, tmp_path, fast_term, "kaoqin")
+    monkeypatch.setattr(load.fast, "eligible", lambda *args: False)
+    ingest(conn, tmp_path, slow_term, "kaoqin")
+    columns = "source_row, school_code, day, student_no, class_name, attendance_status"
+    fast_rows, slow_rows = raw_rows(conn, fast_term, "kaoqin", columns), raw_rows(conn, slow_term, "kaoqin", columns)
+    assert len(fast_rows) > 1000 and fast_rows == slow_rows
+    reasons = [(r[0], r[1]) for r in rejected(conn, fast_term)]
+    assert reasons == [(r[0], r[1]) for r in rejected(conn, slow_term)]
+    assert {r for r, _ in reasons} == {"bad_digits", "bad_date", "missing_value", "bad_code"}
+    read = conn.execute(
+        "select rows_read, rows_loaded + rows_rejected from audit.load_files where term_id = %s", (fast_term,)
+    ).fetchone()
+    assert read == (len(rows), len(rows))
+
+
+def test_ragged_rows_fall_back_to_the_row_by_row_reader(conn, tmp_path, term):
+    folder = tmp_path / term / "kaoqin"
+    folder.mkdir(parents=True)
+    (folder / "s.csv").write_text(
+        "学校标识码,日期,全国学籍号,班级,出勤状态\n"
+        "2141082001,2025-09-01,L1,1班,出勤\n"
+        "2141082001,2025-09-01\n"  # a short row
+        "2141082001,2025-09-02,L1,1班,出勤,多余\n",  # a long row
+        encoding="utf-8",
+    )
+    result = ingest(conn, tmp_path, term, "kaoqin")
+    assert result.files[0].rows_read == 3
+    assert result.files[0].rows_loaded == 2 and result.files[0].rows_rejected == 1
+    assert [r[0] for r in rejected(conn, term)] == ["missing_value"]
