@@ -34,3 +34,6 @@ stop: install
 clean:
 	-$(BIN)/kcbx db stop
 	rm -rf $(VENV) .kcbx reports dbt_project/target dbt_project/logs expectations/gx
+
+bench: install
+	$(BIN)/python bench/ingest_bench.py

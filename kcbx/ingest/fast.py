@@ -29,7 +29,7 @@ from kcbx.ingest.rows import normalise_row, normalise_value
 # Characters Python's str.strip() removes, and the full-width block clean_text() folds.
 _STRIPPABLE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 NOT_CANONICAL = f"^{_STRIPPABLE}|{_STRIPPABLE}$|[\\x{{ff01}}-\\x{{ff5e}}]"
-BLOCK_SIZE = 8 << 20
+BLOCK_SIZE = 4 << 20
 
 
 class FastPathUnavailable(Exception):
@@ -85,9 +85,17 @@ def _check_column(column, arr: pa.Array, today: date) -> tuple[pa.Array, pa.Arra
     return pc.take(distinct_ok, encoded.indices), pc.take(fixed, encoded.indices)
 
 
-def copy_blocks(
+def copy_blocks(feed: Feed, path: Path, *args, **kwargs) -> tuple[int, int, set[str]]:
+    """Stream the file to `write` as COPY CSV; return (rows read, rows loaded, key materials)."""
+    # A Python file object keeps Arrow's memory flat; given a path, Arrow's own input
+    # stream held buffers in proportion to the file size.
+    with path.open("rb") as source:
+        return _copy_blocks(feed, source, *args, **kwargs)
+
+
+def _copy_blocks(
     feed: Feed,
-    path: Path,
+    source,
     encoding: str,
     header: list[str],
     known: dict[int, str],
@@ -97,17 +105,18 @@ def copy_blocks(
     write: Callable[[bytes], None],
     reject: Callable[[int, str, str | None, dict], None],
 ) -> tuple[int, int, set[str]]:
-    """Stream the file to `write` as COPY CSV; return (rows read, rows loaded, key materials)."""
     names = [f"c{i}" for i in range(len(header))]
     by_col = {col: names[i] for i, col in known.items()}
     try:
         reader = pacsv.open_csv(
-            path,
+            source,
             read_options=pacsv.ReadOptions(
                 encoding="utf8" if encoding.startswith("utf-8") else encoding,
                 column_names=names,
                 skip_rows=1,
                 block_size=BLOCK_SIZE,
+                # One parsing thread: the other core belongs to PostgreSQL parsing the COPY.
+                use_threads=False,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -121,6 +130,7 @@ def copy_blocks(
 
     read = loaded = 0
     materials: set[str] = set()
+    students = pa.array([], pa.string())  # distinct 学籍号 so far: bounded by the roll, not the file
     student_col = by_col.get("student_no")
     while True:
         try:
@@ -167,12 +177,14 @@ def copy_blocks(
             write(sink.getvalue())
             loaded += table.num_rows
             if student_col is not None:
-                materials.update(f"student:{s}" for s in pc.unique(table.column("student_no")).to_pylist())
+                block = pc.unique(table.column("student_no"))
+                students = pc.unique(pa.concat_arrays([students, block]))
         slow = pc.indices_nonzero(pc.and_(pc.invert(ok), data)).to_pylist()
         if slow:
             loaded += _slow_rows(
                 feed, batch, header, by_col, slow, numbers, load_id, term_id, today, write, reject, materials
             )
+    materials.update("student:" + s for s in students.to_pylist())
     return read, loaded, materials
 
 

@@ -49,6 +49,11 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
         if messy:
             form = "xlsx" if len(records) == min(len(r) for r in county.attendance.values()) else FORMS[i % 3]
         deliver("kaoqin", f"kaoqin_{school}", rows, form)
+    if messy:
+        # What else lands in shared folders: a note, and a workbook that did not survive
+        # the e-mail. Each must be rejected with a message while everything else loads.
+        (term_dir / "minzheng" / "说明.txt").write_text("本次报送为困境儿童名单。", encoding="utf-8")
+        (term_dir / "canlian" / "补充名单.xlsx").write_bytes(b"PK\x03\x04 truncated attachment")
     return term_dir
 
 
@@ -68,6 +73,7 @@ def synthesize(
         "'child' is the identity number, or 'student:<全国学籍号>' for a child without one.",
         "counts": dict(sorted(counts.items())),
         "findings": findings,
+        "rejected_files": ["canlian/补充名单.xlsx", "minzheng/说明.txt"] if messy else [],
         "rows": {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"}
         | {"kaoqin": sum(len(r) for r in county.attendance.values())},
     }

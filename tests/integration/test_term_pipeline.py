@@ -58,16 +58,20 @@ def test_every_planted_finding_is_found_and_nothing_else(db, county):
 
 def test_every_row_is_loaded_or_quarantined(db, county):
     rows = db.execute(
-        "select feed, rows_read, rows_loaded, rows_rejected, status from audit.load_files "
+        "select feed, file_name, rows_read, rows_loaded, rows_rejected, status, message from audit.load_files "
         "where term_id = %s and superseded_at is null",
         (TERM,),
     ).fetchall()
     assert rows, "no files were recorded"
-    for feed, read, loaded, rejected, status in rows:
-        assert status == "loaded", feed
+    rejected_files = sorted(f"{feed}/{name}" for feed, name, *_, status, _ in rows if status == "rejected")
+    assert rejected_files == sorted(_expected(county)["rejected_files"])
+    for feed, name, read, loaded, rejected, status, message in rows:
         assert read == loaded + rejected, feed
+        if status == "rejected":
+            assert message and "/" in message, f"{feed}/{name} needs a message in Chinese and English"
+    rows = [(feed, read) for feed, _, read, *_ in rows]
     read_per_feed: dict[str, int] = {}
-    for feed, read, *_ in rows:
+    for feed, read in rows:
         read_per_feed[feed] = read_per_feed.get(feed, 0) + read
     assert read_per_feed == _expected(county)["rows"]
     for (feed,) in db.execute("select distinct feed from audit.load_files").fetchall():
