@@ -47,6 +47,10 @@ def database_url(settings: Settings) -> str:
         exists = conn.execute("select 1 from pg_database where datname = %s", (EMBEDDED_DB,)).fetchone()
         if not exists:
             conn.execute(f"create database {EMBEDDED_DB}")
+            # A warehouse loads millions of rows at a time: fewer forced checkpoints mid-load.
+            conn.execute("alter system set max_wal_size = '4GB'")
+            conn.execute("alter system set checkpoint_timeout = '15min'")
+            conn.execute("select pg_reload_conf()")
     return server.get_uri(database=EMBEDDED_DB)
 
 

@@ -8,7 +8,6 @@ transaction, and the earlier load_files rows stay with superseded_at set.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import queue
 import tempfile
@@ -24,7 +23,7 @@ from psycopg.copy import QueuedLibpqWriter
 from kcbx.feeds import Feed
 from kcbx.feeds import feed as get_feed
 from kcbx.ingest import fast
-from kcbx.ingest.readers import FileProblem, open_table
+from kcbx.ingest.readers import FileProblem, fingerprint, open_table
 from kcbx.ingest.rows import REASON_LABELS, normalise_row
 from kcbx.ingest.schema import raw_table_columns, register_keys
 
@@ -62,14 +61,6 @@ class FeedResult:
         }
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def delivered_files(landing: Path, term_id: str, feed_name: str) -> list[Path]:
     folder = landing / term_id / feed_name
     if not folder.is_dir():
@@ -94,7 +85,8 @@ def ingest_feed(
         result.skipped = True
         progress(f"  {feed_name}: 本学期未交付 / no files delivered for this term")
         return result
-    delivery = {(p.name, sha256_of(p)) for p in files}
+    prints = {p: fingerprint(p) for p in files}
+    delivery = {(p.name, sha) for p, (sha, _) in prints.items()}
     with conn.transaction():
         # One loader per term and feed at a time; a second waits rather than interleaving.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"kcbx.load.{term_id}.{feed_name}",))
@@ -115,7 +107,7 @@ def ingest_feed(
             (term_id, feed_name),
         )
         for path in files:
-            file_result = _load_file(conn, feed, term_id, path, pii_key, today or date.today())
+            file_result = _load_file(conn, feed, term_id, path, prints[path], pii_key, today or date.today())
             result.files.append(file_result)
             note = f", {file_result.rows_rejected:,} 行隔离 rejected" if file_result.rows_rejected else ""
             if file_result.status == "rejected":
@@ -135,21 +127,24 @@ def analyze(conn: psycopg.Connection, feeds: list[str]) -> None:
         conn.execute(sql.SQL("analyze {}").format(table))
 
 
-def _load_file(conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, pii_key: str, today: date) -> FileResult:
+def _load_file(
+    conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, print_: tuple[str, str], pii_key: str, today: date
+) -> FileResult:
+    sha, encoding = print_
     load_id = conn.execute(
         "insert into audit.load_files (term_id, feed, file_name, sha256, status) "
         "values (%s, %s, %s, %s, 'loading') returning load_id",
-        (term_id, feed.name, path.name, sha256_of(path)),
+        (term_id, feed.name, path.name, sha),
     ).fetchone()[0]
     try:
         try:
             with conn.transaction():
-                outcome, materials = _copy_rows(conn, feed, term_id, path, load_id, today, allow_fast=True)
+                outcome, materials = _copy_rows(conn, feed, term_id, path, encoding, load_id, today, allow_fast=True)
                 register_keys(conn, pii_key, materials)
         except fast.FastPathUnavailable:
             # e.g. ragged rows: the row-by-row reader quarantines them one by one.
             with conn.transaction():
-                outcome, materials = _copy_rows(conn, feed, term_id, path, load_id, today, allow_fast=False)
+                outcome, materials = _copy_rows(conn, feed, term_id, path, encoding, load_id, today, allow_fast=False)
                 register_keys(conn, pii_key, materials)
     except FileProblem as problem:
         outcome = FileResult(path.name, "rejected", message=str(problem))
@@ -229,13 +224,20 @@ class RejectSpool:
 
 
 def _copy_rows(
-    conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, load_id: int, today: date, allow_fast: bool
+    conn: psycopg.Connection,
+    feed: Feed,
+    term_id: str,
+    path: Path,
+    encoding: str,
+    load_id: int,
+    today: date,
+    allow_fast: bool,
 ) -> tuple[FileResult, set[str]]:
     """COPY the usable rows; return the result and the key materials (numbers, 学籍号) seen."""
     result = FileResult(path.name, "loaded")
     materials: set[str] = set()
     rejects = RejectSpool(load_id)
-    with open_table(path) as (result.encoding, header, rows):
+    with open_table(path, encoding) as (result.encoding, header, rows):
         known, extra, missing = _header_map(feed, header)
         target = sql.SQL("copy {} ({}) from stdin").format(
             sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))

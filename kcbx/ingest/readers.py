@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,39 +19,49 @@ class FileProblem(Exception):
     """A whole-file problem, worded for the county clerk (Chinese / English)."""
 
 
-def detect_encoding(path: Path) -> str:
+def fingerprint(path: Path) -> tuple[str, str]:
+    """(sha256, text encoding) in one pass over the file: large deliveries are read once
+    before loading, not twice. The encoding is utf-8-sig (BOM), utf-8, or gb18030 when
+    the bytes are not valid UTF-8; it is meaningless for a workbook."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8"
     with path.open("rb") as fh:
-        head = fh.read(3)
-        if head == codecs.BOM_UTF8:
-            return "utf-8-sig"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        first = True
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+            if first and chunk.startswith(codecs.BOM_UTF8):
+                encoding = "utf-8-sig"
+            first = False
+            if encoding == "utf-8":
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    encoding = "gb18030"
+    if encoding == "utf-8":
         try:
-            while chunk := fh.read(CHUNK):
-                decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "gb18030"
-    return "utf-8"
+            encoding = "gb18030"
+    return digest.hexdigest(), encoding
 
 
 @contextmanager
-def open_table(path: Path) -> Iterator[tuple[str, list[str], Iterator[list[object]]]]:
+def open_table(path: Path, encoding: str | None = None) -> Iterator[tuple[str, list[str], Iterator[list[object]]]]:
     """Yield (encoding, header, rows). Rows are lists aligned with the header."""
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         with _open_xlsx(path) as table:
             yield table
     elif suffix == ".csv":
-        with _open_csv(path) as table:
+        with _open_csv(path, encoding or fingerprint(path)[1]) as table:
             yield table
     else:
         raise FileProblem(f"不支持的文件类型 {suffix}，请提供 CSV 或 XLSX / unsupported file type {suffix}")
 
 
 @contextmanager
-def _open_csv(path: Path):
-    encoding = detect_encoding(path)
+def _open_csv(path: Path, encoding: str):
     try:
         with path.open(encoding=encoding, newline="", errors="strict") as fh:
             reader = csv.reader(fh)
@@ -80,10 +90,3 @@ def _open_xlsx(path: Path):
         yield "xlsx", ["" if h is None else str(h) for h in header], (list(r) for r in rows)
     finally:
         workbook.close()
-
-
-def csv_text(rows: list[list[object]]) -> str:
-    """CSV text for test fixtures and the synthetic generator."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue()

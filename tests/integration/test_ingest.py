@@ -55,7 +55,7 @@ def ingest(conn, root, term, feed="huji"):
 
 def raw_rows(conn, term, feed="huji", columns="id_number, name, sex, birth_date, hukou_region_code, person_status"):
     return conn.execute(
-        f"select {columns} from raw.{feed} r join audit.load_files f using (load_id) "  # noqa: S608
+        f"select {columns} from raw.{feed} r join audit.load_files f using (load_id) "
         "where f.term_id = %s and f.superseded_at is null order by r.source_row",
         (term,),
     ).fetchall()
@@ -83,9 +83,7 @@ def test_each_file_form_loads_the_same_rows(conn, tmp_path, term, form):
     result = ingest(conn, tmp_path, term)
     assert result.files[0].status == "loaded"
     assert raw_rows(conn, term) == CANONICAL
-    encoding = conn.execute(
-        "select encoding from audit.load_files where term_id = %s", (term,)
-    ).fetchone()[0]
+    encoding = conn.execute("select encoding from audit.load_files where term_id = %s", (term,)).fetchone()[0]
     assert encoding == {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "gb18030": "gb18030", "xlsx": "xlsx"}[form]
 
 
@@ -128,8 +126,17 @@ REJECTIONS = [
     ("id_length", ["41108220150307", "甲", "男", "2015-03-07", "411082100201", "正常"]),
     ("id_characters", [BOY[:10] + "AB" + BOY[12:], "甲", "男", "2015-03-07", "411082100201", "正常"]),
     ("id_check_digit", [BOY[:17] + ("1" if BOY[17] != "1" else "2"), "甲", "男", "2015-03-07", "411082100201", "正常"]),
-    ("id_impossible_date", ["41108220150230011" + identity.check_character("41108220150230011"), "甲", "男",
-                            "2015-02-28", "411082100201", "正常"]),
+    (
+        "id_impossible_date",
+        [
+            "41108220150230011" + identity.check_character("41108220150230011"),
+            "甲",
+            "男",
+            "2015-02-28",
+            "411082100201",
+            "正常",
+        ],
+    ),
     ("id_future_date", [number(date(2030, 1, 1)), "甲", "男", "2030-01-01", "411082100201", "正常"]),
     ("missing_value", [BOY, "", "男", "2015-03-07", "411082100201", "正常"]),
     ("bad_date", [BOY, "甲", "男", "2015-02-30", "411082100201", "正常"]),
@@ -152,14 +159,23 @@ def test_each_rejection_reason_quarantines_the_row(conn, tmp_path, term, reason,
 
 def test_bad_grade_is_rejected(conn, tmp_path, term):
     header = ["全国学籍号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"]
-    deliver(tmp_path, term, "xueji", "s", "utf-8", header, [["L1", "甲", "男", "2015-03-07", "2141082001", "高一", "在读"]])
+    deliver(
+        tmp_path, term, "xueji", "s", "utf-8", header, [["L1", "甲", "男", "2015-03-07", "2141082001", "高一", "在读"]]
+    )
     ingest(conn, tmp_path, term, "xueji")
     assert [r[0] for r in rejected(conn, term)] == ["bad_grade"]
 
 
 def test_identity_conflict_loads_and_is_flagged(conn, tmp_path, term):
-    deliver(tmp_path, term, "huji", "town", "utf-8", HUJI_HEADER,
-            [[BOY, "王伟", "女", "2015-04-07", "411082100201", "正常"]])
+    deliver(
+        tmp_path,
+        term,
+        "huji",
+        "town",
+        "utf-8",
+        HUJI_HEADER,
+        [[BOY, "王伟", "女", "2015-04-07", "411082100201", "正常"]],
+    )
     ingest(conn, tmp_path, term)
     assert raw_rows(conn, term, columns="id_conflict") == [("birth_date,sex",)]
 
@@ -175,14 +191,21 @@ def test_file_level_problems_reject_the_file_and_spare_the_others(conn, tmp_path
     by_name = {f.file_name: f for f in result.files}
     assert by_name["a_good.csv"].status == "loaded" and by_name["a_good.csv"].rows_loaded == 1
     missing = by_name["b_no_status.csv"]
-    assert missing.status == "rejected" and "人员状态" in missing.message and "missing required column" in missing.message
+    assert (
+        missing.status == "rejected" and "人员状态" in missing.message and "missing required column" in missing.message
+    )
     assert missing.rows_read == missing.rows_rejected == 1  # its rows are quarantined, not lost
     assert "文件为空" in by_name["c_empty.csv"].message
     assert "XLSX" in by_name["d_fake.xlsx"].message
     assert "不支持的文件类型" in by_name["e_notes.txt"].message
     statuses = dict(conn.execute("select file_name, status from audit.load_files where term_id = %s", (term,)))
-    assert statuses == {"a_good.csv": "loaded", "b_no_status.csv": "rejected", "c_empty.csv": "rejected",
-                        "d_fake.xlsx": "rejected", "e_notes.txt": "rejected"}
+    assert statuses == {
+        "a_good.csv": "loaded",
+        "b_no_status.csv": "rejected",
+        "c_empty.csv": "rejected",
+        "d_fake.xlsx": "rejected",
+        "e_notes.txt": "rejected",
+    }
     assert [r[0] for r in rejected(conn, term)] == ["file_missing_column"]
 
 
@@ -197,7 +220,8 @@ def test_same_delivery_is_a_no_op_and_a_correction_replaces_it(conn, tmp_path, t
     assert raw_rows(conn, term) == CANONICAL
     history = conn.execute(
         "select load_id, superseded_at is not null, rows_loaded from audit.load_files where term_id = %s "
-        "order by load_id", (term,)
+        "order by load_id",
+        (term,),
     ).fetchall()
     assert [(s, n) for _, s, n in history] == [(True, 1), (False, 2)]
     # The earlier delivery stays queryable through its load id.
@@ -238,14 +262,24 @@ def messy_attendance(seed: int, rows: int = 3000) -> list[list[str]]:
     out = []
     for i in range(rows):
         day = rng.choice(days)
-        out.append([
-            rng.choice(["2141082001", " 2141082002", "２１４１０８２００３", "214108200"]),  # last: bad_digits
-            rng.choice([day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day:%Y%m%d}",
-                        f"{day.year}年{day.month}月{day.day}日", "2025-02-30", ""]),  # bad_date, missing_value
-            rng.choice([f"G41108220150307{i % 50:03d}", f" L{i % 7:017d}　"]),
-            rng.choice(["3年级1班", "", " 初一(2)班"]),
-            rng.choice(["出勤", "迟到", " 病假", "事假　", "旷课", "早退"]),  # 早退: bad_code
-        ])
+        out.append(
+            [
+                rng.choice(["2141082001", " 2141082002", "２１４１０８２００３", "214108200"]),  # last: bad_digits
+                rng.choice(
+                    [
+                        day.isoformat(),
+                        f"{day.year}/{day.month}/{day.day}",
+                        f"{day:%Y%m%d}",
+                        f"{day.year}年{day.month}月{day.day}日",
+                        "2025-02-30",
+                        "",
+                    ]
+                ),  # bad_date, missing_value
+                rng.choice([f"G41108220150307{i % 50:03d}", f" L{i % 7:017d}　"]),
+                rng.choice(["3年级1班", "", " 初一(2)班"]),
+                rng.choice(["出勤", "迟到", " 病假", "事假　", "旷课", "早退"]),  # 早退: bad_code
+            ]
+        )
     return out
 
 

@@ -104,8 +104,7 @@ def test_identity_conflict_is_recorded_and_the_row_loads(db):
 def test_marts_hold_no_identity_numbers_or_names(db, run):
     # Every number and name the warehouse holds, children's and guardians', from pii and raw.
     people = db.execute(
-        "select id_number, name from pii.child_identity "
-        "union select guardian_id_number, guardian_name from raw.huji"
+        "select id_number, name from pii.child_identity union select guardian_id_number, guardian_name from raw.huji"
     ).fetchall()
     numbers = {n for n, _ in people if n}
     names = {m for _, m in people if m}
@@ -157,3 +156,41 @@ def test_second_run_is_a_no_op_for_loads(warehouse, county, db):
     assert "跳过 / same delivery as already loaded, skipped" in again.stdout
     assert db.execute("select count(*), max(load_id) from audit.load_files").fetchone() == before
     assert db.execute("select count(*) from marts.fct_findings").fetchone()[0] == findings_before
+
+
+def _login_as(warehouse, db, group: str) -> psycopg.Connection:
+    """A login in one of the kcbx group roles, as a person or BI service would have."""
+    login = f"test_{group}"
+    exists = db.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone()
+    if not exists:
+        db.execute(f"create role {login} login in role {group}")
+    return psycopg.connect(psycopg.conninfo.make_conninfo(warehouse.url(), user=login, password=None), autocommit=True)
+
+
+@pytest.mark.parametrize("group", ["kcbx_bi", "kcbx_auditor"])
+def test_bi_and_auditor_roles_cannot_read_pii_or_raw(warehouse, db, group):
+    with _login_as(warehouse, db, group) as conn:
+        assert conn.execute("select count(*) from marts.fct_findings").fetchone()[0] > 0
+        for table in (
+            "pii.child_identity",
+            "pii.child_keys",
+            "raw.huji",
+            "raw.xueji",
+            "staging.stg_gongan__household_registrations",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {table} limit 1")
+        if group == "kcbx_auditor":
+            assert conn.execute("select count(*) from audit.load_files").fetchone()[0] > 0
+            assert conn.execute("select count(*) from audit.gx_results").fetchone()[0] > 0
+            assert conn.execute("select count(reason) from audit.rejected_rows").fetchone()[0] > 0
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select raw_row from audit.rejected_rows limit 1")
+        else:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute("select 1 from audit.load_files limit 1")
+
+
+def test_admin_role_reads_pii(warehouse, db):
+    with _login_as(warehouse, db, "kcbx_admin") as conn:
+        assert conn.execute("select count(*) from pii.child_identity").fetchone()[0] > 0
