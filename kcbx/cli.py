@@ -65,10 +65,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from kcbx.synth.writer import synthesize
 
-    expected = synthesize(args.out, children=args.children, seed=args.seed, term=args.term, messy=args.messy)
-    print(f"合成县数据 synthetic county written to {args.out / args.term} ({args.children} children)")
-    for kind, count in expected["counts"].items():
-        print(f"  {kind:<26} {count:>6}")
+    expected = synthesize(
+        args.out, children=args.children, seed=args.seed, term=args.term, messy=args.messy, terms=args.terms
+    )
+    for term_id, counts in expected["counts"].items():
+        print(f"合成县数据 synthetic county written to {args.out / term_id} ({args.children} children)")
+        for kind, count in counts.items():
+            print(f"  {kind:<26} {count:>6}")
     print(f"expected findings: {args.out / 'expected.json'}")
     return 0
 
@@ -117,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=20250901)
     synth.add_argument("--term", default="2025-2026-1")
     synth.add_argument("--messy", action="store_true", help="GB18030/BOM/XLSX, header aliases, full-width, date forms")
+    synth.add_argument("--terms", type=int, default=1, choices=(1, 2), help="consecutive terms of the same county")
     synth.set_defaults(func=cmd_synth)
     db = sub.add_parser("db", help="the warehouse connection")
     db.add_argument("action", choices=["url", "stop"])

@@ -38,11 +38,15 @@ class County:
     # kaoqin is large: stored per school as (day, student_no, class, status) tuples
     attendance: dict[str, list[tuple]] = field(default_factory=dict)
     schools: list[dict] = field(default_factory=list)
+    changes: dict = field(default_factory=dict)  # what differs from the previous term
 
 
 class Generator:
     def __init__(self, children: int, seed: int, term: Term):
         self.rng = random.Random(seed)
+        # Attendance noise has its own stream, so that the people - drawn from self.rng -
+        # are the same children in every term generated with the same seed.
+        self.attendance_rng = random.Random(f"{seed}-{term.term_id}")
         self.n = children
         self.term = term
         self.used_numbers: set[str] = set()
@@ -238,7 +242,7 @@ class Generator:
                 out.append((day, student_no, self.classes.get(student_no, ""), status))
 
     def _noise(self) -> str:
-        r = self.rng.random()
+        r = self.attendance_rng.random()
         for status, p in PRESENT_NOISE:
             r -= p
             if r < 0:
@@ -449,6 +453,9 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
                 }
             )
 
+    if g.term.number == 2:
+        _spring_changes(g, planted)
+
     # Rows that must be quarantined: a wrong check character, a future birth date, a bad date.
     bad = g.child(born=g.cohort_birth())
     g.huji(bad)
@@ -468,6 +475,32 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
 
     g.rows["kaoqin"] = []  # written per school from g.county.attendance
     return g.county
+
+
+def _spring_changes(g: Generator, planted: list[Child]) -> None:
+    """What changes between the autumn and spring terms of the same school year: one
+    out-of-school child is persuaded back and attends, and one ordinary child's household
+    enters poverty monitoring (a flag change the SCD2 snapshot must show)."""
+    back = next(p for p in planted if p.plan == "out_never")
+    school = g.school_for(back)
+    g.attend(school, g.xueji(back, school, changed=g.school_days[0]), "normal")
+    g.rows["quanfan"].append(
+        {
+            "身份证号": back.number,
+            "姓名": back.name,
+            "劝返日期": g.school_days[0].isoformat(),
+            "劝返方式": "家访",
+            "劝返结果": "已返校",
+            "辍学原因": "厌学",
+            "责任人": g._name("女"),
+            "乡镇代码": g.town_of(back.village),
+        }
+    )
+    monitored = {r["身份证号"] for r in g.rows["fupin"]}
+    newly = next(r for r in g.rows["huji"] if r["身份证号"] not in monitored and r["人员状态"] == "正常")
+    _fupin_row(g, newly)
+    g.rows["fupin"][-1]["监测类型"] = "突发严重困难户"
+    g.county.changes = {"returned": back.number, "newly_monitored": newly["身份证号"]}
 
 
 def _fupin(g: Generator, c: Child) -> None:

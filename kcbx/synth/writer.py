@@ -11,6 +11,7 @@ from kcbx.feeds import feed as get_feed
 from kcbx.synth.county import County, generate
 from kcbx.synth.messy import FORMS, Dresser, write_file
 from kcbx.synth.oracle import expected_findings
+from kcbx.terms import Term
 
 
 def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0) -> Path:
@@ -58,24 +59,40 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
 
 
 def synthesize(
-    out: Path, children: int = 3000, seed: int = 20250901, term: str = "2025-2026-1", messy: bool = False
+    out: Path,
+    children: int = 3000,
+    seed: int = 20250901,
+    term: str = "2025-2026-1",
+    messy: bool = False,
+    terms: int = 1,
 ) -> dict:
-    county = generate(children=children, seed=seed, term=term)
-    write_landing(county, out, messy=messy, seed=seed)
-    findings = expected_findings(county)
-    counts = Counter(f["finding_type"] for f in findings)
-    expected = {
-        "term_id": term,
+    """Write `terms` consecutive terms of one county (the same children) and expected.json."""
+    term_ids = [Term.parse(term)]
+    while len(term_ids) < terms:
+        term_ids.append(term_ids[-1].next())
+    expected: dict = {
+        "terms": [t.term_id for t in term_ids],
         "seed": seed,
-        "messy": messy,
         "children": children,
+        "messy": messy,
         "note": "Computed from the rows written, by kcbx.synth.oracle (SPEC §3 rules). "
         "'child' is the identity number, or 'student:<全国学籍号>' for a child without one.",
-        "counts": dict(sorted(counts.items())),
-        "findings": findings,
-        "rejected_files": ["canlian/补充名单.xlsx", "minzheng/说明.txt"] if messy else [],
-        "rows": {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"}
-        | {"kaoqin": sum(len(r) for r in county.attendance.values())},
+        "findings": [],
+        "counts": {},
+        "rows": {},
+        "rejected_files": {},
+        "changes": {},
     }
+    for t in term_ids:
+        county = generate(children=children, seed=seed, term=t.term_id)
+        write_landing(county, out, messy=messy, seed=seed)
+        findings = [{"term_id": t.term_id, **f} for f in expected_findings(county)]
+        expected["findings"] += findings
+        expected["counts"][t.term_id] = dict(sorted(Counter(f["finding_type"] for f in findings).items()))
+        expected["rows"][t.term_id] = {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"} | {
+            "kaoqin": sum(len(r) for r in county.attendance.values())
+        }
+        expected["rejected_files"][t.term_id] = ["canlian/补充名单.xlsx", "minzheng/说明.txt"] if messy else []
+        expected["changes"][t.term_id] = county.changes
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
     return expected
