@@ -50,7 +50,7 @@ def ingest(landing: str, term_id: str, feed_name: str) -> dict:
 
 
 def transform(ingested: list[dict]) -> dict:
-    from kcbx.transform import run_dbt
+    from kcbx.transform import TransformFailed, run_dbt
 
     read = sum(r["rows_read"] for r in ingested)
     rejected = sum(r["rows_rejected"] for r in ingested)
@@ -62,6 +62,11 @@ def transform(ingested: list[dict]) -> dict:
     with connect(database_url(settings), autocommit=True) as conn:
         analyze(conn, list(catalogue()))
     results = run_dbt(settings, database_url(settings), ["build"], progress=_progress)
+    # Stale feeds are reported, not fatal: a department may rightly not re-deliver.
+    try:
+        run_dbt(settings, database_url(settings), ["source", "freshness"], progress=_progress)
+    except TransformFailed as exc:
+        _progress(f"  注意：部分数据超过时限未更新 / some feeds are stale: {str(exc).splitlines()[0]}")
     statuses = [r.get("status") for r in results.get("results", [])]
     return {"nodes": len(statuses), "warnings": statuses.count("warn")}
 

@@ -55,6 +55,9 @@ def test_term_two_keeps_term_one_and_records_flag_changes(two_terms):
         enrolment_before = conn.execute(
             "select count(*) from marts.fct_enrolment where term_id = %s", (AUTUMN,)
         ).fetchone()[0]
+        daily_before = conn.execute(
+            "select count(*), max(source_loaded_at) from marts.fct_attendance_daily where term_id = %s", (AUTUMN,)
+        ).fetchone()
     second = warehouse.kcbx("run", "--landing", str(landing), "--term", SPRING)
     assert second.returncode == 0, second.stderr[-3000:]
     changes = expected["changes"][SPRING]
@@ -66,6 +69,18 @@ def test_term_two_keeps_term_one_and_records_flag_changes(two_terms):
             conn.execute("select count(*) from marts.fct_enrolment where term_id = %s", (AUTUMN,)).fetchone()[0]
             == enrolment_before
         )
+        # Daily attendance is partitioned by term, and term 1's partition was not rebuilt.
+        assert (
+            conn.execute(
+                "select count(*), max(source_loaded_at) from marts.fct_attendance_daily where term_id = %s", (AUTUMN,)
+            ).fetchone()
+            == daily_before
+        )
+        partitions = conn.execute(
+            "select inhrelid::regclass::text from pg_inherits "
+            "where inhparent = 'marts.fct_attendance_daily'::regclass order by 1"
+        ).fetchall()
+        assert partitions == [("marts.fct_attendance_daily_2025_2026_1",), ("marts.fct_attendance_daily_2025_2026_2",)]
         # Term 2's findings are exactly the generator's.
         spring = {(t, k, s) for t, k, s, _ in _findings(conn, SPRING)}
         wanted = {

@@ -7,6 +7,7 @@ final as (
         term_id,
         {{ child_key('id_number') }} as child_key,
         disability_category,
+        {{ code_of('disability_category', 'disability_category') }} as disability_category_code,
         disability_grade::int as disability_grade,
         placement_advice,
         assessed_on::date as assessed_on

@@ -12,6 +12,7 @@ final as (
         hukou_region_code,
         left(hukou_region_code, 9) || '000' as hukou_township_code,
         person_status,
+        {{ code_of('person_status', 'person_status') }} as person_status_code,
         status_changed_on::date as status_changed_on,
         load_id,
         source_row

@@ -8,6 +8,7 @@ final as (
         school_code,
         school_name,
         school_type,
+        {{ code_of('school_type', 'school_type') }} as school_type_code,
         township_code,
         operator
     from delivered

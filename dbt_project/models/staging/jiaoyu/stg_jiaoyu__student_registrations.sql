@@ -15,7 +15,9 @@ final as (
         grade::int as grade,
         class_name,
         registry_status,
+        {{ code_of('registry_status', 'registry_status') }} as registry_status_code,
         study_mode,
+        {{ code_of('study_mode', 'study_mode') }} as study_mode_code,
         status_changed_on::date as status_changed_on,
         load_id,
         source_row

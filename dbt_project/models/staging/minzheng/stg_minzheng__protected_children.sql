@@ -7,6 +7,7 @@ final as (
         term_id,
         {{ child_key('id_number') }} as child_key,
         protection_category,
+        {{ code_of('protection_category', 'protection_category') }} as protection_category_code,
         recognised_on::date as recognised_on
     from delivered
 )

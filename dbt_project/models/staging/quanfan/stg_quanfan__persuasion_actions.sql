@@ -8,8 +8,11 @@ final as (
         {{ child_key('id_number') }} as child_key,
         action_on::date as action_on,
         action_method,
+        {{ code_of('action_method', 'action_method') }} as action_method_code,
         action_result,
+        {{ code_of('action_result', 'action_result') }} as action_result_code,
         dropout_reason,
+        {{ code_of('dropout_reason', 'dropout_reason') }} as dropout_reason_code,
         responsible_person,
         township_code
     from delivered

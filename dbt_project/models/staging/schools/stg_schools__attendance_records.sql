@@ -11,6 +11,12 @@ student_keys as (
     where material like 'student:%'
 ),
 
+attendance_codes as (
+    select value, code, detail
+    from {{ ref('code_values') }}
+    where code_list = 'attendance_status'
+),
+
 final as (
     select
         delivered.term_id,
@@ -18,14 +24,13 @@ final as (
         delivered.day::date as day,
         student_keys.student_key,
         delivered.attendance_status,
-        case
-            when delivered.attendance_status in ('出勤', '迟到') then 'present'
-            when delivered.attendance_status in ('病假', '事假') then 'excused'
-            else 'unexcused'
-        end as attendance_kind
+        attendance_codes.code as attendance_status_code,
+        attendance_codes.detail as attendance_kind
     from delivered
     inner join student_keys
         on delivered.student_no = student_keys.student_no
+    left join attendance_codes
+        on delivered.attendance_status = attendance_codes.value
 )
 
 select * from final

@@ -7,6 +7,7 @@ final as (
         term_id,
         {{ child_key('id_number') }} as child_key,
         monitoring_type,
+        {{ code_of('monitoring_type', 'monitoring_type') }} as monitoring_type_code,
         region_code,
         recognised_on::date as recognised_on
     from delivered
