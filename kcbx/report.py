@@ -55,7 +55,8 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         "from marts.fct_enrolment where term_id = %(term)s"
     )[0]
     loads = q(
-        "select feed, file_name, coalesce(encoding, ''), rows_read, rows_loaded, rows_rejected, status, "
+        "select feed, file_name, coalesce(encoding, ''), rows_read, rows_loaded, rows_rejected, "
+        "case status when 'loaded' then '已入库' when 'rejected' then '拒收' else status end, "
         "coalesce(message, '') from audit.load_files where term_id = %(term)s and superseded_at is null "
         "order by feed, file_name"
     )
@@ -64,14 +65,15 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         "where f.term_id = %(term)s and f.superseded_at is null group by 1, 2 order by 1, 3 desc"
     )
     quality = q(
-        "select suite, expectation, severity, success, unexpected_count from audit.gx_results "
+        "select suite, expectation, case severity when 'critical' then '严重' else '警告' end, "
+        "case when success then '通过' else '未通过' end, unexpected_count from audit.gx_results "
         "where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
         "order by validated_at desc limit 1) order by success, suite, expectation"
     )
     responsible, enrolled = cohort
     rate = f"{100.0 * enrolled / responsible:.2f}%" if responsible else "—"
     total = sum(v for _, v in by_type)
-    failed_checks = sum(1 for r in quality if not r[3])
+    failed_checks = sum(1 for r in quality if r[3] != "通过")
     page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <title>控辍保学学期报告 {html.escape(term_id)}</title>
@@ -95,7 +97,7 @@ th {{ background: #f3f3f3; }}
 <h2>数据质量</h2>
 <p id="quality-summary">共 {len(quality)} 项检查，{failed_checks} 项未通过。
 详见 <a href="data_docs/index.html">Data Docs 数据质量报告</a>。</p>
-{_table(["检查集", "检查项", "级别", "通过", "异常行数"], quality)}
+{_table(["检查集", "检查项", "级别", "结果", "异常行数"], quality)}
 <h2>数据加载审计</h2>
 {_table(["数据", "文件", "编码", "读取行", "入库行", "隔离行", "状态", "说明"], loads)}
 <h3>隔离原因</h3>
