@@ -101,6 +101,23 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ledgers(args: argparse.Namespace) -> int:
+    from kcbx.ledgers import write_ledgers
+    from kcbx.warehouse import WarehouseUnavailable, connect, database_url
+
+    settings = settings_module.load()
+    try:
+        with connect(database_url(settings)) as conn:
+            paths = write_ledgers(conn, args.term, settings.reports_dir / args.term / "ledgers", unmasked=args.unmasked)
+    except WarehouseUnavailable as exc:
+        return _fail(EXIT_WAREHOUSE, str(exc))
+    if args.unmasked:
+        print("注意：台账含完整身份证号，仅限授权人员使用 / ledgers hold full identity numbers: authorised staff only")
+    for path in paths:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="控辍保学 data platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--messy", action="store_true", help="GB18030/BOM/XLSX, header aliases, full-width, date forms")
     synth.add_argument("--terms", type=int, default=1, choices=(1, 2), help="consecutive terms of the same county")
     synth.set_defaults(func=cmd_synth)
+    ledgers = sub.add_parser("ledgers", help="write the Excel ledgers (台账) for a term")
+    ledgers.add_argument("--term", required=True)
+    ledgers.add_argument("--unmasked", action="store_true", help="full identity numbers (administrators only)")
+    ledgers.set_defaults(func=cmd_ledgers)
     db = sub.add_parser("db", help="the warehouse connection")
     db.add_argument("action", choices=["url", "stop"])
     db.add_argument("--redact", action="store_true", help="hide the password")

@@ -84,8 +84,11 @@ def report(term_id: str) -> dict:
 
     _progress("[4/4] 生成报告 reports")
     settings = settings_module.load()
+    from kcbx.ledgers import write_ledgers
+
     with connect(database_url(settings)) as conn:
         path = write_report(settings, conn, term_id)
+        ledgers = write_ledgers(conn, term_id, settings.reports_dir / term_id / "ledgers")
         counts = dict(
             conn.execute(
                 "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1 order by 1",
@@ -93,4 +96,5 @@ def report(term_id: str) -> dict:
             ).fetchall()
         )
     _progress(f"  报告 report: {path}")
+    _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}")
     return {"report": str(path), "findings": counts}

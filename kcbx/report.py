@@ -49,6 +49,11 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         "from marts.fct_findings f left join marts.dim_region r on r.region_code = f.township_code "
         "where f.term_id = %(term)s group by 1 order by 2 desc"
     )
+    by_town_type = q(
+        "select coalesce(r.region_name, f.township_code, '未知'), f.finding_label, count(*) "
+        "from marts.fct_findings f left join marts.dim_region r on r.region_code = f.township_code "
+        "where f.term_id = %(term)s group by 1, 2 order by 1, 3 desc"
+    )
     cohort = q(
         "select count(*) filter (where in_cohort and is_county_responsibility), "
         "count(*) filter (where in_cohort and is_county_responsibility and is_enrolled) "
@@ -94,6 +99,8 @@ th {{ background: #f3f3f3; }}
 </section>
 <h2>按类型的比对发现</h2><div id="chart-type">{_bar_chart(by_type)}</div>
 <h2>按乡镇的比对发现</h2><div id="chart-township">{_bar_chart(by_town)}</div>
+<h3>乡镇 × 类型</h3>
+<div id="table-township-type">{_table(["乡镇", "发现类型", "条数"], by_town_type)}</div>
 <h2>数据质量</h2>
 <p id="quality-summary">共 {len(quality)} 项检查，{failed_checks} 项未通过。
 详见 <a href="data_docs/index.html">Data Docs 数据质量报告</a>。</p>

@@ -150,6 +150,30 @@ SUITES = (
             """,
             ),
             RowCheck(
+                "registry_numbers_unique",
+                "学籍号重复（一生一籍）/ a 全国学籍号 delivered more than once in the registry export",
+                """
+            select r.student_key, count(*) as rows_with_this_number
+            from staging.stg_jiaoyu__student_registrations as r
+            where r.term_id = '{term}'
+              and exists (select 1 from (select * from {batch}) as f where f.term_id = r.term_id)
+            group by r.student_key
+            having count(*) > 1
+            """,
+            ),
+            RowCheck(
+                "one_roll_call_per_student_day",
+                "同一学生同一天有多条考勤 / more than one roll call for a student, school and day",
+                """
+            select a.school_code, a.day, count(*) - count(distinct a.student_key) as repeated_roll_calls
+            from staging.stg_schools__attendance_records as a
+            where a.term_id = '{term}'
+              and exists (select 1 from (select * from {batch}) as f where f.term_id = a.term_id)
+            group by a.school_code, a.day
+            having count(*) > count(distinct a.student_key)
+            """,
+            ),
+            RowCheck(
                 "attendance_schools_exist",
                 "考勤中的学校不在学校名录中 / attendance from a school missing from the schools feed",
                 """

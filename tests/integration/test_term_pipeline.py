@@ -143,6 +143,13 @@ def test_quality_results_and_reports(db, warehouse):
     assert db.execute(
         "select bool_and(success) from audit.gx_results where expectation = 'rows_accounted_for'"
     ).fetchone()[0]
+    failed = {
+        e for (e,) in db.execute("select expectation from audit.gx_results where term_id = %s and not success", (TERM,))
+    }
+    # What the generator planted, seen by the checkpoint as well as by the findings:
+    # 在读 pupils with no roll call at all, a roll call for an unknown 学籍号, broken files.
+    assert {"enrolled_students_have_attendance", "attendance_students_are_registered", "files_not_rejected"} <= failed
+    assert not failed & {"rows_accounted_for", "child_key_unique", "child_key_present", "findings_reference_children"}
     report = warehouse.home / "reports" / TERM / "index.html"
     assert "控辍保学学期报告" in report.read_text(encoding="utf-8")
     assert (warehouse.home / "reports" / TERM / "data_docs" / "index.html").exists()
@@ -194,3 +201,76 @@ def test_bi_and_auditor_roles_cannot_read_pii_or_raw(warehouse, db, group):
 def test_admin_role_reads_pii(warehouse, db):
     with _login_as(warehouse, db, "kcbx_admin") as conn:
         assert conn.execute("select count(*) from pii.child_identity").fetchone()[0] > 0
+
+
+def test_ledgers_one_sheet_per_township_with_masked_numbers(db, warehouse):
+    import openpyxl
+
+    folder = warehouse.home / "reports" / TERM / "ledgers"
+    towns = {n for (n,) in db.execute("select region_name from marts.dim_region where region_level = '乡镇'")}
+    full_number = re.compile(r"\d{17}[\dX]")
+    rows_per_ledger = {}
+    for path in sorted(folder.glob("*.xlsx")):
+        workbook = openpyxl.load_workbook(path, read_only=True)
+        rows = 0
+        for sheet in workbook.worksheets:
+            assert sheet.title in towns or sheet.title in ("户籍不在本县", "未知乡镇", "无记录"), sheet.title
+            for row in sheet.iter_rows(min_row=3, values_only=True):
+                rows += 1
+                assert not any(full_number.search(str(cell)) for cell in row if cell is not None)
+                assert re.fullmatch(r"\d{6}\*{10}[\dX]{2}", row[2] or "411082**********00")
+        rows_per_ledger[path.name.split("_")[0]] = rows
+    out_of_school = db.execute(
+        "select count(*) from marts.fct_findings where term_id = %s and finding_type = 'out_of_school'", (TERM,)
+    ).fetchone()[0]
+    suspected = db.execute(
+        "select count(*) from marts.fct_findings where term_id = %s "
+        "and finding_type in ('suspected_dropout', 'phantom_enrolment')",
+        (TERM,),
+    ).fetchone()[0]
+    assert rows_per_ledger["辍学台账"] == out_of_school
+    assert rows_per_ledger["疑似辍学台账"] == suspected
+    assert rows_per_ledger["适龄儿童台账"] > out_of_school
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_report_renders_in_a_browser(warehouse, tmp_path, run):
+    import os
+    import subprocess
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"missing machine feature: Debian chromium at {CHROMIUM} (.ci/run installs it)")
+    failed = {
+        e for (e,) in db.execute("select expectation from audit.gx_results where term_id = %s and not success", (TERM,))
+    }
+    # What the generator planted, seen by the checkpoint as well as by the findings:
+    # 在读 pupils with no roll call at all, a roll call for an unknown 学籍号, broken files.
+    assert {"enrolled_students_have_attendance", "attendance_students_are_registered", "files_not_rejected"} <= failed
+    assert not failed & {"rows_accounted_for", "child_key_unique", "child_key_present", "findings_reference_children"}
+    report = warehouse.home / "reports" / TERM / "index.html"
+    flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    for element in ('id="kpi-rate"', 'id="chart-type"', 'id="chart-township"', 'id="quality-summary"'):
+        assert element in dom
+    assert dom.count("<rect") >= 10 and "控辍保学学期报告" in dom
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [CHROMIUM, *flags, "--window-size=1100,1400", f"--screenshot={shot}", report.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
