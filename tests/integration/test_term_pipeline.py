@@ -252,13 +252,6 @@ def test_report_renders_in_a_browser(warehouse, tmp_path, run):
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"missing machine feature: Debian chromium at {CHROMIUM} (.ci/run installs it)")
-    failed = {
-        e for (e,) in db.execute("select expectation from audit.gx_results where term_id = %s and not success", (TERM,))
-    }
-    # What the generator planted, seen by the checkpoint as well as by the findings:
-    # 在读 pupils with no roll call at all, a roll call for an unknown 学籍号, broken files.
-    assert {"enrolled_students_have_attendance", "attendance_students_are_registered", "files_not_rejected"} <= failed
-    assert not failed & {"rows_accounted_for", "child_key_unique", "child_key_present", "findings_reference_children"}
     report = warehouse.home / "reports" / TERM / "index.html"
     flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
