@@ -11,7 +11,7 @@ from pathlib import Path
 from kcbx import settings as settings_module
 from kcbx.terms import Term
 
-EXIT_FAILED, EXIT_USAGE, EXIT_WAREHOUSE = 1, 2, 3
+EXIT_FAILED, EXIT_USAGE, EXIT_WAREHOUSE, EXIT_BUSY = 1, 2, 3, 4
 
 
 def _fail(code: int, message: str) -> int:
@@ -40,7 +40,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     except Exception as exc:  # the embedded server could not start
         return _fail(EXIT_WAREHOUSE, f"数据仓库无法启动 / the warehouse could not be started: {exc}")
     print(f"KCBX 学期 {args.term} — 数据仓库 warehouse: {redact(url)}", flush=True)
-    state, failed = run_term(settings, args.landing, args.term)
+    # One run per term at a time: a second one refuses rather than interleave its loads.
+    lock = connect(url, autocommit=True)
+    if not lock.execute("select pg_try_advisory_lock(hashtext(%s))", (f"kcbx.run.{args.term}",)).fetchone()[0]:
+        lock.close()
+        return _fail(
+            EXIT_BUSY,
+            f"学期 {args.term} 正在由另一个 kcbx run 处理，请待其完成后再试 / "
+            f"another kcbx run is processing term {args.term}; run again when it has finished",
+        )
+    try:
+        state, failed = run_term(settings, args.landing, args.term)
+    finally:
+        lock.close()  # the advisory lock ends with the session, also if this process is killed
     elapsed = time.monotonic() - started
     if state != "success":
         return _fail(
@@ -81,7 +93,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     landing = settings.home / "demo" / "landing"
     if not (landing / "expected.json").exists() or args.fresh:
         print(f"生成演示县 synthesising a demo county ({args.children} children) ...", flush=True)
-        cmd_synth(argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True))
+        cmd_synth(
+            argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True, terms=1)
+        )
     return cmd_run(argparse.Namespace(landing=landing, term=args.term))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,9 +76,31 @@ def _open_csv(path: Path, encoding: str):
         raise FileProblem(f"CSV 格式错误 / malformed CSV ({exc})") from exc
 
 
+MAX_XLSX_UNPACKED = 2 << 30  # 2 GiB of sheet XML is far beyond any county's workbook
+MAX_XLSX_RATIO = 200  # real workbooks compress 5-20x; a zip bomb compresses 1000x
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse zip bombs before openpyxl inflates anything."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileProblem(f"不是有效的 Excel 工作簿 / not a readable XLSX workbook ({type(exc).__name__})") from exc
+    unpacked = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members) or 1
+    if unpacked > MAX_XLSX_UNPACKED or (unpacked > 50 << 20 and unpacked / packed > MAX_XLSX_RATIO):
+        raise FileProblem(
+            f"Excel 文件解压后异常巨大（{unpacked >> 20} MB），疑似损坏或恶意文件 / "
+            f"workbook would unpack to {unpacked >> 20} MB: refused as corrupt or malicious"
+        )
+
+
 @contextmanager
 def _open_xlsx(path: Path):
+    _check_archive(path)
     try:
+        # data_only: formulas are never evaluated, only their cached values are read.
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken or fake workbook
         raise FileProblem(f"不是有效的 Excel 工作簿 / not a readable XLSX workbook ({type(exc).__name__})") from exc

@@ -34,3 +34,29 @@ def test_bad_term_and_missing_folder_are_usage_errors(county, tmp_path):
     assert bad_term.returncode == 2 and "invalid term" in bad_term.stderr
     missing = _kcbx("run", "--landing", str(tmp_path), "--term", TERM, env=env)
     assert missing.returncode == 2 and "no folder" in missing.stderr
+
+
+def test_demo_synthesises_runs_and_says_where_the_reports_are(tmp_path):
+    env = {"KCBX_HOME": str(tmp_path), "KCBX_REPORTS_DIR": str(tmp_path / "reports"), "KCBX_DATABASE_URL": ""}
+    try:
+        result = _kcbx("demo", "--children", "300", env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "报告 report:" in result.stdout and (tmp_path / "reports" / TERM / "index.html").exists()
+        assert (tmp_path / "demo" / "landing" / "expected.json").exists()
+    finally:
+        _kcbx("db", "stop", env=env)
+
+
+def test_a_second_run_of_the_same_term_refuses_clearly(county, tmp_path):
+    import psycopg
+
+    env = {"KCBX_HOME": str(tmp_path), "KCBX_DATABASE_URL": ""}
+    try:
+        url = _kcbx("db", "url", env=env).stdout.strip()
+        with psycopg.connect(url, autocommit=True) as other_run:
+            other_run.execute("select pg_advisory_lock(hashtext(%s))", (f"kcbx.run.{TERM}",))
+            result = _kcbx("run", "--landing", str(county), "--term", TERM, env=env)
+        assert result.returncode == 4
+        assert "another kcbx run is processing term" in result.stderr
+    finally:
+        _kcbx("db", "stop", env=env)

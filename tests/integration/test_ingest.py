@@ -318,3 +318,34 @@ def test_ragged_rows_fall_back_to_the_row_by_row_reader(conn, tmp_path, term):
     assert result.files[0].rows_read == 3
     assert result.files[0].rows_loaded == 2 and result.files[0].rows_rejected == 1
     assert [r[0] for r in rejected(conn, term)] == ["missing_value"]
+
+
+@pytest.mark.parametrize("entry", __import__("tests.data.bad.corpus", fromlist=["CORPUS"]).CORPUS, ids=lambda e: e[1])
+def test_hostile_files_are_rejected_cleanly_and_never_executed(conn, tmp_path, term, entry):
+    feed, name, make, must_say = entry
+    folder = tmp_path / term / feed
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(make())
+    tables_before = conn.execute("select count(*) from pg_tables where schemaname in ('raw', 'audit')").fetchone()[0]
+    result = ingest(conn, tmp_path, term, feed)
+    [file_result] = result.files
+    assert file_result.rows_read == file_result.rows_loaded + file_result.rows_rejected
+    if must_say:
+        assert file_result.status == "rejected" and must_say in file_result.message and " / " in file_result.message
+    # Nothing in a file or its name ever reaches SQL as code.
+    assert conn.execute("select count(*) from pg_tables where schemaname in ('raw', 'audit')").fetchone()[0] == (
+        tables_before
+    )
+    recorded = conn.execute("select file_name from audit.load_files where term_id = %s", (term,)).fetchone()[0]
+    assert recorded == name
+
+
+def test_formula_cells_load_as_their_cached_values_not_code(conn, tmp_path, term):
+    from tests.data.bad.corpus import formula_xlsx
+
+    folder = tmp_path / term / "kaoqin"
+    folder.mkdir(parents=True)
+    (folder / "f.xlsx").write_bytes(formula_xlsx())
+    ingest(conn, tmp_path, term, "kaoqin")
+    # openpyxl was never asked to calculate: a formula with no cached value is an empty cell.
+    assert [r[0] for r in rejected(conn, term)] == ["missing_value", "missing_value"]
