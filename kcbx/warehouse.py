@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import psycopg
@@ -91,7 +90,3 @@ def sqlalchemy_url(url: str) -> str:
     """The same warehouse for SQLAlchemy (Great Expectations), with the psycopg 3 driver."""
     scheme, rest = url.split("://", 1)
     return f"postgresql+psycopg://{rest}" if scheme in ("postgres", "postgresql") else url
-
-
-def pgdata_dir(settings: Settings) -> Path:
-    return settings.home / "pgdata"
