@@ -33,15 +33,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         url = database_url(settings)
-        with connect(url):
-            pass
+        # The session that holds this term's run lock doubles as the connectivity check.
+        lock = connect(url, autocommit=True)
     except WarehouseUnavailable as exc:
         return _fail(EXIT_WAREHOUSE, str(exc))
     except Exception as exc:  # the embedded server could not start
         return _fail(EXIT_WAREHOUSE, f"数据仓库无法启动 / the warehouse could not be started: {exc}")
     print(f"KCBX 学期 {args.term} — 数据仓库 warehouse: {redact(url)}", flush=True)
     # One run per term at a time: a second one refuses rather than interleave its loads.
-    lock = connect(url, autocommit=True)
     if not lock.execute("select pg_try_advisory_lock(hashtext(%s))", (f"kcbx.run.{args.term}",)).fetchone()[0]:
         lock.close()
         return _fail(

@@ -57,14 +57,15 @@ def transform(ingested: list[dict]) -> dict:
     _progress(f"  加载完成 ingest done: {read:,} 行读取 read, {rejected:,} 行隔离 rejected")
     _progress("[2/4] 数据建模 dbt build")
     settings = settings_module.load()
+    url = database_url(settings)
     from kcbx.ingest.load import analyze
 
-    with connect(database_url(settings), autocommit=True) as conn:
+    with connect(url, autocommit=True) as conn:
         analyze(conn, list(catalogue()))
-    results = run_dbt(settings, database_url(settings), ["build"], progress=_progress)
+    results = run_dbt(settings, url, ["build"], progress=_progress)
     # Stale feeds are reported, not fatal: a department may rightly not re-deliver.
     try:
-        run_dbt(settings, database_url(settings), ["source", "freshness"], progress=_progress)
+        run_dbt(settings, url, ["source", "freshness"], progress=_progress)
     except TransformFailed as exc:
         _progress(f"  注意：部分数据超过时限未更新 / some feeds are stale: {str(exc).splitlines()[0]}")
     statuses = [r.get("status") for r in results.get("results", [])]

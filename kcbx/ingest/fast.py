@@ -196,8 +196,7 @@ def _slow_rows(feed, batch, header, by_col, indices, numbers, load_id, term_id, 
     taken = pa.array(indices, pa.int64())
     columns = batch.take(taken).to_pydict()
     row_numbers = numbers.take(taken).to_pylist()
-    for k, number in enumerate(row_numbers):
-        i = k
+    for i, number in enumerate(row_numbers):
         cells = {col: columns[name][i] for col, name in by_col.items()}
         row = normalise_row(feed, cells, today)
         if row.reason:

@@ -203,7 +203,7 @@ class RejectSpool:
         self._writer = csv.writer(self._file, lineterminator="\n")
 
     def add(self, number: int, reason: str, column: str | None, delivered: dict) -> None:
-        label = REASON_LABELS.get(reason, "缺少必填列，整个文件被拒收 / file rejected: required column missing")
+        label = REASON_LABELS[reason]
         raw_row = json.dumps({k: _as_text(v) for k, v in delivered.items()}, ensure_ascii=False)
         self._writer.writerow([self.load_id, number, reason, label, column, raw_row])
         self.count += 1

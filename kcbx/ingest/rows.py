@@ -25,6 +25,7 @@ REASON_LABELS = {
     "bad_code": "取值不在代码表中 / value is not one of the allowed codes",
     "bad_digits": "代码位数或字符不对 / code has the wrong length or characters",
     "bad_grade": "年级无法识别 / grade not recognised",
+    "file_missing_column": "缺少必填列，整个文件被拒收 / file rejected: required column missing",
 }
 
 

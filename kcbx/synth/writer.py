@@ -13,6 +13,13 @@ from kcbx.synth.messy import FORMS, Dresser, write_file
 from kcbx.synth.oracle import expected_findings
 from kcbx.terms import Term
 
+# What else lands in shared folders: a note, and a workbook that did not survive the
+# e-mail. Each must be rejected with a message while everything else loads.
+BROKEN_FILES = {
+    "minzheng/说明.txt": "本次报送为困境儿童名单。".encode(),
+    "canlian/补充名单.xlsx": b"PK\x03\x04 truncated attachment",
+}
+
 
 def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0) -> Path:
     """Plain UTF-8 CSV with canonical headers, or (messy) every form SPEC §2 allows."""
@@ -40,6 +47,7 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
                 deliver(feed_name, f"huji_{town}", town_rows, FORMS[i % len(FORMS)] if messy else None)
         else:
             deliver(feed_name, feed_name, rows)
+    smallest = min((len(r) for r in county.attendance.values()), default=0)
     for i, (school, records) in enumerate(sorted(county.attendance.items())):
         rows = (
             {"学校标识码": school, "日期": day.isoformat(), "全国学籍号": no, "班级": cls, "出勤状态": status}
@@ -48,13 +56,11 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
         # Attendance is large: CSV in each encoding; the smallest school sends Excel.
         form = None
         if messy:
-            form = "xlsx" if len(records) == min(len(r) for r in county.attendance.values()) else FORMS[i % 3]
+            form = "xlsx" if len(records) == smallest else FORMS[i % 3]
         deliver("kaoqin", f"kaoqin_{school}", rows, form)
     if messy:
-        # What else lands in shared folders: a note, and a workbook that did not survive
-        # the e-mail. Each must be rejected with a message while everything else loads.
-        (term_dir / "minzheng" / "说明.txt").write_text("本次报送为困境儿童名单。", encoding="utf-8")
-        (term_dir / "canlian" / "补充名单.xlsx").write_bytes(b"PK\x03\x04 truncated attachment")
+        for name, content in BROKEN_FILES.items():
+            (term_dir / name).write_bytes(content)
     return term_dir
 
 
@@ -92,7 +98,7 @@ def synthesize(
         expected["rows"][t.term_id] = {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"} | {
             "kaoqin": sum(len(r) for r in county.attendance.values())
         }
-        expected["rejected_files"][t.term_id] = ["canlian/补充名单.xlsx", "minzheng/说明.txt"] if messy else []
+        expected["rejected_files"][t.term_id] = sorted(BROKEN_FILES) if messy else []
         expected["changes"][t.term_id] = county.changes
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
     return expected
