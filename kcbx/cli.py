@@ -1,4 +1,4 @@
-"""kcbx command line: run, demo, synth, db."""
+"""kcbx command line: run, demo, synth, ledgers, accounts, db."""
 
 from __future__ import annotations
 
@@ -131,6 +131,31 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accounts(args: argparse.Namespace) -> int:
+    import os
+
+    from kcbx.accounts import add_account, list_accounts
+    from kcbx.ingest.schema import apply as apply_schema
+    from kcbx.warehouse import WarehouseUnavailable, connect, database_url
+
+    settings = settings_module.load()
+    try:
+        url = database_url(settings)
+        with connect(url) as conn:
+            apply_schema(conn, settings.pii_key())
+            if args.action == "add":
+                if not args.name or bool(args.township) == args.bureau:
+                    return _fail(EXIT_USAGE, "kcbx accounts add NAME (--township CODE ... | --bureau)")
+                password = os.environ.get(args.password_env) if args.password_env else None
+                add_account(conn, args.name, args.township or [], password)
+                conn.commit()
+            for account, kind, townships in list_accounts(conn):
+                print(f"{account}\t{kind}\t{townships}")
+    except WarehouseUnavailable as exc:
+        return _fail(EXIT_WAREHOUSE, str(exc))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="控辍保学 data platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["url", "stop"])
     db.add_argument("--redact", action="store_true", help="hide the password")
     db.set_defaults(func=cmd_db)
+
+    accounts = sub.add_parser("accounts", help="BI accounts: the bureau's, and townships' (row-level security)")
+    accounts.add_argument("action", choices=["add", "list"])
+    accounts.add_argument("name", nargs="?", help="login role name")
+    accounts.add_argument("--township", action="append", help="乡镇代码 the account may see (repeatable)")
+    accounts.add_argument("--bureau", action="store_true", help="a bureau account: every township")
+    accounts.add_argument("--password-env", help="environment variable holding the account's password")
+    accounts.set_defaults(func=cmd_accounts)
     return parser
 
 

@@ -1,7 +1,9 @@
 -- Roles: group roles (NOLOGIN) that people's and services' logins are granted.
 --   kcbx_loader       writes raw, audit load records and the key map
 --   kcbx_transformer  reads raw/audit/pii, builds staging, intermediate, marts, pii
---   kcbx_bi           reads marts only (Metabase/Superset)
+--   kcbx_bi           reads marts only (Metabase/Superset): the bureau, every township
+--   kcbx_township     township accounts: the case ledger and indicators marts, only
+--                     their own township's rows (row-level security, sql/040)
 --   kcbx_auditor      reads marts and audit, never raw or pii
 --   kcbx_admin        everything, including pii
 -- Creating roles needs CREATEROLE: on a managed warehouse where the pipeline's user
@@ -10,7 +12,7 @@ do $$
 declare
     role_name text;
 begin
-    foreach role_name in array array['kcbx_loader', 'kcbx_transformer', 'kcbx_bi', 'kcbx_auditor', 'kcbx_admin'] loop
+    foreach role_name in array array['kcbx_loader', 'kcbx_transformer', 'kcbx_bi', 'kcbx_township', 'kcbx_auditor', 'kcbx_admin'] loop
         if not exists (select 1 from pg_roles where rolname = role_name) then
             execute format('create role %I nologin', role_name);
         end if;

@@ -372,6 +372,7 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     # deregistered_enrolled: 户籍 closed, 学籍 still 在读.
     for status in ("死亡", "迁出", "注销"):
         c = planted_child("deregistered", born=g.cohort_birth())
+        c.huji_status = status
         g.huji(c, status=status, changed=date(g.term.year, 3, 15))
         school = g.school_for(c)
         no = g.xueji(c, school)
@@ -404,7 +405,7 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 20)):
         _fupin_row(g, row)
     out = [p for p in planted if p.plan in ("out_never", "out_dropped")]
-    for c in out[: max(1, k // 2)]:
+    for c in out[1 : 1 + max(1, k // 2)]:
         _canlian(g, c, "随班就读")
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 100)):
         _canlian_row(g, row, "随班就读")
@@ -429,29 +430,14 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
             }
         )
     found = g.school_days[20]
-    for c in [p for p in planted if p.plan == "out_never"][: max(1, k // 2)]:
+    for c in [p for p in planted if p.plan == "out_never"][1 : 1 + max(1, k // 2)]:
         _renshe(g, c.number, c.name, found)
     for _ in range(2):  # aged 16-17: legal workers, not child labour
         c = planted_child("worker", born=date(g.term.year - 17, 3, 1) + timedelta(days=g.rng.randrange(300)))
         g.huji(c)
         _renshe(g, c.number, c.name, found)
 
-    # 劝返 actions for the out-of-school children.
-    for c in [p for p in planted if p.plan in ("out_never", "out_dropped")]:
-        town = g.town_of(c.village)
-        for step, method in enumerate(["电话", "家访", "责令限期改正通知书"][: g.rng.randint(1, 3)]):
-            g.rows["quanfan"].append(
-                {
-                    "身份证号": c.number,
-                    "姓名": c.name,
-                    "劝返日期": g.school_days[10 + 15 * step].isoformat(),
-                    "劝返方式": method,
-                    "劝返结果": "未返校",
-                    "辍学原因": g.rng.choice(["厌学", "外出打工", "学习困难", "因贫"]),
-                    "责任人": g._name("男"),
-                    "乡镇代码": town,
-                }
-            )
+    _persuasion(g, planted)
 
     if g.term.number == 2:
         _spring_changes(g, planted)
@@ -484,23 +470,84 @@ def _spring_changes(g: Generator, planted: list[Child]) -> None:
     back = next(p for p in planted if p.plan == "out_never")
     school = g.school_for(back)
     g.attend(school, g.xueji(back, school, changed=g.school_days[0]), "normal")
-    g.rows["quanfan"].append(
-        {
-            "身份证号": back.number,
-            "姓名": back.name,
-            "劝返日期": g.school_days[0].isoformat(),
-            "劝返方式": "家访",
-            "劝返结果": "已返校",
-            "辍学原因": "厌学",
-            "责任人": g._name("女"),
-            "乡镇代码": g.town_of(back.village),
-        }
-    )
+    # The school finally records the death of a child whose 户籍 was closed: the
+    # registry case is written off.
+    dead = next(p for p in planted if p.plan == "deregistered" and p.huji_status == "死亡")
+    for row in g.rows["xueji"]:
+        if row["身份证号"] == dead.number:
+            row["学籍状态"] = "死亡"
+            row["状态变动日期"] = g.school_days[0].isoformat()
     monitored = {r["身份证号"] for r in g.rows["fupin"]}
     newly = next(r for r in g.rows["huji"] if r["身份证号"] not in monitored and r["人员状态"] == "正常")
     _fupin_row(g, newly)
     g.rows["fupin"][-1]["监测类型"] = "突发严重困难户"
-    g.county.changes = {"returned": back.number, "newly_monitored": newly["身份证号"]}
+    g.county.changes |= {
+        "returned": back.number,
+        "newly_monitored": newly["身份证号"],
+        "registry_death": dead.number,
+    }
+
+
+# 劝返 scripts: (method, result, index into the term's school days) per term. Each
+# exercises one path of the case ledger (int_case_terms): closing on return,
+# escalating through the four steps, failing to escalate, placement, a return the
+# registry has not caught up with yet, write-off and a new episode after it.
+CASE_SCRIPTS = {
+    "returned": {1: [("电话", "未返校", 5), ("家访", "未返校", 20)], 2: [("家访", "已返校", 0)]},
+    "escalated": {
+        1: [("电话", "未返校", 5), ("家访", "未返校", 15), ("联合劝返", "未返校", 25)],
+        2: [("责令限期改正通知书", "未返校", 3), ("行政处罚", "未返校", -4)],
+    },
+    "unescalated": {
+        1: [("电话", "未返校", 30)],
+        2: [("家访", "未返校", 10), ("家访", "未返校", 40), ("电话", "未返校", -3)],
+    },
+    "placed": {2: [("家访", "送教上门", -2)]},
+    "returning": {2: [("联合劝返", "已返校", -2)]},
+    "written_off": {1: [("家访", "核销", 40)]},
+}
+
+
+def _persuasion(g: Generator, planted: list[Child]) -> None:
+    """劝返 actions: scripted cases, then 1-3 failed steps for the other out-of-school
+    children, and one action for a child no comparison flags (a school's own follow-up)."""
+    out_never = [p for p in planted if p.plan == "out_never"]
+    out_dropped = [p for p in planted if p.plan == "out_dropped"]
+    out_missing = [p for p in planted if p.plan == "out_missing"]
+    scripted = {
+        "returned": out_never[0],
+        "placed": out_never[1],
+        "escalated": out_dropped[0],
+        "unescalated": out_dropped[1],
+        "written_off": out_missing[0],
+        "returning": out_missing[1],
+    }
+    for script, c in scripted.items():
+        for method, result, day in CASE_SCRIPTS[script].get(g.term.number, []):
+            _action(g, c, method, result, g.school_days[day])
+    for c in out_never[2:] + out_dropped[2:]:
+        for step, method in enumerate(["电话", "家访", "责令限期改正通知书"][: g.rng.randint(1, 3)]):
+            _action(g, c, method, "未返校", g.school_days[10 + 15 * step])
+    if g.term.number == 1:
+        row = next(r for r in g.rows["xueji"] if r["学籍状态"] == "在读" and r["身份证号"])
+        follow_up = Child(row["身份证号"], row["姓名"], row["性别"], date.fromisoformat(row["出生日期"]), "")
+        _action(g, follow_up, "电话", "已返校", g.school_days[12], town=g.rows["regions"][1]["区划代码"])
+    g.county.changes["cases"] = {script: c.number for script, c in scripted.items()}
+
+
+def _action(g: Generator, c: Child, method: str, result: str, on: date, town: str | None = None) -> None:
+    g.rows["quanfan"].append(
+        {
+            "身份证号": c.number,
+            "姓名": c.name,
+            "劝返日期": on.isoformat(),
+            "劝返方式": method,
+            "劝返结果": result,
+            "辍学原因": g.rng.choice(["厌学", "外出打工", "学习困难", "因贫"]),
+            "责任人": g._name("男"),
+            "乡镇代码": town or g.town_of(c.village),
+        }
+    )
 
 
 def _fupin(g: Generator, c: Child) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from kcbx.feeds import feed as get_feed
 from kcbx.synth.county import County, generate
 from kcbx.synth.messy import FORMS, Dresser, write_file
-from kcbx.synth.oracle import expected_findings
+from kcbx.synth.oracle import expected_cases, expected_findings
 from kcbx.terms import Term
 
 # What else lands in shared folders: a note, and a workbook that did not survive the
@@ -82,17 +82,21 @@ def synthesize(
         "children": children,
         "messy": messy,
         "note": "Computed from the rows written, by kcbx.synth.oracle (SPEC §3 rules). "
-        "'child' is the identity number, or 'student:<全国学籍号>' for a child without one.",
+        "'child' is the identity number, or 'student:<全国学籍号>' for a child without one. "
+        "cases: each 一人一案 case as it stands after the last term (kcbx.synth.oracle.expected_cases).",
         "findings": [],
         "counts": {},
         "rows": {},
         "rejected_files": {},
         "changes": {},
+        "cases": [],
     }
+    generated = []
     for t in term_ids:
         county = generate(children=children, seed=seed, term=t.term_id)
         write_landing(county, out, messy=messy, seed=seed)
         findings = [{"term_id": t.term_id, **f} for f in expected_findings(county)]
+        generated.append((county, findings))
         expected["findings"] += findings
         expected["counts"][t.term_id] = dict(sorted(Counter(f["finding_type"] for f in findings).items()))
         expected["rows"][t.term_id] = {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"} | {
@@ -100,5 +104,7 @@ def synthesize(
         }
         expected["rejected_files"][t.term_id] = sorted(BROKEN_FILES) if messy else []
         expected["changes"][t.term_id] = county.changes
+    # The case ledger after the last term; the attendance rows are not needed for it.
+    expected["cases"] = expected_cases(generated)
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
     return expected

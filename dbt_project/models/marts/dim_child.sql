@@ -1,3 +1,4 @@
+{{ config(post_hook="{{ township_row_security('home_township_code') }}", grants={'+select': ['kcbx_township']}) }}
 -- One row per child (child_key) with attributes from the latest term it appears in.
 -- No names or identity numbers: those are in pii.child_identity only.
 with child_terms as (
@@ -18,6 +19,7 @@ final as (
         sex,
         hukou_region_code,
         hukou_township_code,
+        home_township_code,
         hukou_status,
         is_migrant,
         monitoring_type,

@@ -1,3 +1,4 @@
+{{ config(post_hook="{{ township_row_security() }}", grants={'+select': ['kcbx_township']}) }}
 -- Child x term: the child's registry position this term. With several 学籍 rows the
 -- most active one is shown (在读 over 休学 over the rest; county schools first).
 with children as (

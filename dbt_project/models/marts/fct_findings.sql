@@ -1,14 +1,7 @@
+{{ config(post_hook="{{ township_row_security() }}", grants={'+select': ['kcbx_township']}) }}
 -- 四查三比对 findings, one row per finding: every rule of SPEC §3 in one table.
-with unioned as (
-    {% for finding in [
-        'out_of_school', 'phantom_enrolment', 'suspected_dropout', 'unregistered_attendance',
-        'deregistered_enrolled', 'duplicate_registration', 'poverty_dropout',
-        'disabled_unplaced', 'child_labour', 'school_missing_attendance'
-    ] %}
-    select term_id, finding_type, child_key, school_code, township_code, details
-    from {{ ref('int_findings__' ~ finding) }}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+with findings as (
+    select * from {{ ref('int_findings') }}
 ),
 
 labels as (
@@ -17,18 +10,18 @@ labels as (
 
 final as (
     select
-        md5(concat_ws('|', unioned.term_id, unioned.finding_type, unioned.child_key, unioned.school_code))
+        md5(concat_ws('|', findings.term_id, findings.finding_type, findings.child_key, findings.school_code))
             as finding_id,
-        unioned.term_id,
-        unioned.finding_type,
+        findings.term_id,
+        findings.finding_type,
         labels.finding_label,
-        unioned.child_key,
-        unioned.school_code,
-        unioned.township_code,
-        unioned.details
-    from unioned
+        findings.child_key,
+        findings.school_code,
+        findings.township_code,
+        findings.details
+    from findings
     inner join labels
-        on unioned.finding_type = labels.finding_type
+        on findings.finding_type = labels.finding_type
 )
 
 select * from final
