@@ -40,7 +40,9 @@ def list_accounts(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
                coalesce(string_agg(a.township_code, ',' order by a.township_code), '全部 all')
         from pg_roles r
         left join audit.township_accounts a on a.account = r.rolname
-        where r.rolcanlogin and not r.rolsuper and (pg_has_role(r.rolname, %s, 'member') or pg_has_role(r.rolname, %s, 'member'))
+        where r.rolcanlogin
+            and not r.rolsuper
+            and (pg_has_role(r.rolname, %s, 'member') or pg_has_role(r.rolname, %s, 'member'))
         group by r.rolname
         order by r.rolname
         """,
