@@ -14,6 +14,7 @@ COPY --chown=airflow:0 dags ./dags
 COPY --chown=airflow:0 dbt_project ./dbt_project
 COPY --chown=airflow:0 expectations ./expectations
 COPY --chown=airflow:0 sql ./sql
+COPY --chown=airflow:0 bi ./bi
 
 ENV KCBX_HOME=/opt/kcbx/.kcbx \
     KCBX_REPORTS_DIR=/opt/kcbx/reports \

@@ -25,8 +25,8 @@ test-unit: install
 	$(BIN)/pytest -m unit
 
 lint: install
-	$(BIN)/ruff check kcbx dags tests
-	$(BIN)/ruff format --check kcbx dags tests
+	$(BIN)/ruff check kcbx dags tests bi bench
+	$(BIN)/ruff format --check kcbx dags tests bi bench
 
 stop: install
 	$(BIN)/kcbx db stop

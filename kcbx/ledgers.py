@@ -68,6 +68,41 @@ LEDGERS = {
         order by 1, c.birth_date, i.name
         """,
     ),
+    # 一人一案: every case open during the term, as it stood at the term's end.
+    "一人一案台账": (
+        [
+            "序号",
+            "姓名",
+            "身份证号",
+            "立案学期",
+            "立案类型",
+            "案件状态",
+            "四步法阶段",
+            "劝返次数",
+            "最近劝返",
+            "辍学原因",
+            "责任人",
+            "超期未劝返",
+            "应升级未升级",
+            "结案原因",
+        ],
+        """
+        select coalesce(t.region_name, '未知乡镇'), i.name, i.id_number, c.opened_term_id, c.case_type_label,
+               ct.case_status, stage.value, ct.actions, ct.last_action_on, ct.dropout_reason,
+               r.responsible_person,
+               case when ct.is_action_overdue then '是' else '否' end,
+               case when ct.is_escalation_overdue then '是' else '否' end,
+               case when ct.case_status in ('销号', '核销') then c.closing_reason end
+        from intermediate.int_case_terms ct
+        join marts.fct_case c using (case_id)
+        join marts.code_values stage on stage.code_list = 'case_stage' and stage.detail::int = ct.stage
+        left join pii.child_identity i on i.child_key = ct.child_key
+        left join pii.responsible_persons r on r.responsible_key = ct.responsible_key
+        left join marts.dim_region t on t.region_code = ct.township_code
+        where ct.term_id = %(term)s
+        order by 1, ct.case_status in ('销号', '核销'), ct.is_action_overdue desc, c.opened_on, i.name
+        """,
+    ),
 }
 
 

@@ -54,11 +54,17 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         "from marts.fct_findings f left join marts.dim_region r on r.region_code = f.township_code "
         "where f.term_id = %(term)s group by 1, 2 order by 1, 3 desc"
     )
-    cohort = q(
-        "select count(*) filter (where in_cohort and is_county_responsibility), "
-        "count(*) filter (where in_cohort and is_county_responsibility and is_enrolled) "
-        "from marts.fct_enrolment where term_id = %(term)s"
-    )[0]
+    county = q(
+        "select cohort_children, enrolled_children, enrolment_rate, dropout_rate, consolidation_rate, "
+        "consolidation_method from marts.agg_indicators "
+        "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部'"
+    )
+    cases = q(
+        "select case_status, stage_label, sum(cases), sum(action_overdue_cases), sum(escalation_overdue_cases) "
+        "from marts.agg_case_counts where term_id = %(term)s and unit_level = 'county' and priority_group = '全部' "
+        "group by case_status, case_status_code, stage, stage_label "
+        "order by case_status in ('销号', '核销'), stage, case_status"
+    )
     loads = q(
         "select feed, file_name, coalesce(encoding, ''), rows_read, rows_loaded, rows_rejected, "
         "case status when 'loaded' then '已入库' when 'rejected' then '拒收' else status end, "
@@ -75,8 +81,12 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         "where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
         "order by validated_at desc limit 1) order by success, suite, expectation"
     )
-    responsible, enrolled = cohort
-    rate = f"{100.0 * enrolled / responsible:.2f}%" if responsible else "—"
+    responsible, enrolled, enrolment, dropout, consolidation, method = county[0] if county else (0, 0, *[None] * 4)
+
+    def percent(value) -> str:
+        return "—" if value is None else f"{100 * value:.2f}%"
+
+    rate = percent(enrolment)
     total = sum(v for _, v in by_type)
     failed_checks = sum(1 for r in quality if r[3] != "通过")
     page = f"""<!doctype html>
@@ -95,12 +105,17 @@ th {{ background: #f3f3f3; }}
 <div class="kpi">适龄责任儿童<b id="kpi-cohort">{responsible}</b></div>
 <div class="kpi">在校<b id="kpi-enrolled">{enrolled}</b></div>
 <div class="kpi">入学率<b id="kpi-rate">{rate}</b></div>
+<div class="kpi">辍学率<b id="kpi-dropout">{percent(dropout)}</b></div>
+<div class="kpi">巩固率<b id="kpi-consolidation">{percent(consolidation)}</b>{html.escape(method or "")}</div>
 <div class="kpi">比对发现<b id="kpi-findings">{total}</b></div>
 </section>
+<p>入学率 = 在校适龄儿童 ÷ 适龄儿童；辍学率 = 辍学 ÷ 在本县学籍的适龄儿童；巩固率口径见 marts.agg_indicators 说明。</p>
 <h2>按类型的比对发现</h2><div id="chart-type">{_bar_chart(by_type)}</div>
 <h2>按乡镇的比对发现</h2><div id="chart-township">{_bar_chart(by_town)}</div>
 <h3>乡镇 × 类型</h3>
 <div id="table-township-type">{_table(["乡镇", "发现类型", "条数"], by_town_type)}</div>
+<h2>一人一案（学期末案件状态）</h2>
+<div id="table-cases">{_table(["案件状态", "四步法阶段", "案件数", "超期未劝返", "应升级未升级"], cases)}</div>
 <h2>数据质量</h2>
 <p id="quality-summary">共 {len(quality)} 项检查，{failed_checks} 项未通过。
 详见 <a href="data_docs/index.html">Data Docs 数据质量报告</a>。</p>

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -231,6 +232,8 @@ def test_ledgers_one_sheet_per_township_with_masked_numbers(db, warehouse):
     assert rows_per_ledger["辍学台账"] == out_of_school
     assert rows_per_ledger["疑似辍学台账"] == suspected
     assert rows_per_ledger["适龄儿童台账"] > out_of_school
+    cases = db.execute("select count(*) from marts.fct_case where opened_term_id = %s", (TERM,)).fetchone()[0]
+    assert rows_per_ledger["一人一案台账"] == cases > 0
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -267,3 +270,73 @@ def test_report_renders_in_a_browser(warehouse, tmp_path, run):
         timeout=120,
     )
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+# Marts township accounts may read, with the column their row-level security filters on.
+TOWNSHIP_MARTS = {
+    "marts.fct_case": "township_code",
+    "marts.fct_case_action": "township_code",
+    "marts.fct_findings": "township_code",
+    "marts.fct_enrolment": "township_code",
+    "marts.dim_child": "home_township_code",
+}
+
+
+def _connect_as(warehouse, login: str) -> psycopg.Connection:
+    return psycopg.connect(psycopg.conninfo.make_conninfo(warehouse.url(), user=login, password=None), autocommit=True)
+
+
+def test_township_account_sees_only_its_townships_rows(warehouse, db):
+    town = db.execute(
+        "select township_code from marts.fct_case group by 1 order by count(*) desc, 1 limit 1"
+    ).fetchone()[0]
+    added = warehouse.kcbx("accounts", "add", "test_township", "--township", town)
+    assert added.returncode == 0, added.stderr
+    assert f"test_township\t乡镇 township\t{town}" in added.stdout
+    with _connect_as(warehouse, "test_township") as conn:
+        for table, column in TOWNSHIP_MARTS.items():
+            mine, total = db.execute(
+                f"select count(*) filter (where {column} = %s), count(*) from {table}", (town,)
+            ).fetchone()
+            seen, foreign = conn.execute(
+                f"select count(*), count(*) filter (where {column} is distinct from %s) from {table}", (town,)
+            ).fetchone()
+            assert (seen, foreign) == (mine, 0), table
+            if table != "marts.fct_case_action":
+                assert 0 < mine < total, table
+        # Aggregates: its own township's and schools' rows, and the county-wide figures.
+        units = set(conn.execute("select distinct unit_level, township_code from marts.agg_indicators").fetchall())
+        assert ("county", None) in units and ("township", town) in units
+        assert units <= {("county", None), ("township", town), ("school", town)}
+        # Reference dimensions are shared; raw data, identities, audit and daily rows are not.
+        assert conn.execute("select count(*) from marts.dim_school").fetchone()[0] > 0
+        for table in ("pii.child_identity", "raw.huji", "audit.township_accounts", "marts.fct_attendance_daily"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {table} limit 1")
+
+
+def test_bureau_account_sees_every_township(warehouse, db):
+    added = warehouse.kcbx("accounts", "add", "test_bureau", "--bureau")
+    assert added.returncode == 0, added.stderr
+    with _connect_as(warehouse, "test_bureau") as conn:
+        for table in [*TOWNSHIP_MARTS, "marts.agg_indicators", "marts.agg_case_counts"]:
+            everything = db.execute(f"select count(*) from {table}").fetchone()[0]
+            assert conn.execute(f"select count(*) from {table}").fetchone()[0] == everything > 0, table
+
+
+def test_dashboard_cards_run_for_bureau_and_township_accounts(warehouse, db):
+    import yaml
+
+    cards = yaml.safe_load((Path(__file__).parents[2] / "bi" / "cards.yml").read_text(encoding="utf-8"))["cards"]
+    town = db.execute(
+        "select township_code from marts.fct_case group by 1 order by count(*) desc, 1 limit 1"
+    ).fetchone()[0]
+    for args in (("test_bureau", "--bureau"), ("test_township", "--township", town)):
+        added = warehouse.kcbx("accounts", "add", *args)
+        assert added.returncode == 0, added.stderr
+    with _connect_as(warehouse, "test_bureau") as bureau, _connect_as(warehouse, "test_township") as township:
+        for card in cards:
+            everything = bureau.execute(card["sql"]).fetchall()
+            assert everything, card["name"]
+            if "township" in card["dashboards"]:
+                assert len(township.execute(card["sql"]).fetchall()) <= len(everything), card["name"]

@@ -1,9 +1,11 @@
-"""Two consecutive terms of one county: term 1's facts survive term 2, and a child's
-changed flags are kept as history (SCD2 snapshot)."""
+"""Two consecutive terms of one county: term 1's facts survive term 2, a child's changed
+flags are kept as history (SCD2 snapshot), cases carry over, escalate and close exactly
+as the generator's scripts and the case oracle say, and a closed term's report is frozen."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import psycopg
 import pytest
@@ -46,20 +48,30 @@ def _findings(conn, term):
     )
 
 
-def test_term_two_keeps_term_one_and_records_flag_changes(two_terms):
+@pytest.fixture(scope="module")
+def loaded(two_terms):
+    """Autumn, then spring; what autumn looked like before spring was loaded."""
     warehouse, landing, expected = two_terms
     first = warehouse.kcbx("run", "--landing", str(landing), "--term", AUTUMN)
     assert first.returncode == 0, first.stderr[-3000:]
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
-        autumn_before = _findings(conn, AUTUMN)
-        enrolment_before = conn.execute(
-            "select count(*) from marts.fct_enrolment where term_id = %s", (AUTUMN,)
-        ).fetchone()[0]
-        daily_before = conn.execute(
-            "select count(*), max(source_loaded_at) from marts.fct_attendance_daily where term_id = %s", (AUTUMN,)
-        ).fetchone()
+        before = {
+            "findings": _findings(conn, AUTUMN),
+            "enrolment": conn.execute(
+                "select count(*) from marts.fct_enrolment where term_id = %s", (AUTUMN,)
+            ).fetchone()[0],
+            "daily": conn.execute(
+                "select count(*), max(source_loaded_at) from marts.fct_attendance_daily where term_id = %s", (AUTUMN,)
+            ).fetchone(),
+        }
     second = warehouse.kcbx("run", "--landing", str(landing), "--term", SPRING)
     assert second.returncode == 0, second.stderr[-3000:]
+    return warehouse, landing, expected, before
+
+
+def test_term_two_keeps_term_one_and_records_flag_changes(loaded):
+    warehouse, landing, expected, before = loaded
+    autumn_before, enrolment_before, daily_before = before["findings"], before["enrolment"], before["daily"]
     changes = expected["changes"][SPRING]
     newly, back = child_key(TEST_PII_KEY, changes["newly_monitored"]), child_key(TEST_PII_KEY, changes["returned"])
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
@@ -104,3 +116,90 @@ def test_term_two_keeps_term_one_and_records_flag_changes(two_terms):
         ).fetchone()[0]
         assert unchanged <= 2
     assert json.loads((landing / "expected.json").read_text(encoding="utf-8"))["terms"] == [AUTUMN, SPRING]
+
+
+CASE_COLUMNS = (
+    "opened_term_id, as_of_term_id, closed_term_id, case_status, stage, actions, "
+    "is_action_overdue, is_escalation_overdue"
+)
+
+
+def _case_row(case: dict) -> tuple:
+    return (
+        case["opened_term_id"],
+        case["as_of_term_id"],
+        case["closed_term_id"],
+        case["status"],
+        case["stage"],
+        case["actions"],
+        case["is_action_overdue"],
+        case["is_escalation_overdue"],
+    )
+
+
+def test_cases_carry_over_escalate_and_close_as_expected(loaded):
+    warehouse, _, expected, _ = loaded
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        got = {
+            (key, episode): tuple(rest)
+            for key, episode, *rest in conn.execute(
+                f"select child_key, episode_no, {CASE_COLUMNS} from marts.fct_case"
+            ).fetchall()
+        }
+        actions = conn.execute(
+            "select c.child_key, a.case_id is null, a.stage, a.is_late, a.is_unescalated "
+            "from marts.fct_case_action a left join marts.fct_case c using (case_id) order by a.action_on"
+        ).fetchall()
+        orphans = conn.execute("select count(*) from marts.fct_case_action where case_id is null").fetchone()[0]
+    want = {(child_key(TEST_PII_KEY, case["child"]), case["episode_no"]): _case_row(case) for case in expected["cases"]}
+    assert got == want
+    # The scripted paths are all there (kcbx/synth/county.py CASE_SCRIPTS), so that the
+    # comparison above covers every status, escalation and a second episode.
+    scripts = {name: child_key(TEST_PII_KEY, number) for name, number in expected["changes"][SPRING]["cases"].items()}
+    by_child = {key: row for (key, episode), row in got.items() if episode == 1}
+    assert by_child[scripts["returned"]][2:4] == (SPRING, "销号")
+    assert by_child[scripts["escalated"]][3:5] == ("劝返中", 3)
+    assert by_child[scripts["unescalated"]][3:5] == ("劝返中", 1) and by_child[scripts["unescalated"]][7]
+    assert by_child[scripts["placed"]][3] == "已安置"
+    assert by_child[scripts["returning"]][3] == "已返校"
+    assert by_child[scripts["written_off"]][2:4] == (AUTUMN, "核销")
+    assert got[(scripts["written_off"], 2)][0] == SPRING  # found again: a new case
+    statuses = {row[3] for row in got.values()}
+    assert {"疑似", "已核实", "劝返中", "已返校", "已安置", "销号", "核销"} <= statuses
+    assert any(row[6] for row in got.values()) and any(not row[6] for row in got.values())
+    # Every 劝返 action once; the school's own follow-up has no case and is reported.
+    assert len(actions) == sum(case["actions"] for case in expected["cases"]) + orphans
+    assert orphans == 1
+    assert any(late for *_, late, _ in actions) and any(unescalated for *_, unescalated in actions)
+
+
+def test_closed_term_report_is_frozen(loaded, tmp_path):
+    # Last in this module: it re-delivers autumn, which changes autumn's live figures.
+    warehouse, landing, _, _ = loaded
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        frozen_sql = (
+            "select unit_level, unit_code, priority_group, cohort_children, enrolled_children, open_cases, frozen_at "
+            "from marts.frozen_term_indicators where term_id = %s order by 1, 2, 3"
+        )
+        months_sql = "select * from marts.frozen_school_months where term_id = %s order by school_code, month_start"
+        live_sql = (
+            "select enrolled_children from marts.agg_indicators "
+            "where term_id = %s and unit_level = 'county' and priority_group = '全部'"
+        )
+        frozen_before = conn.execute(frozen_sql, (AUTUMN,)).fetchall()
+        months_before = conn.execute(months_sql, (AUTUMN,)).fetchall()
+        live_before = conn.execute(live_sql, (AUTUMN,)).fetchone()[0]
+    assert frozen_before and months_before
+    # A corrected autumn delivery after spring was loaded: the 学籍 export is re-sent
+    # without its first ten students.
+    corrected = tmp_path / "landing"
+    shutil.copytree(landing / AUTUMN, corrected / AUTUMN)
+    registry = corrected / AUTUMN / "xueji" / "xueji.csv"
+    lines = registry.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    registry.write_text("".join(lines[:1] + lines[11:]), encoding="utf-8")
+    rerun = warehouse.kcbx("run", "--landing", str(corrected), "--term", AUTUMN)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        assert conn.execute(live_sql, (AUTUMN,)).fetchone()[0] < live_before  # live figures follow the data
+        assert conn.execute(frozen_sql, (AUTUMN,)).fetchall() == frozen_before  # the report does not
+        assert conn.execute(months_sql, (AUTUMN,)).fetchall() == months_before

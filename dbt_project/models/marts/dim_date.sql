@@ -1,3 +1,4 @@
+{{ config(grants={'+select': ['kcbx_township']}) }}
 -- Every date of every delivered term calendar, with its school-day flag.
 with calendar as (
     select * from {{ ref('stg_jiaoyu__calendar_days') }}

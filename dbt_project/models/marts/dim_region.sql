@@ -1,3 +1,4 @@
+{{ config(grants={'+select': ['kcbx_township']}) }}
 -- 县/乡镇/村 hierarchy as of the latest term delivered.
 with regions as (
     select * from {{ ref('stg_tongji__regions') }}

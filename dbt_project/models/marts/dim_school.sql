@@ -1,3 +1,4 @@
+{{ config(grants={'+select': ['kcbx_township']}) }}
 -- County schools as of the latest term delivered.
 with schools as (
     select * from {{ ref('stg_jiaoyu__schools') }}

@@ -1,3 +1,4 @@
+{{ config(grants={'+select': ['kcbx_township']}) }}
 with terms as (
     select * from {{ ref('int_terms') }}
 ),

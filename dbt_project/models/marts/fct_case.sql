@@ -89,7 +89,7 @@ final as (
         current_state.is_action_overdue,
         current_state.is_escalation_overdue,
         current_state.dropout_reason,
-        current_state.responsible_person,
+        current_state.responsible_key,
         current_state.school_code,
         current_state.township_code,
         episodes.found_terms,

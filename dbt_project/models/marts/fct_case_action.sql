@@ -69,7 +69,7 @@ final as (
         sequenced.resulting_status,
         sequenced.dropout_reason,
         sequenced.dropout_reason_code,
-        sequenced.responsible_person,
+        sequenced.responsible_key,
         sequenced.township_code as reported_township_code,
         coalesce(sequenced.case_township_code, sequenced.township_code) as township_code,
         sequenced.action_on - sequenced.opened_on as days_since_opened,

@@ -10,7 +10,7 @@ code_values as (
 ),
 
 deduplicated as (
-    select distinct on (child_key, action_on, action_method, action_result, dropout_reason, responsible_person)
+    select distinct on (child_key, action_on, action_method, action_result, dropout_reason, responsible_key)
         term_id,
         child_key,
         action_on,
@@ -20,17 +20,17 @@ deduplicated as (
         action_result_code,
         dropout_reason,
         dropout_reason_code,
-        responsible_person,
+        responsible_key,
         township_code
     from actions
-    order by child_key, action_on, action_method, action_result, dropout_reason, responsible_person, term_id
+    order by child_key, action_on, action_method, action_result, dropout_reason, responsible_key, term_id
 ),
 
 final as (
     select
         md5(concat_ws(
             '|', deduplicated.child_key, deduplicated.action_on, deduplicated.action_method,
-            deduplicated.action_result, deduplicated.dropout_reason, deduplicated.responsible_person
+            deduplicated.action_result, deduplicated.dropout_reason, deduplicated.responsible_key
         )) as action_id,
         deduplicated.*,
         methods.detail::int as stage,

@@ -61,7 +61,7 @@ case_actions as (
         actions.action_result,
         actions.resulting_status,
         actions.dropout_reason,
-        actions.responsible_person
+        actions.responsible_key
     from case_terms
     inner join actions
         on case_terms.child_key = actions.child_key
@@ -76,7 +76,7 @@ latest_action as (
         action_on as last_action_on,
         resulting_status as last_action_status,
         dropout_reason,
-        responsible_person
+        responsible_key
     from case_actions
     order by case_id, term_id, action_on desc, stage desc, action_result desc
 ),
@@ -132,7 +132,7 @@ joined as (
         latest_action.last_action_on,
         latest_action.last_action_status,
         latest_action.dropout_reason,
-        latest_action.responsible_person,
+        latest_action.responsible_key,
         found_so_far.found_terms,
         found_so_far.has_official_record,
         found_so_far.last_found_term_start,
@@ -172,7 +172,7 @@ final as (
         failed_actions,
         last_action_on,
         dropout_reason,
-        responsible_person,
+        responsible_key,
         school_code,
         township_code,
         last_day as as_of_on,

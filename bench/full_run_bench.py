@@ -1,0 +1,296 @@
+"""Full-term benchmark: `kcbx run` end to end on synthetic counties of growing size.
+
+    python bench/full_run_bench.py [--sizes 25000 50000 100000]
+
+For each size: wall time and peak memory of the whole run, the time of each DAG stage
+(from the Airflow metadata), of each dbt node (run_results.json), kaoqin ingest against a
+plain COPY of the same files measured on the same server, and a rerun after one more
+week of attendance arrives (the term's last week is held back from the first run).
+Writes bench/results.json (section "full_run") and bench/full_run.svg (time by size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import psutil
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results.json"
+PLOT = ROOT / "bench" / "full_run.svg"
+TERM = "2025-2026-1"
+KCBX = str(Path(sys.executable).with_name("kcbx"))
+PII_KEY = "kcbx-bench-key"
+
+
+class PeakMemory(threading.Thread):
+    """Samples the run's process tree, and the warehouse server's processes, every 0.5 s."""
+
+    def __init__(self, root_pid: int, pgdata: Path):
+        super().__init__(daemon=True)
+        self.root_pid, self.pgdata = root_pid, str(pgdata)
+        self.pipeline_mb = self.server_mb = 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            try:
+                tree = psutil.Process(self.root_pid)
+                pipeline = sum(p.memory_info().rss for p in [tree, *tree.children(recursive=True)])
+            except psutil.Error:
+                continue
+            server = 0
+            for p in psutil.process_iter(["cmdline"]):
+                cmdline = p.info["cmdline"] or []
+                if cmdline and "postgres" in cmdline[0] and any(self.pgdata in c for c in cmdline):
+                    # Only the postmaster's unique memory: backends share its buffers.
+                    with_children = [p, *p.children()]
+                    server = sum(getattr(q.memory_full_info(), "uss", 0) for q in with_children)
+            self.pipeline_mb = max(self.pipeline_mb, pipeline / 2**20)
+            self.server_mb = max(self.server_mb, server / 2**20)
+
+
+def synthesize(children: int) -> Path:
+    landing = DATA / f"county-{children}"
+    if not (landing / "expected.json").exists():
+        shutil.rmtree(landing, ignore_errors=True)
+        started = time.monotonic()
+        subprocess.run(
+            [KCBX, "synth", "--out", str(landing), "--children", str(children), "--seed", "2025"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"[bench] synthesised {children} children in {time.monotonic() - started:.0f}s", flush=True)
+    return landing
+
+
+def hold_back_last_week(landing: Path, first: Path, rest: Path) -> int:
+    """Copy the landing zone to `first` without the term's last week of roll calls, and put
+    that week in `rest` as one new file per school, as schools send a weekly file."""
+    for target in (first, rest):
+        shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(landing / TERM, first / TERM)
+    days = sorted(
+        line.split(",")[0]
+        for line in (landing / TERM / "calendar" / "calendar.csv").read_text(encoding="utf-8").splitlines()[1:]
+        if line.endswith(",是")
+    )
+    cutoff = (date.fromisoformat(days[-1]) - timedelta(days=6)).isoformat()
+    held = 0
+    (rest / TERM / "kaoqin").mkdir(parents=True)
+    for path in sorted((first / TERM / "kaoqin").glob("*.csv")):
+        header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        keep = [r for r in rows if r.split(",")[1] < cutoff]
+        late = [r for r in rows if r.split(",")[1] >= cutoff]
+        path.write_text(header + "".join(keep), encoding="utf-8")
+        if late:
+            (rest / TERM / "kaoqin" / f"{path.stem}_last_week.csv").write_text(header + "".join(late), encoding="utf-8")
+            held += len(late)
+    return held
+
+
+def run(landing: Path, home: Path) -> dict:
+    env = os.environ | {
+        "KCBX_HOME": str(home),
+        "KCBX_REPORTS_DIR": str(home / "reports"),
+        "KCBX_PII_KEY": PII_KEY,
+        "KCBX_DATABASE_URL": "",
+    }
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [KCBX, "run", "--landing", str(landing), "--term", TERM],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    memory = PeakMemory(process.pid, home / "pgdata")
+    memory.start()
+    assert process.stdout is not None
+    tail = []
+    for line in process.stdout:
+        tail = [*tail, line][-30:]
+        if line.startswith("[") or "done" in line:
+            print("   ", line.rstrip(), flush=True)
+    code = process.wait()
+    memory.done.set()
+    if code != 0:
+        raise SystemExit("kcbx run failed:\n" + "".join(tail))
+    return {
+        "seconds": round(time.monotonic() - started, 1),
+        "peak_pipeline_rss_mb": round(memory.pipeline_mb),
+        "peak_server_uss_mb": round(memory.server_mb),
+        "stages": stage_seconds(home),
+        "dbt_nodes": dbt_seconds(),
+    }
+
+
+def stage_seconds(home: Path) -> dict:
+    """Each DAG task's wall time in the latest run; mapped ingest tasks from first start to last end."""
+    with sqlite3.connect(home / "airflow" / "airflow.db") as db:
+        run_id = db.execute("select run_id from dag_run order by id desc limit 1").fetchone()[0]
+        rows = db.execute(
+            "select task_id, min(start_date), max(end_date) from task_instance where run_id = ? group by task_id",
+            (run_id,),
+        ).fetchall()
+    parse = lambda s: datetime.fromisoformat(s.replace(" ", "T")[:26])  # noqa: E731
+    return {task: round((parse(end) - parse(start)).total_seconds(), 1) for task, start, end in rows}
+
+
+def dbt_seconds() -> dict:
+    results = json.loads((ROOT / "dbt_project" / "target" / "run_results.json").read_text())["results"]
+    by_kind: dict[str, float] = defaultdict(float)
+    models = {}
+    for r in results:
+        kind = r["unique_id"].split(".")[0]
+        by_kind[kind] += r["execution_time"]
+        if kind in ("model", "snapshot"):
+            models[r["unique_id"].split(".")[-1]] = round(r["execution_time"], 2)
+    slowest = dict(sorted(models.items(), key=lambda kv: -kv[1])[:12])
+    return {"by_kind": {k: round(v, 1) for k, v in by_kind.items()}, "slowest_models": slowest, "models": models}
+
+
+def kaoqin_copy_ratio(home: Path, landing: Path) -> dict:
+    """Plain COPY of the same kaoqin files into an unlogged text table, on the same server,
+    against the loader's kaoqin time (first start to last finish in audit.load_files)."""
+    url = subprocess.run(
+        [KCBX, "db", "url"],
+        env=os.environ | {"KCBX_HOME": str(home), "KCBX_DATABASE_URL": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with psycopg.connect(url, autocommit=True) as conn:
+        loader, rows = conn.execute(
+            "select extract(epoch from max(finished_at) - min(started_at)), sum(rows_loaded) from audit.load_files "
+            "where feed = 'kaoqin' and term_id = %s and superseded_at is null",
+            (TERM,),
+        ).fetchone()
+        conn.execute("drop table if exists bench_copy")
+        conn.execute(
+            "create unlogged table bench_copy (school_code text, day text, student_no text, class_name text, "
+            "attendance_status text)"
+        )
+        conn.execute("checkpoint")
+        started = time.monotonic()
+        for path in sorted((landing / TERM / "kaoqin").glob("*.csv")):
+            encoding = "GB18030" if "gb" in path.name.lower() else "UTF8"
+            with (
+                conn.cursor().copy(
+                    f"copy bench_copy from stdin (format csv, header true, encoding '{encoding}')"
+                ) as copy,
+                path.open("rb") as fh,
+            ):
+                while chunk := fh.read(1 << 20):
+                    copy.write(chunk)
+        baseline = time.monotonic() - started
+        conn.execute("drop table bench_copy")
+    return {
+        "kaoqin_rows": int(rows),
+        "loader_seconds": round(float(loader), 2),
+        "plain_copy_seconds": round(baseline, 2),
+        "ratio_to_plain_copy": round(baseline / float(loader), 2),
+    }
+
+
+def plot(figures: list[dict]) -> None:
+    """Time against size as a small SVG line chart, no plotting library needed."""
+    width, height, pad = 520, 320, 60
+    xs = [f["children"] for f in figures]
+    series = {
+        "full run": [f["full"]["seconds"] for f in figures],
+        "dbt build": [f["full"]["stages"].get("transform", 0) for f in figures],
+        "ingest": [f["full"]["stages"].get("ingest", 0) for f in figures],
+    }
+    top = max(max(v) for v in series.values()) * 1.1
+    sx = lambda x: pad + (width - 2 * pad) * x / max(xs)  # noqa: E731
+    sy = lambda y: height - pad - (height - 2 * pad) * y / top  # noqa: E731
+    colours = {"full run": "#c0392b", "dbt build": "#2c7fb8", "ingest": "#41ab5d"}
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-size="12">']
+    parts.append(f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>')
+    parts.append(f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#333"/>')
+    parts.append(f'<text x="{width / 2 - 60}" y="{height - 20}">children in the county</text>')
+    parts.append(f'<text x="5" y="{pad - 20}">seconds</text>')
+    for x in xs:
+        parts.append(f'<text x="{sx(x) - 20}" y="{height - pad + 15}">{x // 1000}k</text>')
+    for y in range(0, int(top) + 1, max(30, int(top / 6) // 30 * 30 or 30)):
+        parts.append(f'<text x="{pad - 35}" y="{sy(y) + 4}">{y}</text>')
+    for i, (name, ys) in enumerate(series.items()):
+        points = " ".join(f"{sx(x):.0f},{sy(y):.0f}" for x, y in zip([0, *xs], [0, *ys], strict=True))
+        parts.append(f'<polyline fill="none" stroke="{colours[name]}" stroke-width="2" points="{points}"/>')
+        parts.append(f'<text x="{width - pad - 90}" y="{pad + 16 * i}" fill="{colours[name]}">{name}</text>')
+    parts.append("</svg>")
+    PLOT.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000])
+    args = parser.parse_args()
+    figures = []
+    for children in args.sizes:
+        landing = synthesize(children)
+        home = DATA / f"home-{children}"
+        first, rest = DATA / f"first-{children}", DATA / f"rest-{children}"
+        held = hold_back_last_week(landing, first, rest)
+        print(f"[bench] {children} children: full run (all weeks, fresh warehouse)", flush=True)
+        shutil.rmtree(home, ignore_errors=True)
+        full = run(landing, home)
+        copy = kaoqin_copy_ratio(home, landing)
+        subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
+        print(f"[bench] {children} children: all but the last week, then the last week", flush=True)
+        shutil.rmtree(home, ignore_errors=True)
+        before = run(first, home)
+        for path in (rest / TERM / "kaoqin").glob("*.csv"):
+            shutil.copy(path, first / TERM / "kaoqin" / path.name)
+        week = run(first, home)
+        subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
+        figures.append(
+            {
+                "children": children,
+                "attendance_rows": copy["kaoqin_rows"],
+                "full": full,
+                "ingest_vs_copy": copy,
+                "new_week": {
+                    "rows_added": held,
+                    "first_run_seconds": before["seconds"],
+                    "rerun_seconds": week["seconds"],
+                    "rerun_share_of_full_run": round(week["seconds"] / full["seconds"], 2),
+                    "stages": week["stages"],
+                },
+            }
+        )
+        print(f"[bench] {json.dumps({k: v for k, v in figures[-1].items() if k != 'full'}, ensure_ascii=False)}")
+    base = figures[0]
+    for f in figures:
+        f["seconds_per_1k_children"] = round(1000 * f["full"]["seconds"] / f["children"], 2)
+        f["growth_vs_smallest"] = {
+            "size": round(f["children"] / base["children"], 2),
+            "time": round(f["full"]["seconds"] / base["full"]["seconds"], 2),
+        }
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["full_run"] = {
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)},
+        "measured": datetime.now().isoformat(timespec="seconds"),
+        "sizes": figures,
+    }
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    plot(figures)
+    print(f"[bench] results: {RESULTS}; plot: {PLOT}")
+
+
+if __name__ == "__main__":
+    main()

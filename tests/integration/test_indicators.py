@@ -1,0 +1,148 @@
+"""入学率, 辍学率 and 巩固率 on a hand-made county (tests/data/indicators/README.md),
+against values worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from kcbx import identity
+from tests.conftest import TEST_PII_KEY, Warehouse
+
+pytestmark = pytest.mark.integration
+
+TERM = "2025-2026-1"
+COUNTY, TOWN1, TOWN2 = "411082000000", "411082100000", "411082101000"
+VILLAGE1, VILLAGE2 = "411082100201", "411082101201"
+PRIMARY, JUNIOR = "2141082001", "2141082002"
+DAYS = [date(2025, 9, d) for d in range(1, 6)]
+
+# name: (born, sex, 户籍 status or None, village, (school, grade, 学籍状态) or None, attendance)
+CHILDREN = {
+    "A": ("2011-03-01", "男", "正常", VILLAGE1, (JUNIOR, "9", "在读"), ["出勤"] * 5),
+    "B": ("2011-05-05", "女", "正常", VILLAGE2, (JUNIOR, "8", "辍学"), []),
+    "C": ("2019-01-10", "男", "正常", VILLAGE1, (PRIMARY, "1", "在读"), ["出勤"] * 5),
+    "D": ("2016-02-02", "女", "正常", VILLAGE1, None, []),
+    "E": ("2015-06-06", "男", "正常", VILLAGE2, (PRIMARY, "4", "在读"), []),
+    "F": ("2014-04-04", "女", "正常", VILLAGE2, (JUNIOR, "6", "在读"), ["出勤", "出勤", "旷课", "旷课", "旷课"]),
+    "G": ("2013-03-03", "男", "正常", VILLAGE1, (PRIMARY, "1", "延缓入学"), []),
+    "H": ("2010-10-10", "女", "正常", VILLAGE2, (JUNIOR, "9", "毕业"), []),
+    "I": ("2008-01-01", "男", "正常", VILLAGE1, None, []),
+    "J": ("2012-12-12", "女", "迁出", VILLAGE2, None, []),
+    "K": ("2012-01-01", "男", None, VILLAGE2, (JUNIOR, "7", "在读"), ["出勤"] * 5),
+}
+POVERTY = ("D", "F")
+
+# (unit_level, unit_code, priority_group): cohort, enrolled, on roll, dropouts,
+# 入学率, 辍学率, grade-9-age children, of whom retained, 巩固率 (同龄在校率: no history)
+EXPECTED = {
+    ("county", COUNTY, "全部"): (9, 5, 6, 3, "0.5556", "0.5000", 3, 2, "0.6667"),
+    ("township", TOWN1, "全部"): (4, 2, 2, 0, "0.5000", "0.0000", 1, 1, "1.0000"),
+    ("township", TOWN2, "全部"): (5, 3, 4, 3, "0.6000", "0.7500", 2, 1, "0.5000"),
+    ("school", PRIMARY, "全部"): (3, 2, 2, 1, "0.6667", "0.5000", 0, 0, None),
+    ("school", JUNIOR, "全部"): (5, 3, 4, 2, "0.6000", "0.5000", 3, 2, "0.6667"),
+    ("county", COUNTY, "脱贫家庭"): (2, 1, 1, 1, "0.5000", "1.0000", 0, 0, None),
+}
+
+
+def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _landing(root: Path) -> Path:
+    term = root / TERM
+    _write(
+        term / "regions" / "regions.csv",
+        ["区划代码", "名称", "级别", "上级代码"],
+        [
+            [COUNTY, "长葛市", "县", "411000000000"],
+            [TOWN1, "和尚桥镇", "乡镇", COUNTY],
+            [TOWN2, "坡胡镇", "乡镇", COUNTY],
+            [VILLAGE1, "东村", "村", TOWN1],
+            [VILLAGE2, "西村", "村", TOWN2],
+        ],
+    )
+    _write(
+        term / "schools" / "schools.csv",
+        ["学校标识码", "学校名称", "办学类型", "乡镇代码"],
+        [[PRIMARY, "和尚桥中心小学", "小学", TOWN1], [JUNIOR, "坡胡第一初级中学", "初中", TOWN2]],
+    )
+    _write(
+        term / "calendar" / "calendar.csv",
+        ["日期", "是否上课日"],
+        [[d.isoformat(), "是"] for d in DAYS] + [["2025-09-06", "否"]],
+    )
+    huji, xueji, kaoqin, fupin = [], [], [], []
+    for seq, (name, (born, sex, status, village, registration, attendance)) in enumerate(CHILDREN.items()):
+        number = identity.make_number("411082", date.fromisoformat(born), 2 * seq + (1 if sex == "男" else 2))
+        if status:
+            huji.append([number, f"儿童{name}", sex, born, village, status])
+        if registration:
+            school, grade, registry_status = registration
+            student_no = "G" + number
+            xueji.append([student_no, number, f"儿童{name}", sex, born, school, grade, registry_status])
+            kaoqin += [[school, d.isoformat(), student_no, mark] for d, mark in zip(DAYS, attendance, strict=False)]
+        if name in POVERTY:
+            fupin.append([number, f"儿童{name}", "脱贫户"])
+    _write(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
+    _write(
+        term / "xueji" / "xueji.csv",
+        ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"],
+        xueji,
+    )
+    _write(term / "kaoqin" / "kaoqin.csv", ["学校标识码", "日期", "全国学籍号", "出勤状态"], kaoqin)
+    _write(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
+    return root
+
+
+@pytest.fixture(scope="module")
+def indicators(tmp_path_factory):
+    landing = _landing(tmp_path_factory.mktemp("indicator-county"))
+    home = tmp_path_factory.mktemp("kcbx-home-indicators")
+    warehouse = Warehouse(
+        "embedded",
+        {
+            "KCBX_HOME": str(home),
+            "KCBX_REPORTS_DIR": str(home / "reports"),
+            "KCBX_PII_KEY": TEST_PII_KEY,
+            "KCBX_DATABASE_URL": "",
+        },
+        home,
+    )
+    run = warehouse.kcbx("run", "--landing", str(landing), "--term", TERM)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        rows = conn.execute(
+            "select unit_level, unit_code, priority_group, cohort_children, enrolled_children, on_roll_children, "
+            "dropout_children, enrolment_rate, dropout_rate, grade9_age_children, grade9_age_retained, "
+            "consolidation_rate, consolidation_method from marts.agg_indicators where term_id = %s",
+            (TERM,),
+        ).fetchall()
+    yield {(level, code, group): tuple(rest) for level, code, group, *rest in rows}
+    warehouse.kcbx("db", "stop")
+
+
+@pytest.mark.parametrize("unit", list(EXPECTED), ids=lambda u: f"{u[0]}-{u[2]}-{u[1]}")
+def test_indicators_equal_hand_computed_values(indicators, unit):
+    cohort, enrolled, on_roll, dropouts, enrolment, dropout, grade9, retained, consolidation = EXPECTED[unit]
+    assert indicators[unit] == (
+        cohort,
+        enrolled,
+        on_roll,
+        dropouts,
+        Decimal(enrolment),
+        Decimal(dropout),
+        grade9,
+        retained,
+        Decimal(consolidation) if consolidation else None,
+        "同龄在校率",
+    )
