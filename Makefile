@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-unit lint bench clean stop
+.PHONY: install demo test test-unit lint bench bench-ingest bench-full clean stop
 
 install: $(STAMP)
 
@@ -35,5 +35,12 @@ clean:
 	-$(BIN)/kcbx db stop
 	rm -rf $(VENV) .kcbx reports dbt_project/target dbt_project/logs expectations/gx
 
-bench: install
+# Ingest against plain COPY (a few minutes), then whole `kcbx run`s of 25k/50k/100k-child
+# counties with a new-week rerun each (about 40 minutes on 2 cores).
+bench: bench-ingest bench-full
+
+bench-ingest: install
 	$(BIN)/python bench/ingest_bench.py
+
+bench-full: install
+	$(BIN)/python bench/full_run_bench.py

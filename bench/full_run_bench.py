@@ -21,11 +21,13 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 import psycopg
+
+from kcbx.synth.writer import hold_back_last_week
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
@@ -47,18 +49,25 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(0.5):
+            pipeline = server = 0
             try:
                 tree = psutil.Process(self.root_pid)
-                pipeline = sum(p.memory_info().rss for p in [tree, *tree.children(recursive=True)])
+                processes = [tree, *tree.children(recursive=True)]
             except psutil.Error:
                 continue
-            server = 0
             for p in psutil.process_iter(["cmdline"]):
                 cmdline = p.info["cmdline"] or []
                 if cmdline and "postgres" in cmdline[0] and any(self.pgdata in c for c in cmdline):
-                    # Only the postmaster's unique memory: backends share its buffers.
-                    with_children = [p, *p.children()]
-                    server = sum(getattr(q.memory_full_info(), "uss", 0) for q in with_children)
+                    processes += [p, *p.children()]
+            for p in set(processes):
+                try:
+                    if "postgres" in p.name():
+                        # Unique memory only: the backends share the server's buffers.
+                        server += p.memory_full_info().uss
+                    else:
+                        pipeline += p.memory_info().rss
+                except psutil.Error:
+                    continue
             self.pipeline_mb = max(self.pipeline_mb, pipeline / 2**20)
             self.server_mb = max(self.server_mb, server / 2**20)
 
@@ -75,31 +84,6 @@ def synthesize(children: int) -> Path:
         )
         print(f"[bench] synthesised {children} children in {time.monotonic() - started:.0f}s", flush=True)
     return landing
-
-
-def hold_back_last_week(landing: Path, first: Path, rest: Path) -> int:
-    """Copy the landing zone to `first` without the term's last week of roll calls, and put
-    that week in `rest` as one new file per school, as schools send a weekly file."""
-    for target in (first, rest):
-        shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(landing / TERM, first / TERM)
-    days = sorted(
-        line.split(",")[0]
-        for line in (landing / TERM / "calendar" / "calendar.csv").read_text(encoding="utf-8").splitlines()[1:]
-        if line.endswith(",是")
-    )
-    cutoff = (date.fromisoformat(days[-1]) - timedelta(days=6)).isoformat()
-    held = 0
-    (rest / TERM / "kaoqin").mkdir(parents=True)
-    for path in sorted((first / TERM / "kaoqin").glob("*.csv")):
-        header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        keep = [r for r in rows if r.split(",")[1] < cutoff]
-        late = [r for r in rows if r.split(",")[1] >= cutoff]
-        path.write_text(header + "".join(keep), encoding="utf-8")
-        if late:
-            (rest / TERM / "kaoqin" / f"{path.stem}_last_week.csv").write_text(header + "".join(late), encoding="utf-8")
-            held += len(late)
-    return held
 
 
 def run(landing: Path, home: Path) -> dict:
@@ -245,7 +229,10 @@ def main() -> None:
         landing = synthesize(children)
         home = DATA / f"home-{children}"
         first, rest = DATA / f"first-{children}", DATA / f"rest-{children}"
-        held = hold_back_last_week(landing, first, rest)
+        for target in (first, rest):
+            shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(landing / TERM, first / TERM)
+        held = hold_back_last_week(first / TERM, rest / TERM / "kaoqin")
         print(f"[bench] {children} children: full run (all weeks, fresh warehouse)", flush=True)
         shutil.rmtree(home, ignore_errors=True)
         full = run(landing, home)

@@ -7,10 +7,12 @@ child to the people who visit the family.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import openpyxl
 import psycopg
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from kcbx.identity import mask
@@ -114,31 +116,28 @@ def write_ledgers(conn: psycopg.Connection, term_id: str, out_dir: Path, unmaske
         for town, name, number, *rest in conn.execute(query, {"term": term_id}):
             shown = number if unmasked or not number else mask(number)
             by_town.setdefault(town, []).append((name, shown, *rest))
+        # Write-only mode streams rows to disk: a county's 适龄儿童台账 has 100,000 rows.
         workbook = openpyxl.Workbook(write_only=True)
         for town in sorted(by_town) or ["无记录"]:
             sheet = workbook.create_sheet(town[:31])  # Excel limits sheet names to 31 characters
-            sheet.append([f"{title}（{term_id}）{town}"])
-            sheet.append(header)
+            sheet.freeze_panes = "A3"
+            sheet.append([_styled(sheet, f"{title}（{term_id}）{town}", TITLE_FONT)])
+            sheet.append([_styled(sheet, h, HEADER_FONT) for h in header])
             for i, row in enumerate(by_town.get(town, []), start=1):
-                sheet.append([i, *row])
+                sheet.append([i, *(_styled(sheet, v, None, DATE_FORMAT) if isinstance(v, date) else v for v in row)])
         path = out_dir / f"{title}_{term_id}{'_未脱敏' if unmasked else ''}.xlsx"
         workbook.save(path)
         written.append(path)
-    _bold_headers(written)
     return written
 
 
-def _bold_headers(paths: list[Path]) -> None:
-    """Write-only workbooks cannot style cells after the fact; a second light pass can."""
-    for path in paths:
-        workbook = openpyxl.load_workbook(path)
-        for sheet in workbook.worksheets:
-            sheet["A1"].font = Font(bold=True, size=13)
-            for cell in sheet[2]:
-                cell.font = Font(bold=True)
-            for row in sheet.iter_rows(min_row=3):
-                for cell in row:
-                    if cell.is_date:
-                        cell.number_format = "yyyy-mm-dd"
-            sheet.freeze_panes = "A3"
-        workbook.save(path)
+TITLE_FONT, HEADER_FONT, DATE_FORMAT = Font(bold=True, size=13), Font(bold=True), "yyyy-mm-dd"
+
+
+def _styled(sheet, value, font: Font | None, number_format: str | None = None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if font is not None:
+        cell.font = font
+    if number_format is not None:
+        cell.number_format = number_format
+    return cell

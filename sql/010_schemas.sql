@@ -18,12 +18,15 @@ create table if not exists audit.load_files (
     rows_rejected integer not null default 0,
     status text not null check (status in ('loading', 'loaded', 'rejected')),
     message text,
-    started_at timestamptz not null default now(),
+    started_at timestamptz not null default clock_timestamp(),
     finished_at timestamptz,
     superseded_at timestamptz,
     constraint rows_add_up check (status = 'loading' or rows_read = rows_loaded + rows_rejected)
 );
 create index if not exists load_files_current on audit.load_files (term_id, feed) where superseded_at is null;
+-- Per-file times: a feed's files load in one transaction, where now() would give them all
+-- the same time.
+alter table audit.load_files alter column started_at set default clock_timestamp();
 
 comment on table audit.load_files is '数据加载记录：每个交付文件一行 / one row per delivered file';
 comment on column audit.load_files.rows_read is '读取行数（= 入库行数 + 隔离行数）';

@@ -101,12 +101,21 @@ def ingest_feed(
             result.skipped = True
             progress(f"  {feed_name}: 与已加载的交付相同，跳过 / same delivery as already loaded, skipped")
             return result
-        conn.execute(
-            "update audit.load_files set superseded_at = now() "
-            "where term_id = %s and feed = %s and superseded_at is null",
-            (term_id, feed_name),
-        )
+        # A delivery is the set of its files. Files delivered again unchanged keep their
+        # load (a weekly attendance file added to the folder loads just that file);
+        # files changed or no longer delivered are superseded and stay in the history.
+        gone = sorted(current - delivery)
+        if gone:
+            conn.execute(
+                "update audit.load_files set superseded_at = now() "
+                "where term_id = %s and feed = %s and superseded_at is null "
+                "and (file_name, sha256) in (select * from unnest(%s::text[], %s::text[]))",
+                (term_id, feed_name, [name for name, _ in gone], [sha for _, sha in gone]),
+            )
         for path in files:
+            if (path.name, prints[path][0]) in current:
+                progress(f"  {feed_name}/{path.name}: 未变，沿用已加载数据 / unchanged, already loaded")
+                continue
             file_result = _load_file(conn, feed, term_id, path, prints[path], pii_key, today or date.today())
             result.files.append(file_result)
             note = f", {file_result.rows_rejected:,} 行隔离 rejected" if file_result.rows_rejected else ""
@@ -152,7 +161,7 @@ def _load_file(
         raise RuntimeError(f"row accounting broken for {path.name}: {outcome}")  # never commit a loss
     conn.execute(
         "update audit.load_files set status = %s, encoding = %s, rows_read = %s, rows_loaded = %s, "
-        "rows_rejected = %s, message = %s, finished_at = now() where load_id = %s",
+        "rows_rejected = %s, message = %s, finished_at = clock_timestamp() where load_id = %s",
         (
             outcome.status,
             outcome.encoding,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 
 from kcbx.feeds import feed as get_feed
@@ -108,3 +109,22 @@ def synthesize(
     expected["cases"] = expected_cases(generated)
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")
     return expected
+
+
+def hold_back_last_week(term_dir: Path, held_dir: Path) -> int:
+    """Move the term's last week of roll calls out of the (plain UTF-8 CSV) kaoqin files
+    into one new file per school under held_dir, as schools that send a weekly file
+    would deliver it. Returns the rows moved."""
+    calendar = (term_dir / "calendar" / "calendar.csv").read_text(encoding="utf-8").splitlines()[1:]
+    last = max(line.split(",")[0] for line in calendar if line.endswith(",是"))
+    cutoff = (date.fromisoformat(last) - timedelta(days=6)).isoformat()
+    held_dir.mkdir(parents=True, exist_ok=True)
+    moved = 0
+    for path in sorted((term_dir / "kaoqin").glob("*.csv")):
+        header, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        late = [r for r in rows if r.split(",")[1] >= cutoff]
+        if late:
+            path.write_text(header + "".join(r for r in rows if r.split(",")[1] < cutoff), encoding="utf-8")
+            (held_dir / f"{path.stem}_last_week.csv").write_text(header + "".join(late), encoding="utf-8")
+            moved += len(late)
+    return moved

@@ -1,20 +1,23 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='term_id',
+        incremental_strategy='append',
         full_refresh=false,
         on_schema_change='fail',
-        pre_hook="{{ attendance_daily_partitions(this) }}",
+        pre_hook=[
+            "{{ attendance_daily_partitions(this) }}",
+            "{{ slice_pre_hook(ref('int_attendance_grid_versions')) }}",
+        ],
+        post_hook="{{ slice_post_hook(ref('int_attendance_grid_versions')) }}",
     )
 }}
 -- depends_on: {{ ref('int_terms') }}
 
--- Child x school x school day, partitioned by term. A term is rebuilt only when one of
--- its attendance-related deliveries is newer than what the table was built from, so
--- loading term 2 never rewrites term 1's days.
+-- Child x school x school day, partitioned by term, rebuilt by day slice
+-- (macros/attendance_slices.sql): loading term 2 never rewrites term 1's days, and a
+-- new week of roll calls writes that week.
 with grid as (
-    select * from {{ ref('int_attendance_grid') }}
+    {{ in_changed_days(ref('int_attendance_grid'), 'attendance_grid', ref('int_attendance_grid_versions')) }}
 ),
 
 students as (
@@ -30,17 +33,6 @@ loads as (
     group by term_id
 ),
 
-terms_to_build as (
-    select loads.*
-    from loads
-    {% if is_incremental() %}
-    where loads.source_loaded_at > coalesce(
-        (select max(built.source_loaded_at) from {{ this }} as built where built.term_id = loads.term_id),
-        '-infinity'::timestamptz
-    )
-    {% endif %}
-),
-
 final as (
     select
         grid.term_id,
@@ -49,10 +41,10 @@ final as (
         students.child_key,
         grid.day,
         grid.attendance_kind,
-        terms_to_build.source_loaded_at
+        loads.source_loaded_at
     from grid
-    inner join terms_to_build
-        on grid.term_id = terms_to_build.term_id
+    inner join loads
+        on grid.term_id = loads.term_id
     inner join students
         on grid.term_id = students.term_id
         and grid.student_key = students.student_key

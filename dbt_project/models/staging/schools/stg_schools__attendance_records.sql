@@ -19,6 +19,7 @@ attendance_codes as (
 
 final as (
     select
+        delivered.load_id,
         delivered.term_id,
         delivered.school_code,
         delivered.day::date as day,

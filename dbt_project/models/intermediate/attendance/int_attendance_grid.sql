@@ -1,0 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ slice_pre_hook(ref('int_attendance_grid_versions')) }}",
+        post_hook="{{ slice_post_hook(ref('int_attendance_grid_versions')) }}",
+    )
+}}
+-- Every (student, school) pair the term knows of crossed with the school's reported
+-- days. A day with no row for the student is unexcused (SPEC §3). Rebuilt by day slice.
+with pairs as (
+    select * from {{ ref('int_attendance_pairs') }}
+),
+
+reported_days as (
+    {{ in_changed_days(ref('int_school_reporting'), 'reporting', ref('int_attendance_grid_versions')) }}
+),
+
+attendance_days as (
+    {{ in_changed_days(ref('int_attendance_days'), 'attendance', ref('int_attendance_grid_versions')) }}
+),
+
+final as (
+    select
+        pairs.term_id,
+        pairs.school_code,
+        pairs.student_key,
+        reported_days.day,
+        coalesce(attendance_days.attendance_kind, 'unexcused') as attendance_kind
+    from pairs
+    inner join reported_days
+        on pairs.term_id = reported_days.term_id
+        and pairs.school_code = reported_days.school_code
+    left join attendance_days
+        on pairs.term_id = attendance_days.term_id
+        and pairs.school_code = attendance_days.school_code
+        and pairs.student_key = attendance_days.student_key
+        and reported_days.day = attendance_days.day
+)
+
+select * from final

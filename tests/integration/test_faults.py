@@ -1,0 +1,210 @@
+"""kill -9 during ingest, during dbt and during the GX step, then rerun: the warehouse
+ends identical to an uninterrupted run's. And a rerun after one more week of roll calls
+arrives ends identical too, while rebuilding only that week's attendance rows."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import psutil
+import psycopg
+import pytest
+
+from tests.conftest import KCBX, TERM, TEST_PII_KEY, Warehouse
+
+pytestmark = pytest.mark.integration
+
+# Columns that say when or in which attempt something happened, not what the data is.
+VOLATILE = {
+    "load_id",
+    "loaded_at",
+    "source_loaded_at",
+    "frozen_at",
+    "started_at",
+    "finished_at",
+    "superseded_at",
+    "validated_at",
+    "run_id",
+    "granted_at",
+    "dbt_valid_from",
+    "dbt_valid_to",
+    "dbt_updated_at",
+    "dbt_scd_id",
+}
+
+
+def warehouse_state(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
+    """(row count, content hash) of every table a run writes, without volatile columns.
+    Hashes only: the tables hold identity numbers, which must not reach test output."""
+    state = {}
+    tables = conn.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('raw', 'intermediate', 'marts', 'pii') and table_type = 'BASE TABLE' "
+        "order by 1, 2"
+    ).fetchall()
+    for schema, table in tables:
+        columns = [
+            c
+            for (c,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+                "order by ordinal_position",
+                (schema, table),
+            )
+            if c not in VOLATILE
+        ]
+        row = ", ".join(f'"{c}"' for c in columns)
+        where = " where load_id in (select load_id from audit.load_files where superseded_at is null)"
+        state[f"{schema}.{table}"] = conn.execute(
+            f"select count(*), md5(coalesce(string_agg(r::text, chr(10) order by r::text), '')) "
+            f'from (select {row} from "{schema}"."{table}"{where if schema == "raw" else ""}) as r'
+        ).fetchone()
+    state["audit.load_files"] = conn.execute(
+        "select count(*), md5(string_agg(concat_ws('|', term_id, feed, file_name, sha256, encoding, rows_read, "
+        "rows_loaded, rows_rejected, status, message), chr(10) order by feed, file_name)) "
+        "from audit.load_files"
+    ).fetchone()
+    state["audit.rejected_rows"] = conn.execute(
+        "select count(*), md5(string_agg(concat_ws('|', f.file_name, r.source_row, r.reason, r.column_name, "
+        "r.raw_row::text), chr(10) order by f.file_name, r.source_row, r.reason)) "
+        "from audit.rejected_rows r join audit.load_files f using (load_id)"
+    ).fetchone()
+    state["audit.gx_results (latest run)"] = conn.execute(
+        "select count(*), md5(string_agg(concat_ws('|', suite, expectation, success, unexpected_count), chr(10) "
+        "order by suite, expectation)) from audit.gx_results "
+        "where run_id = (select run_id from audit.gx_results order by validated_at desc limit 1)"
+    ).fetchone()
+    return state
+
+
+def _warehouse(tmp_path_factory, name: str) -> Warehouse:
+    home = tmp_path_factory.mktemp(f"kcbx-home-{name}")
+    env = {
+        "KCBX_HOME": str(home),
+        "KCBX_REPORTS_DIR": str(home / "reports"),
+        "KCBX_PII_KEY": TEST_PII_KEY,
+        "KCBX_DATABASE_URL": "",
+    }
+    return Warehouse(name, env, home)
+
+
+@pytest.fixture(scope="module")
+def small_county(tmp_path_factory):
+    """A county whose schools send weekly attendance files: the last week is files of its own."""
+    from kcbx.synth.writer import hold_back_last_week, synthesize
+
+    landing = tmp_path_factory.mktemp("fault-county")
+    synthesize(landing, children=400, seed=99, term=TERM)
+    held = tmp_path_factory.mktemp("last-week")
+    assert hold_back_last_week(landing / TERM, held) > 0
+    for path in held.iterdir():
+        shutil.copy(path, landing / TERM / "kaoqin" / path.name)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, small_county):
+    warehouse = _warehouse(tmp_path_factory, "reference")
+    run = warehouse.kcbx("run", "--landing", str(small_county), "--term", TERM)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        state = warehouse_state(conn)
+    warehouse.kcbx("db", "stop")
+    return state
+
+
+@pytest.fixture(scope="module")
+def faulty(tmp_path_factory):
+    warehouse = _warehouse(tmp_path_factory, "faulty")
+    yield warehouse
+    warehouse.kcbx("db", "stop")
+
+
+def kill_run_when(warehouse: Warehouse, landing, marker: str, delay: float = 0.0) -> list[str]:
+    """Start `kcbx run`, and SIGKILL it and every process it started - Airflow, dbt, GX,
+    but not the warehouse server, which a killed pipeline leaves running - once a line
+    containing `marker` appears. Returns the lines seen."""
+    process = subprocess.Popen(
+        [KCBX, "run", "--landing", str(landing), "--term", TERM],
+        env=os.environ | warehouse.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            time.sleep(delay)
+            victims = [process.pid] + [
+                p.pid for p in psutil.Process(process.pid).children(recursive=True) if "postgres" not in p.name()
+            ]
+            for pid in victims:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "".join(seen[-20:])
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("stage", "marker", "delay"),
+    [
+        ("ingest", "行入库 loaded", 0.0),
+        ("dbt", "OK created sql table model marts.", 0.0),
+        ("gx", "[3/4] 数据质量检查", 1.5),
+    ],
+)
+def test_killed_run_then_rerun_equals_uninterrupted_run(faulty, small_county, reference, stage, marker, delay):
+    seen = kill_run_when(faulty, small_county, marker, delay)
+    assert any(marker in line for line in seen)
+    rerun = faulty.kcbx("run", "--landing", str(small_county), "--term", TERM)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    with psycopg.connect(faulty.url(), autocommit=True) as conn:
+        assert conn.execute("select count(*) from audit.load_files where status = 'loading'").fetchone()[0] == 0
+        state = warehouse_state(conn)
+    differing = sorted(name for name in reference.keys() | state.keys() if reference.get(name) != state.get(name))
+    assert not differing, f"after kill -9 during {stage}, these differ from an uninterrupted run: {differing}"
+
+
+def test_rerun_after_a_new_week_equals_loading_everything_at_once(tmp_path_factory, small_county, reference):
+    warehouse = _warehouse(tmp_path_factory, "weekly")
+    partial = tmp_path_factory.mktemp("weeks-so-far")
+    shutil.copytree(small_county / TERM, partial / TERM)
+    last_week = sorted((partial / TERM / "kaoqin").glob("*_last_week.csv"))
+    for path in last_week:
+        path.unlink()
+    try:
+        first = warehouse.kcbx("run", "--landing", str(partial), "--term", TERM)
+        assert first.returncode == 0, first.stderr[-3000:]
+        for path in last_week:
+            shutil.copy(small_county / TERM / "kaoqin" / path.name, path)
+        rerun = warehouse.kcbx("run", "--landing", str(partial), "--term", TERM)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        # Only the new files are read; the weeks already loaded stay as they are.
+        assert rerun.stdout.count("unchanged, already loaded") == len(
+            list((partial / TERM / "kaoqin").glob("*"))
+        ) - len(last_week)
+        with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+            state = warehouse_state(conn)
+            new_days = conn.execute(
+                "select count(*) from intermediate.int_attendance_grid "
+                "where day >= (select min(day::date) from raw.kaoqin r join audit.load_files f using (load_id) "
+                "where f.file_name like '%%_last_week.csv')"
+            ).fetchone()[0]
+    finally:
+        warehouse.kcbx("db", "stop")
+    differing = sorted(name for name in reference.keys() | state.keys() if reference.get(name) != state.get(name))
+    assert not differing, f"after a new week, these differ from loading everything at once: {differing}"
+    # The attendance models rebuilt the new week's days and nothing else.
+    for model in ("int_attendance_grid", "fct_attendance_daily"):
+        inserted = re.search(rf"{model} \.+ \[INSERT 0 (\d+)", rerun.stdout)
+        assert inserted and int(inserted.group(1)) == new_days > 0, model
