@@ -30,6 +30,7 @@ class Feed:
     columns: tuple[Column, ...]
     identity: str | None = None
     identity_optional: bool = False
+    partition_by_term: bool = False
     birth: str | None = None
     sex: str | None = None
     header_index: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
@@ -63,6 +64,7 @@ def _feed(name: str, spec: dict) -> Feed:
         columns=columns,
         identity=spec.get("identity"),
         identity_optional=spec.get("identity_optional", False),
+        partition_by_term=spec.get("partition_by_term", False),
         birth=spec.get("birth"),
         sex=spec.get("sex"),
         header_index=index,

@@ -25,7 +25,7 @@ from kcbx.feeds import feed as get_feed
 from kcbx.ingest import fast
 from kcbx.ingest.readers import FileProblem, fingerprint, open_table
 from kcbx.ingest.rows import REASON_LABELS, normalise_row
-from kcbx.ingest.schema import raw_table_columns, register_keys
+from kcbx.ingest.schema import ensure_term_partition, raw_table_columns, register_keys
 
 SUPPORTED = (".csv", ".xlsx")
 Progress = Callable[[str], None]
@@ -101,6 +101,7 @@ def ingest_feed(
             result.skipped = True
             progress(f"  {feed_name}: 与已加载的交付相同，跳过 / same delivery as already loaded, skipped")
             return result
+        ensure_term_partition(conn, feed, term_id)
         # A delivery is the set of its files. Files delivered again unchanged keep their
         # load (a weekly attendance file added to the folder loads just that file);
         # files changed or no longer delivered are superseded and stay in the history.

@@ -29,8 +29,8 @@ def _raw_ddl(feed: Feed, existing: set[str]) -> list[sql.Composed]:
         statements.append(
             sql.SQL(
                 "create table {} (load_id bigint not null, source_row integer not null, term_id text not null, "
-                "extra jsonb)"
-            ).format(table)
+                "extra jsonb){}"
+            ).format(table, sql.SQL(" partition by list (term_id)" if feed.partition_by_term else ""))
         )
         statements.append(
             # BRIN: rows arrive in load order, and a B-tree costs a third of a large COPY to maintain.
@@ -103,3 +103,19 @@ def register_keys(conn: psycopg.Connection, pii_key: str, materials: set[str]) -
         "on conflict (material) do nothing"
     )
     conn.execute("truncate new_keys")
+
+
+def ensure_term_partition(conn: psycopg.Connection, feed: Feed, term_id: str) -> None:
+    """The term's partition of a partitioned raw table, created on its first delivery."""
+    partitioned = conn.execute(
+        "select relkind = 'p' from pg_class where oid = to_regclass(%s)", (f"raw.{feed.name}",)
+    ).fetchone()
+    if not partitioned or not partitioned[0]:
+        return
+    partition = f"{feed.name}_{term_id.replace('-', '_')}"
+    if conn.execute("select to_regclass(%s) is null", (f"raw.{partition}",)).fetchone()[0]:
+        conn.execute(
+            sql.SQL("create table if not exists {} partition of {} for values in ({})").format(
+                sql.Identifier("raw", partition), sql.Identifier("raw", feed.name), sql.Literal(term_id)
+            )
+        )

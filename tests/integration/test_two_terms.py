@@ -93,6 +93,10 @@ def test_term_two_keeps_term_one_and_records_flag_changes(loaded):
             "where inhparent = 'marts.fct_attendance_daily'::regclass order by 1"
         ).fetchall()
         assert partitions == [("marts.fct_attendance_daily_2025_2026_1",), ("marts.fct_attendance_daily_2025_2026_2",)]
+        raw_partitions = conn.execute(
+            "select inhrelid::regclass::text from pg_inherits where inhparent = 'raw.kaoqin'::regclass order by 1"
+        ).fetchall()
+        assert raw_partitions == [("raw.kaoqin_2025_2026_1",), ("raw.kaoqin_2025_2026_2",)]
         # Term 2's findings are exactly the generator's.
         spring = {(t, k, s) for t, k, s, _ in _findings(conn, SPRING)}
         wanted = {
