@@ -41,6 +41,18 @@ class Warehouse:
         return out.stdout.strip()
 
 
+def embedded_warehouse(tmp_path_factory, name: str) -> Warehouse:
+    """A fresh embedded warehouse of its own, for tests that need one beside `warehouse`."""
+    home = tmp_path_factory.mktemp(f"kcbx-home-{name}")
+    env = {
+        "KCBX_HOME": str(home),
+        "KCBX_REPORTS_DIR": str(home / "reports"),
+        "KCBX_PII_KEY": TEST_PII_KEY,
+        "KCBX_DATABASE_URL": "",
+    }
+    return Warehouse(name, env, home)
+
+
 @pytest.fixture(scope="session")
 def county(tmp_path_factory) -> Path:
     """A small synthetic county, in every input form SPEC §2 allows, with expected.json."""

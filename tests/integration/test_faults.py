@@ -16,7 +16,7 @@ import psutil
 import psycopg
 import pytest
 
-from tests.conftest import KCBX, TERM, TEST_PII_KEY, Warehouse
+from tests.conftest import KCBX, TERM, Warehouse, embedded_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -82,17 +82,6 @@ def warehouse_state(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
     return state
 
 
-def _warehouse(tmp_path_factory, name: str) -> Warehouse:
-    home = tmp_path_factory.mktemp(f"kcbx-home-{name}")
-    env = {
-        "KCBX_HOME": str(home),
-        "KCBX_REPORTS_DIR": str(home / "reports"),
-        "KCBX_PII_KEY": TEST_PII_KEY,
-        "KCBX_DATABASE_URL": "",
-    }
-    return Warehouse(name, env, home)
-
-
 @pytest.fixture(scope="module")
 def small_county(tmp_path_factory):
     """A county whose schools send weekly attendance files: the last week is files of its own."""
@@ -109,7 +98,7 @@ def small_county(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, small_county):
-    warehouse = _warehouse(tmp_path_factory, "reference")
+    warehouse = embedded_warehouse(tmp_path_factory, "reference")
     run = warehouse.kcbx("run", "--landing", str(small_county), "--term", TERM)
     assert run.returncode == 0, run.stderr[-3000:]
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
@@ -120,7 +109,7 @@ def reference(tmp_path_factory, small_county):
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
-    warehouse = _warehouse(tmp_path_factory, "faulty")
+    warehouse = embedded_warehouse(tmp_path_factory, "faulty")
     yield warehouse
     warehouse.kcbx("db", "stop")
 
@@ -176,7 +165,7 @@ def test_killed_run_then_rerun_equals_uninterrupted_run(faulty, small_county, re
 
 
 def test_rerun_after_a_new_week_equals_loading_everything_at_once(tmp_path_factory, small_county, reference):
-    warehouse = _warehouse(tmp_path_factory, "weekly")
+    warehouse = embedded_warehouse(tmp_path_factory, "weekly")
     partial = tmp_path_factory.mktemp("weeks-so-far")
     shutil.copytree(small_county / TERM, partial / TERM)
     last_week = sorted((partial / TERM / "kaoqin").glob("*_last_week.csv"))

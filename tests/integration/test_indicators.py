@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from kcbx import identity
-from tests.conftest import TEST_PII_KEY, Warehouse
+from tests.conftest import embedded_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -107,17 +107,7 @@ def _landing(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def indicators(tmp_path_factory):
     landing = _landing(tmp_path_factory.mktemp("indicator-county"))
-    home = tmp_path_factory.mktemp("kcbx-home-indicators")
-    warehouse = Warehouse(
-        "embedded",
-        {
-            "KCBX_HOME": str(home),
-            "KCBX_REPORTS_DIR": str(home / "reports"),
-            "KCBX_PII_KEY": TEST_PII_KEY,
-            "KCBX_DATABASE_URL": "",
-        },
-        home,
-    )
+    warehouse = embedded_warehouse(tmp_path_factory, "indicators")
     run = warehouse.kcbx("run", "--landing", str(landing), "--term", TERM)
     assert run.returncode == 0, run.stderr[-3000:]
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from kcbx.ingest.schema import child_key
-from tests.conftest import TEST_PII_KEY, Warehouse
+from tests.conftest import TEST_PII_KEY, embedded_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -24,17 +24,7 @@ def two_terms(tmp_path_factory):
 
     landing = tmp_path_factory.mktemp("two-terms")
     expected = synthesize(landing, children=500, seed=777, term=AUTUMN, terms=2)
-    home = tmp_path_factory.mktemp("kcbx-home-two-terms")
-    warehouse = Warehouse(
-        "embedded",
-        {
-            "KCBX_HOME": str(home),
-            "KCBX_REPORTS_DIR": str(home / "reports"),
-            "KCBX_PII_KEY": TEST_PII_KEY,
-            "KCBX_DATABASE_URL": "",
-        },
-        home,
-    )
+    warehouse = embedded_warehouse(tmp_path_factory, "two-terms")
     yield warehouse, landing, expected
     warehouse.kcbx("db", "stop")
 
