@@ -12,10 +12,9 @@ groups as (
 ),
 
 counties as (
-    select term_id, min(region_code) as county_code
-    from {{ ref('stg_tongji__regions') }}
-    where region_level = '县'
-    group by term_id
+    select distinct term_id, unit_code as county_code
+    from {{ ref('int_indicator_units') }}
+    where unit_level = 'county'
 ),
 
 code_values as (
