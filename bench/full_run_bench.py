@@ -190,6 +190,11 @@ def kaoqin_copy_ratio(home: Path, landing: Path) -> dict:
     }
 
 
+def commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return head.stdout.strip() or "unknown"
+
+
 def plot(figures: list[dict]) -> None:
     """Time against size as a small SVG line chart, no plotting library needed."""
     width, height, pad = 520, 320, 60
@@ -260,7 +265,15 @@ def main() -> None:
                 },
             }
         )
+        figures[-1]["measured"] = datetime.now().isoformat(timespec="seconds")
+        figures[-1]["commit"] = commit()
         print(f"[bench] {json.dumps({k: v for k, v in figures[-1].items() if k != 'full'}, ensure_ascii=False)}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    # Sizes not measured this time keep their earlier figures (each says when and at
+    # which commit it was measured), so one size can be re-measured on its own.
+    measured = {f["children"] for f in figures}
+    kept = [f for f in results.get("full_run", {}).get("sizes", []) if f["children"] not in measured]
+    figures = sorted([*kept, *figures], key=lambda f: f["children"])
     base = figures[0]
     for f in figures:
         f["seconds_per_1k_children"] = round(1000 * f["full"]["seconds"] / f["children"], 2)
@@ -268,7 +281,6 @@ def main() -> None:
             "size": round(f["children"] / base["children"], 2),
             "time": round(f["full"]["seconds"] / base["full"]["seconds"], 2),
         }
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["full_run"] = {
         "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)},
         "measured": datetime.now().isoformat(timespec="seconds"),

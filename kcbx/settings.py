@@ -15,7 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 ENVIRONMENT = {
     "KCBX_DATABASE_URL": "warehouse PostgreSQL URL; unset = embedded server under KCBX_HOME",
-    "KCBX_HOME": "data folder for the embedded server, Airflow metadata and the PII key (default .kcbx/)",
+    "KCBX_HOME": "data folder: embedded server, Airflow metadata, generated GX projects, PII key (default .kcbx/)",
     "KCBX_PII_KEY": "secret for child_key = HMAC-SHA256(identity number); generated into KCBX_HOME if unset",
     "KCBX_REPORTS_DIR": "where term reports, Data Docs and ledgers are written (default reports/)",
     "KCBX_DROPOUT_DAYS": "unexcused school days in a row that make a suspected dropout (default 3)",
@@ -32,10 +32,6 @@ class Settings:
     @property
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
-
-    @property
-    def expectations_dir(self) -> Path:
-        return PROJECT_ROOT / "expectations"
 
     @property
     def dags_dir(self) -> Path:

@@ -54,7 +54,7 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         line = line.rstrip()
         tail = [*tail, line][-40:]
         # dbt prints one line per node; pass those and the summary through as progress.
-        if " OK " in line or "ERROR" in line or "WARN" in line or "Done." in line or "Completed" in line:
+        if any(mark in line for mark in (" OK ", "ERROR", "WARN", "Done.", "Completed", " kcbx: ")):
             progress("  dbt: " + line.split(" | ", 1)[-1].strip())
     code = process.wait()
     results_path = project / "target" / "run_results.json"

@@ -1,6 +1,10 @@
 """Run the Great Expectations checkpoint for a term, persist results in audit.gx_results,
 and publish Data Docs to reports/<term>/data_docs/.
 
+The GX file project is generated per warehouse and term under KCBX_HOME/expectations/
+from kcbx/quality/suites.py, so two counties (or two terms) never share suites or Data
+Docs. Data Docs show the latest run; the history of every run is audit.gx_results.
+
 A failed expectation is a finding for auditors, never a pipeline failure: this module
 raises only when GX itself cannot run.
 """
@@ -24,12 +28,16 @@ DATASOURCE = "warehouse"
 CONNECTION_ENV = "KCBX_GX_CONNECTION"
 
 
-def _context(settings: Settings):
+def project_dir(settings: Settings, term_id: str) -> Path:
+    return settings.home / "expectations" / term_id
+
+
+def _context(settings: Settings, term_id: str):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    context = gx.get_context(mode="file", project_root_dir=str(settings.expectations_dir))
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir(settings, term_id)))
     # Progress bars are noise in scheduler logs; kcbx prints its own progress lines.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
@@ -54,13 +62,12 @@ def _expectation(check, term_id: str):
 def setup(settings: Settings, url: str, term_id: str):
     """Idempotent: data source, assets, suites, validation definitions and the checkpoint."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
 
     Term.parse(term_id)  # the term id is embedded in queries: accept only the strict form
     # The connection string reaches GX through an environment variable, so the password
     # is never written into expectations/gx/great_expectations.yml.
     os.environ[CONNECTION_ENV] = sqlalchemy_url(url)
-    context = _context(settings)
+    context = _context(settings, term_id)
     datasource = context.data_sources.add_or_update_postgres(
         name=DATASOURCE, connection_string="${" + CONNECTION_ENV + "}"
     )
@@ -92,7 +99,8 @@ def setup(settings: Settings, url: str, term_id: str):
         gx.Checkpoint(
             name="kcbx_term",
             validation_definitions=definitions,
-            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            # Data Docs are built once after the run (a docs action rebuilds the site per suite).
+            actions=[],
             result_format={"result_format": "SUMMARY"},
         )
     )
@@ -100,9 +108,13 @@ def setup(settings: Settings, url: str, term_id: str):
 
 
 def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], None] = print) -> dict:
-    _, checkpoint = setup(settings, url, term_id)
+    uncommitted = project_dir(settings, term_id) / "gx" / "uncommitted"
+    for stale in ("validations", "data_docs"):
+        shutil.rmtree(uncommitted / stale, ignore_errors=True)
+    context, checkpoint = setup(settings, url, term_id)
     run_id = f"{term_id}-{uuid.uuid4().hex[:8]}"
     result = checkpoint.run()
+    context.build_data_docs()
     rows = []
     for validation in result.run_results.values():
         suite_name = validation.suite_name
@@ -135,7 +147,7 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     ):
         for row in rows:
             copy.write_row(row)
-    docs = _publish_docs(settings, term_id)
+    docs = _publish_docs(uncommitted, settings.reports_dir / term_id)
     failed = [r for r in rows if not r[5]]
     progress(f"  数据质量 data quality: {len(rows) - len(failed)}/{len(rows)} 项通过 passed; Data Docs: {docs}")
     for r in failed:
@@ -143,9 +155,9 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     return {"run_id": run_id, "checks": len(rows), "failed": len(failed), "data_docs": str(docs)}
 
 
-def _publish_docs(settings: Settings, term_id: str) -> Path:
-    site = settings.expectations_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
-    target = settings.reports_dir / term_id / "data_docs"
+def _publish_docs(uncommitted: Path, term_reports: Path) -> Path:
+    site = uncommitted / "data_docs" / "local_site"
+    target = term_reports / "data_docs"
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(site, target)

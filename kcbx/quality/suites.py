@@ -1,7 +1,9 @@
 """The data-quality suites, declared as data: which table is the batch, which checks run.
 
 Queries return only keys (child_key, school codes), never names or identity numbers,
-because Data Docs show unexpected rows to auditors. `{batch}` is the asset's table;
+because Data Docs show unexpected rows to auditors. Checks on the big attendance feed
+read intermediate.int_attendance_school_days (counts per school and day) so that a
+rerun does not rescan millions of roll calls; GX runs each query twice (rows, count). `{batch}` is the asset's table;
 `{term}` is replaced by the validated term id before the suite is saved.
 """
 
@@ -75,13 +77,12 @@ SUITES = (
                 "attendance_on_school_days",
                 "考勤日期不是校历上课日 / roll calls dated on a day that is not a school day",
                 """
-            select a.term_id, a.school_code, a.day, count(*) as roll_calls
-            from staging.stg_schools__attendance_records as a
+            select a.term_id, a.school_code, a.day, a.roll_calls
+            from intermediate.int_attendance_school_days as a
             where a.term_id = '{term}'
               and exists (select 1 from (select * from {batch}) as r where r.term_id = a.term_id)
               and not exists (select 1 from staging.stg_jiaoyu__calendar_days as c
                               where c.term_id = a.term_id and c.day = a.day and c.is_school_day)
-            group by a.term_id, a.school_code, a.day
             """,
             ),
             RowCheck(
@@ -165,12 +166,11 @@ SUITES = (
                 "one_roll_call_per_student_day",
                 "同一学生同一天有多条考勤 / more than one roll call for a student, school and day",
                 """
-            select a.school_code, a.day, count(*) - count(distinct a.student_key) as repeated_roll_calls
-            from staging.stg_schools__attendance_records as a
+            select a.school_code, a.day, a.roll_calls - a.students as repeated_roll_calls
+            from intermediate.int_attendance_school_days as a
             where a.term_id = '{term}'
               and exists (select 1 from (select * from {batch}) as f where f.term_id = a.term_id)
-            group by a.school_code, a.day
-            having count(*) > count(distinct a.student_key)
+              and a.roll_calls > a.students
             """,
             ),
             RowCheck(
@@ -178,7 +178,7 @@ SUITES = (
                 "考勤中的学校不在学校名录中 / attendance from a school missing from the schools feed",
                 """
             select distinct a.school_code
-            from staging.stg_schools__attendance_records as a
+            from intermediate.int_attendance_school_days as a
             where a.term_id = '{term}'
               and exists (select 1 from (select * from {batch}) as f where f.term_id = a.term_id)
               and not exists (select 1 from staging.stg_jiaoyu__schools as s

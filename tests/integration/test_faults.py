@@ -30,6 +30,7 @@ VOLATILE = {
     "finished_at",
     "superseded_at",
     "validated_at",
+    "verified_at",
     "run_id",
     "granted_at",
     "dbt_valid_from",
@@ -159,9 +160,14 @@ def test_killed_run_then_rerun_equals_uninterrupted_run(faulty, small_county, re
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     with psycopg.connect(faulty.url(), autocommit=True) as conn:
         assert conn.execute("select count(*) from audit.load_files where status = 'loading'").fetchone()[0] == 0
+        # Days written by the killed run were tested by the rerun (macros/verified_days.sql).
+        unverified = conn.execute(
+            "select count(*) from intermediate.fct_attendance_daily__processed_days where verified_at is null"
+        ).fetchone()[0]
         state = warehouse_state(conn)
     differing = sorted(name for name in reference.keys() | state.keys() if reference.get(name) != state.get(name))
     assert not differing, f"after kill -9 during {stage}, these differ from an uninterrupted run: {differing}"
+    assert unverified == 0
 
 
 def test_rerun_after_a_new_week_equals_loading_everything_at_once(tmp_path_factory, small_county, reference):
@@ -193,7 +199,9 @@ def test_rerun_after_a_new_week_equals_loading_everything_at_once(tmp_path_facto
         warehouse.kcbx("db", "stop")
     differing = sorted(name for name in reference.keys() | state.keys() if reference.get(name) != state.get(name))
     assert not differing, f"after a new week, these differ from loading everything at once: {differing}"
-    # The attendance models rebuilt the new week's days and nothing else.
+    # The run summary was folded forward rather than rebuilt, and the attendance models
+    # rebuilt the new week's days and nothing else.
+    assert f"int_attendance_runs folds the new days onto term {TERM}" in rerun.stdout
     for model in ("int_attendance_grid", "fct_attendance_daily"):
         inserted = re.search(rf"{model} \.+ \[INSERT 0 (\d+)", rerun.stdout)
         assert inserted and int(inserted.group(1)) == new_days > 0, model

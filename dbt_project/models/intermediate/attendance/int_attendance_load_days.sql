@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
-        on_schema_change='fail',
+        on_schema_change='append_new_columns',
         post_hook='analyze {{ this }}',
     )
 }}
@@ -25,7 +25,9 @@ final as (
         kaoqin.term_id,
         kaoqin.school_code,
         kaoqin.day::date as day,
-        count(*) as records
+        count(*) as records,
+        -- per file; int_attendance_school_days counts across files
+        count(distinct kaoqin.student_no) as students
     from {{ source('schools', 'kaoqin') }} as kaoqin
     where kaoqin.load_id in (select loads.load_id from loads)
     group by kaoqin.load_id, kaoqin.term_id, kaoqin.school_code, kaoqin.day
