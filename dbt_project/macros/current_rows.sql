@@ -8,3 +8,12 @@
     where load_file.superseded_at is null
         and load_file.status = 'loaded'
 {%- endmacro %}
+
+{#- The current (loaded, not superseded) files of a feed, with their content hash. -#}
+{% macro current_loads(feed) -%}
+    select load_id, sha256
+    from {{ source('audit', 'load_files') }}
+    where feed = '{{ feed }}'
+        and status = 'loaded'
+        and superseded_at is null
+{%- endmacro %}

@@ -10,11 +10,7 @@ load_days as (
 ),
 
 current_loads as (
-    select load_id, sha256
-    from {{ source('audit', 'load_files') }}
-    where feed = 'kaoqin'
-        and status = 'loaded'
-        and superseded_at is null
+    {{ current_loads('kaoqin') }}
 ),
 
 day_loads as (

@@ -4,11 +4,7 @@
 -- covered by one file takes that file's counts, made once when the file was new; a day
 -- covered by several files, or mapped before files were counted, is counted here.
 with current_loads as (
-    select load_id
-    from {{ source('audit', 'load_files') }}
-    where feed = 'kaoqin'
-        and status = 'loaded'
-        and superseded_at is null
+    {{ current_loads('kaoqin') }}
 ),
 
 covering as (

@@ -6,11 +6,7 @@ with load_days as (
 ),
 
 current_loads as (
-    select load_id
-    from {{ source('audit', 'load_files') }}
-    where feed = 'kaoqin'
-        and status = 'loaded'
-        and superseded_at is null
+    {{ current_loads('kaoqin') }}
 ),
 
 calendar as (
