@@ -19,7 +19,9 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from kcbx.quality.suites import SUITES, ColumnCheck, RowCheck
+from psycopg import sql
+
+from kcbx.quality.suites import SUITES, ColumnCheck, RowCheck, tables_read
 from kcbx.settings import Settings
 from kcbx.terms import Term
 from kcbx.warehouse import connect, sqlalchemy_url
@@ -111,6 +113,7 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     uncommitted = project_dir(settings, term_id) / "gx" / "uncommitted"
     for stale in ("validations", "data_docs"):
         shutil.rmtree(uncommitted / stale, ignore_errors=True)
+    analyze_stale(url)
     context, checkpoint = setup(settings, url, term_id)
     run_id = f"{term_id}-{uuid.uuid4().hex[:8]}"
     result = checkpoint.run()
@@ -153,6 +156,28 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     for r in failed:
         progress(f"    未通过 not met: {r[2]}.{r[3]} ({r[8]}, {r[7]} 行 rows)")
     return {"run_id": run_id, "checks": len(rows), "failed": len(failed), "data_docs": str(docs)}
+
+
+def analyze_stale(url: str) -> list[str]:
+    """ANALYZE the tables the checks read that dbt has just rebuilt or changed and
+    autovacuum has not reached yet. Without statistics the planner guesses, and one
+    anti-join over a fresh fct_findings took 12 s instead of 20 ms."""
+    with connect(url) as conn:
+        conn.autocommit = True
+        stale = [
+            name
+            for (name,) in conn.execute(
+                "select schemaname || '.' || relname from pg_stat_user_tables "
+                "where schemaname || '.' || relname = any(%s) "
+                "and (coalesce(last_analyze, last_autoanalyze) is null "
+                "or n_mod_since_analyze > 0.1 * greatest(n_live_tup, 1000))",
+                (sorted(tables_read()),),
+            ).fetchall()
+        ]
+        for name in stale:
+            schema, table = name.split(".")
+            conn.execute(sql.SQL("analyze {}.{}").format(sql.Identifier(schema), sql.Identifier(table)))
+    return stale
 
 
 def _publish_docs(uncommitted: Path, term_reports: Path) -> Path:

@@ -9,6 +9,7 @@ rerun does not rescan millions of roll calls; GX runs each query twice (rows, co
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 FEEDS_SQL = (
@@ -230,3 +231,13 @@ SUITES = (
         ),
     ),
 )
+
+
+def tables_read() -> set[str]:
+    """Every schema.table the suites read: their assets and the tables their queries name."""
+    tables = {f"{suite.schema}.{suite.table}" for suite in SUITES}
+    for suite in SUITES:
+        for check in suite.checks:
+            if isinstance(check, RowCheck):
+                tables.update(re.findall(r"\b(?:from|join)\s+([a-z_]+\.[a-z_0-9]+)", check.query))
+    return tables
