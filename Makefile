@@ -36,7 +36,7 @@ clean:
 	rm -rf $(VENV) .kcbx reports dbt_project/target dbt_project/logs expectations/gx
 
 # Ingest against plain COPY (a few minutes), then whole `kcbx run`s of 25k/50k/100k-child
-# counties with a new-week rerun each (about 40 minutes on 2 cores).
+# counties with a new-week rerun each (about 25 minutes on 2 cores).
 bench: bench-ingest bench-full
 
 bench-ingest: install
