@@ -3,8 +3,9 @@
 Queries return only keys (child_key, school codes), never names or identity numbers,
 because Data Docs show unexpected rows to auditors. Checks on the big attendance feed
 read intermediate.int_attendance_school_days (counts per school and day) so that a
-rerun does not rescan millions of roll calls; GX runs each query twice (rows, count). `{batch}` is the asset's table;
-`{term}` is replaced by the validated term id before the suite is saved.
+rerun does not rescan millions of roll calls; GX runs each query twice (rows, count).
+`{batch}` is the asset's table; `{term}` is replaced by the validated term id before the
+suite is saved.
 """
 
 from __future__ import annotations

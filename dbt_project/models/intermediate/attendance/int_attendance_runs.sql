@@ -32,21 +32,14 @@ changed_days as (
     {{ changed_days(ref('int_attendance_grid_versions')) }}
 ),
 
+-- one reference to grid: a second one would make Postgres materialise the whole term
 segment as (
     select grid.*
     from grid
     inner join modes
         on grid.term_id = modes.term_id
-        and not modes.is_extended
-    union all
-    select grid.*
-    from grid
-    inner join modes
-        on grid.term_id = modes.term_id
-        and modes.is_extended
-    inner join changed_days
-        on grid.term_id = changed_days.term_id
-        and grid.day = changed_days.day
+    where not modes.is_extended
+        or (grid.term_id, grid.day) in (select changed_days.term_id, changed_days.day from changed_days)
 ),
 
 previous as (
