@@ -7,10 +7,17 @@ naming the townships it may see; the marts' row-level security policies
 
 from __future__ import annotations
 
+import secrets
+
 import psycopg
 from psycopg import sql
 
 BUREAU_ROLE, TOWNSHIP_ROLE = "kcbx_bi", "kcbx_township"
+
+
+def new_password() -> str:
+    """A random password for one account: no two accounts share one."""
+    return secrets.token_urlsafe(18)
 
 
 def add_account(conn: psycopg.Connection, account: str, townships: list[str], password: str | None = None) -> None:

@@ -20,25 +20,32 @@ def _fail(code: int, message: str) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kcbx.runner import run_term
-    from kcbx.warehouse import WarehouseUnavailable, connect, database_url, redact
+    import os
 
-    settings = settings_module.load()
+    from kcbx.ingest.schema import ensure_setup
+    from kcbx.runner import run_term
+    from kcbx.warehouse import WarehouseUnavailable, connect, redact, stage_url
+
     try:
         Term.parse(args.term)
     except ValueError as exc:
         return _fail(EXIT_USAGE, f"学期编号无效 / invalid term: {exc}")
     if not (args.landing / args.term).is_dir():
         return _fail(EXIT_USAGE, f"找不到学期目录 / no folder {args.landing / args.term}")
+    # An operator at a shell names the folder; the DAG then reads nothing outside it.
+    os.environ.setdefault("KCBX_LANDING_ROOT", str(args.landing.resolve()))
+    settings = settings_module.load()
     started = time.monotonic()
     try:
-        url = database_url(settings)
+        if ensure_setup(settings):
+            print("  数据仓库初始化完成 / warehouse set-up applied (roles, grants, row-level security)", flush=True)
+        url = stage_url(settings, "loader")
         # The session that holds this term's run lock doubles as the connectivity check.
         lock = connect(url, autocommit=True)
     except WarehouseUnavailable as exc:
         return _fail(EXIT_WAREHOUSE, str(exc))
-    except Exception as exc:  # the embedded server could not start
-        return _fail(EXIT_WAREHOUSE, f"数据仓库无法启动 / the warehouse could not be started: {exc}")
+    except Exception as exc:  # the embedded server could not start, or the set-up was refused
+        return _fail(EXIT_WAREHOUSE, f"数据仓库无法启动 / the warehouse could not be started or set up: {exc}")
     print(f"KCBX 学期 {args.term} — 数据仓库 warehouse: {redact(url)}", flush=True)
     # One run per term at a time: a second one refuses rather than interleave its loads.
     if not lock.execute("select pg_try_advisory_lock(hashtext(%s))", (f"kcbx.run.{args.term}",)).fetchone()[0]:
@@ -59,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"流水线未完成 / the pipeline did not finish ({state}); failed tasks: {', '.join(failed) or '?'}. "
             f"Task logs: {settings.home / 'airflow' / 'logs'}",
         )
-    with connect(url) as conn:
+    with connect(stage_url(settings, "reporter")) as conn:
         counts = conn.execute(
             "select f.finding_type, t.finding_label, count(*) from marts.fct_findings f "
             "join marts.finding_types t using (finding_type) where f.term_id = %s group by 1, 2 order by 1",
@@ -99,14 +106,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from kcbx.warehouse import WarehouseUnavailable, database_url, redact, stop_embedded
+    from kcbx.ingest.schema import ensure_setup
+    from kcbx.warehouse import WarehouseUnavailable, database_url, redact, stage_url, stop_embedded
 
     settings = settings_module.load()
     if args.action == "url":
         try:
-            print(redact(database_url(settings)) if args.redact else database_url(settings))
+            url = stage_url(settings, args.login) if args.login else database_url(settings)
         except WarehouseUnavailable as exc:
             return _fail(EXIT_WAREHOUSE, str(exc))
+        print(url if args.show_password else redact(url))
+        return 0
+    if args.action == "setup":
+        try:
+            ensure_setup(settings, force=True)
+        except WarehouseUnavailable as exc:
+            return _fail(EXIT_WAREHOUSE, str(exc))
+        print("数据仓库初始化完成 / warehouse set-up applied: schemas, roles, grants, row-level security")
         return 0
     if settings.database_url:
         return _fail(EXIT_USAGE, "KCBX_DATABASE_URL is set: the warehouse is external, nothing to stop")
@@ -116,12 +132,22 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_ledgers(args: argparse.Namespace) -> int:
     from kcbx.ledgers import write_ledgers
-    from kcbx.warehouse import WarehouseUnavailable, connect, database_url
+    from kcbx.warehouse import WarehouseUnavailable, connect, database_url, is_admin, stage_url
 
+    try:
+        term = Term.parse(args.term).term_id  # it becomes part of a path
+    except ValueError as exc:
+        return _fail(EXIT_USAGE, f"学期编号无效 / invalid term: {exc}")
     settings = settings_module.load()
     try:
-        with connect(database_url(settings)) as conn:
-            paths = write_ledgers(conn, args.term, settings.reports_dir / args.term / "ledgers", unmasked=args.unmasked)
+        with connect(database_url(settings) if args.unmasked else stage_url(settings, "reporter")) as conn:
+            if args.unmasked and not is_admin(conn):
+                return _fail(
+                    EXIT_USAGE,
+                    "未脱敏台账仅限管理员 / --unmasked needs an administrator's login (kcbx_admin or superuser) "
+                    "in KCBX_ADMIN_DATABASE_URL or KCBX_DATABASE_URL",
+                )
+            paths = write_ledgers(conn, term, settings.reports_dir / term / "ledgers", unmasked=args.unmasked)
     except WarehouseUnavailable as exc:
         return _fail(EXIT_WAREHOUSE, str(exc))
     if args.unmasked:
@@ -134,25 +160,35 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
 def cmd_accounts(args: argparse.Namespace) -> int:
     import os
 
-    from kcbx.accounts import add_account, list_accounts
-    from kcbx.ingest.schema import apply as apply_schema
+    from kcbx.accounts import add_account, list_accounts, new_password
+    from kcbx.ingest.schema import ensure_setup
     from kcbx.warehouse import WarehouseUnavailable, connect, database_url
 
     settings = settings_module.load()
+    generated = None
     try:
-        url = database_url(settings)
-        with connect(url) as conn:
-            apply_schema(conn, settings.pii_key())
+        ensure_setup(settings)
+        with connect(database_url(settings)) as conn:
             if args.action == "add":
                 if not args.name or bool(args.township) == args.bureau:
                     return _fail(EXIT_USAGE, "kcbx accounts add NAME (--township CODE ... | --bureau)")
-                password = os.environ.get(args.password_env) if args.password_env else None
+                if args.password_env:
+                    password = os.environ.get(args.password_env)
+                    if not password:
+                        return _fail(EXIT_USAGE, f"环境变量 {args.password_env} 为空 / {args.password_env} is empty")
+                elif args.password_file:
+                    password = args.password_file.read_text().strip()
+                else:
+                    password = generated = new_password()
                 add_account(conn, args.name, args.township or [], password)
                 conn.commit()
             for account, kind, townships in list_accounts(conn):
                 print(f"{account}\t{kind}\t{townships}")
     except WarehouseUnavailable as exc:
         return _fail(EXIT_WAREHOUSE, str(exc))
+    if generated:
+        # Shown once, on the terminal only; the warehouse keeps just its hash.
+        print(f"\n{args.name} 的初始密码（仅显示这一次）/ password for {args.name} (shown once): {generated}")
     return 0
 
 
@@ -181,9 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
     ledgers.add_argument("--term", required=True)
     ledgers.add_argument("--unmasked", action="store_true", help="full identity numbers (administrators only)")
     ledgers.set_defaults(func=cmd_ledgers)
-    db = sub.add_parser("db", help="the warehouse connection")
-    db.add_argument("action", choices=["url", "stop"])
-    db.add_argument("--redact", action="store_true", help="hide the password")
+    db = sub.add_parser("db", help="the warehouse: its URL, the one-time set-up, stopping the embedded server")
+    db.add_argument(
+        "action",
+        choices=["url", "setup", "stop"],
+        help="url: print the set-up login's URL (or --login's); setup: apply sql/ (schemas, roles, grants, "
+        "row-level security) as the set-up login; stop: stop the embedded server",
+    )
+    db.add_argument("--login", choices=["loader", "transformer", "reporter"], help="url of a stage's own login")
+    db.add_argument("--show-password", action="store_true", help="print the password too (hidden by default)")
     db.set_defaults(func=cmd_db)
 
     accounts = sub.add_parser("accounts", help="BI accounts: the bureau's, and townships' (row-level security)")
@@ -191,7 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_argument("name", nargs="?", help="login role name")
     accounts.add_argument("--township", action="append", help="乡镇代码 the account may see (repeatable)")
     accounts.add_argument("--bureau", action="store_true", help="a bureau account: every township")
-    accounts.add_argument("--password-env", help="environment variable holding the account's password")
+    secret = accounts.add_mutually_exclusive_group()
+    secret.add_argument("--password-env", help="environment variable holding the account's password")
+    secret.add_argument("--password-file", type=Path, help="file holding the account's password (a secret per account)")
+    accounts.epilog = "Without --password-env/--password-file a random password is generated and printed once."
     accounts.set_defaults(func=cmd_accounts)
     return parser
 

@@ -1,12 +1,18 @@
 """Excel ledgers (台账) for township officials, one sheet per township.
 
-Identity numbers are masked (411082**********3X) unless an administrator explicitly
-asks for them (`kcbx ledgers --unmasked`); names are shown, as a 台账 must identify the
-child to the people who visit the family.
+Identity numbers are masked (**************123X) unless an administrator explicitly
+asks for them (`kcbx ledgers --unmasked`); a masked sheet shows the birth year, not the
+date, so its own columns cannot restore the number. Names are shown, as a 台账 must
+identify the child to the people who visit the family.
+
+Every value from delivered data is written as a text cell: a name like
+`=HYPERLINK(...)` or `=cmd|...` stays text and never becomes a formula (OWASP CSV
+injection). Files are written owner-only (kcbx.files.owner_only).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -15,10 +21,28 @@ import psycopg
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from kcbx.files import owner_only
 from kcbx.identity import mask
 
+
+@dataclass(frozen=True)
+class Ledger:
+    header: list[str]
+    query: str
+
+
+BIRTH_DATE, BIRTH_YEAR = "出生日期", "出生年份"
+
+
+def shown_birth_precision(header: list[str], masked: bool) -> str:
+    """What a sheet shows of the birth date: 'day', 'year' (masked sheets) or 'none'."""
+    if BIRTH_DATE not in header:
+        return "none"
+    return "year" if masked else "day"
+
+
 LEDGERS = {
-    "适龄儿童台账": (
+    "适龄儿童台账": Ledger(
         ["序号", "姓名", "身份证号", "性别", "出生日期", "户籍地", "户籍状态", "学籍状态", "学校", "年级", "在校"],
         """
         select coalesce(t.region_name, '户籍不在本县'), i.name, i.id_number, c.sex, c.birth_date,
@@ -34,7 +58,7 @@ LEDGERS = {
         order by 1, c.birth_date, i.name
         """,
     ),
-    "疑似辍学台账": (
+    "疑似辍学台账": Ledger(
         ["序号", "姓名", "身份证号", "学校", "类型", "连续未到校天数", "最后到校日", "说明"],
         """
         select coalesce(t.region_name, '未知乡镇'), i.name, i.id_number, s.school_name, f.finding_label,
@@ -47,7 +71,7 @@ LEDGERS = {
         order by 1, 4, i.name
         """,
     ),
-    "辍学台账": (
+    "辍学台账": Ledger(
         ["序号", "姓名", "身份证号", "性别", "出生日期", "户籍地", "说明", "最近劝返", "劝返结果"],
         """
         with last_action as (
@@ -71,7 +95,7 @@ LEDGERS = {
         """,
     ),
     # 一人一案: every case open during the term, as it stood at the term's end.
-    "一人一案台账": (
+    "一人一案台账": Ledger(
         [
             "序号",
             "姓名",
@@ -109,35 +133,61 @@ LEDGERS = {
 
 
 def write_ledgers(conn: psycopg.Connection, term_id: str, out_dir: Path, unmasked: bool = False) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for title, (header, query) in LEDGERS.items():
-        by_town: dict[str, list[tuple]] = {}
-        for town, name, number, *rest in conn.execute(query, {"term": term_id}):
-            shown = number if unmasked or not number else mask(number)
-            by_town.setdefault(town, []).append((name, shown, *rest))
-        # Write-only mode streams rows to disk: a county's 适龄儿童台账 has 100,000 rows.
-        workbook = openpyxl.Workbook(write_only=True)
-        for town in sorted(by_town) or ["无记录"]:
-            sheet = workbook.create_sheet(town[:31])  # Excel limits sheet names to 31 characters
-            sheet.freeze_panes = "A3"
-            sheet.append([_styled(sheet, f"{title}（{term_id}）{town}", TITLE_FONT)])
-            sheet.append([_styled(sheet, h, HEADER_FONT) for h in header])
-            for i, row in enumerate(by_town.get(town, []), start=1):
-                sheet.append([i, *(_styled(sheet, v, None, DATE_FORMAT) if isinstance(v, date) else v for v in row)])
-        path = out_dir / f"{title}_{term_id}{'_未脱敏' if unmasked else ''}.xlsx"
-        workbook.save(path)
-        written.append(path)
+    with owner_only():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for title, ledger in LEDGERS.items():
+            header = list(ledger.header)
+            birth = header.index(BIRTH_DATE) - 1 if BIRTH_DATE in header else None  # position in a row without 序号
+            if birth is not None and not unmasked:
+                header[birth + 1] = BIRTH_YEAR
+            by_town: dict[str, list[list]] = {}
+            for town, name, number, *rest in conn.execute(ledger.query, {"term": term_id}):
+                shown = number if unmasked or not number else mask(number)
+                row = [name, shown, *rest]
+                if birth is not None and not unmasked and row[birth] is not None:
+                    row[birth] = row[birth].year
+                by_town.setdefault(town, []).append(row)
+            path = out_dir / f"{title}_{term_id}{'_未脱敏' if unmasked else ''}.xlsx"
+            write_workbook(path, title, term_id, header, by_town)
+            written.append(path)
     return written
 
 
+def write_workbook(path: Path, title: str, term_id: str, header: list[str], by_town: dict[str, list[list]]) -> None:
+    # Write-only mode streams rows to disk: a county's 适龄儿童台账 has 100,000 rows.
+    workbook = openpyxl.Workbook(write_only=True)
+    for town in sorted(by_town) or ["无记录"]:
+        sheet = workbook.create_sheet(safe_sheet_title(town))
+        sheet.freeze_panes = "A3"
+        sheet.append([cell(sheet, f"{title}（{term_id}）{town}", TITLE_FONT)])
+        sheet.append([cell(sheet, h, HEADER_FONT) for h in header])
+        for i, row in enumerate(by_town.get(town, []), start=1):
+            sheet.append([i, *(cell(sheet, v) for v in row)])
+    workbook.save(path)
+
+
 TITLE_FONT, HEADER_FONT, DATE_FORMAT = Font(bold=True, size=13), Font(bold=True), "yyyy-mm-dd"
+# Characters a spreadsheet reads as the start of a formula or a DDE command (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_TITLE_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
-def _styled(sheet, value, font: Font | None, number_format: str | None = None) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+def safe_sheet_title(name: str) -> str:
+    """Excel limits sheet names to 31 characters and forbids []:*?/\\ in them."""
+    return name.translate(_SHEET_TITLE_BAD)[:31] or "_"
+
+
+def cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
+    """A cell whose text is always text: openpyxl would otherwise store any string that
+    starts with '=' as a live formula."""
+    out = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        out.data_type = "s"
+        if value.startswith(FORMULA_STARTS):
+            out.quotePrefix = True  # stays text even when a clerk edits the cell
+    elif isinstance(value, date):
+        out.number_format = DATE_FORMAT
     if font is not None:
-        cell.font = font
-    if number_format is not None:
-        cell.number_format = number_format
-    return cell
+        out.font = font
+    return out

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from kcbx import settings as settings_module
 from kcbx.feeds import catalogue
+from kcbx.files import owner_only
 from kcbx.terms import Term
-from kcbx.warehouse import connect, database_url
+from kcbx.warehouse import connect, stage_url
 
 
 class PipelineInputError(ValueError):
@@ -19,19 +20,38 @@ def _progress(message: str) -> None:
     print(message, flush=True)
 
 
-def prepare(landing: str, term_id: str) -> list[str]:
-    """Check inputs, create schemas and tables, and list the feeds to ingest."""
+def check_landing(landing: str, term_id: str, root: Path) -> Path:
+    """The term's folder, if it lies under the configured landing root and holds no
+    symbolic links (a run must not be pointed at other folders of the worker)."""
     try:
         Term.parse(term_id)
     except ValueError as exc:
         raise PipelineInputError(f"学期编号格式应为 2025-2026-1 / {exc}") from exc
     term_dir = Path(landing) / term_id
+    if not term_dir.resolve().is_relative_to(root):
+        raise PipelineInputError(
+            f"数据目录不在允许的根目录 {root} 之下 / the landing folder {landing} is not under "
+            f"KCBX_LANDING_ROOT ({root})"
+        )
     if not term_dir.is_dir():
         raise PipelineInputError(f"找不到学期目录 / landing folder for the term not found: {term_dir}")
+    links = [p for p in [term_dir, *term_dir.rglob("*")] if p.is_symlink()]
+    if links:
+        raise PipelineInputError(
+            f"数据目录中不允许符号链接 / symbolic links are not allowed in the landing folder: "
+            f"{', '.join(str(p.relative_to(term_dir.parent)) for p in links[:5])}"
+        )
+    return term_dir
+
+
+def prepare(landing: str, term_id: str) -> list[str]:
+    """Check inputs, create schemas and tables, and list the feeds to ingest."""
     settings = settings_module.load()
+    term_dir = check_landing(landing, term_id, settings.landing_root)
     from kcbx.ingest import schema
 
-    with connect(database_url(settings)) as conn:
+    schema.ensure_setup(settings)
+    with connect(stage_url(settings, "loader")) as conn:
         schema.apply(conn, settings.pii_key())
     unknown = sorted(p.name for p in term_dir.iterdir() if p.is_dir() and p.name not in catalogue())
     if unknown:
@@ -44,7 +64,8 @@ def ingest(landing: str, term_id: str, feed_name: str) -> dict:
     from kcbx.ingest.load import ingest_feed
 
     settings = settings_module.load()
-    with connect(database_url(settings)) as conn:
+    check_landing(landing, term_id, settings.landing_root)
+    with connect(stage_url(settings, "loader")) as conn:
         result = ingest_feed(conn, Path(landing), term_id, feed_name, settings.pii_key(), progress=_progress)
     return result.summary()
 
@@ -57,11 +78,7 @@ def transform(ingested: list[dict]) -> dict:
     _progress(f"  加载完成 ingest done: {read:,} 行读取 read, {rejected:,} 行隔离 rejected")
     _progress("[2/4] 数据建模 dbt build")
     settings = settings_module.load()
-    url = database_url(settings)
-    from kcbx.ingest.load import analyze
-
-    with connect(url, autocommit=True) as conn:
-        analyze(conn, list(catalogue()))
+    url = stage_url(settings, "transformer")
     results = run_dbt(settings, url, ["build"], progress=_progress)
     # Stale feeds are reported, not fatal: a department may rightly not re-deliver.
     try:
@@ -77,7 +94,8 @@ def quality(term_id: str) -> dict:
 
     _progress("[3/4] 数据质量检查 Great Expectations")
     settings = settings_module.load()
-    return run(settings, database_url(settings), term_id, progress=_progress)
+    with owner_only():
+        return run(settings, stage_url(settings, "transformer"), term_id, progress=_progress)
 
 
 def report(term_id: str) -> dict:
@@ -87,7 +105,7 @@ def report(term_id: str) -> dict:
     settings = settings_module.load()
     from kcbx.ledgers import write_ledgers
 
-    with connect(database_url(settings)) as conn:
+    with owner_only(), connect(stage_url(settings, "reporter")) as conn:
         path = write_report(settings, conn, term_id)
         ledgers = write_ledgers(conn, term_id, settings.reports_dir / term_id / "ledgers")
         counts = dict(

@@ -1,9 +1,19 @@
-"""The warehouse connection: KCBX_DATABASE_URL, or an embedded PostgreSQL kept under KCBX_HOME."""
+"""The warehouse connection: KCBX_DATABASE_URL, or an embedded PostgreSQL kept under KCBX_HOME.
+
+KCBX_DATABASE_URL names the warehouse and the set-up login (a superuser or DBA) that
+`kcbx db setup` uses once; KCBX_ADMIN_DATABASE_URL, when set, is the set-up login
+instead and KCBX_DATABASE_URL may then carry any login or none. Every pipeline stage
+connects as its own least-privilege login (kcbx_loader, kcbx_transformer,
+kcbx_reporter) on the same server and database: `stage_url`.
+"""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+import os
+import re
+import secrets
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
@@ -16,13 +26,26 @@ class WarehouseUnavailable(RuntimeError):
     pass
 
 
+STAGE_LOGINS = {"loader": "kcbx_loader", "transformer": "kcbx_transformer", "reporter": "kcbx_reporter"}
+_DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """The URL with its password replaced, for messages and logs."""
+    """The URL or key=value DSN with every password replaced, for messages and logs."""
+    if "://" not in url:
+        return _DSN_PASSWORD.sub(r"\1***", url)
     parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    if parts.password is not None:
+        host = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
+    if parts.query:
+        query = [(k, "***" if k.lower() == "password" else v) for k, v in _query_pairs(parts.query)]
+        parts = parts._replace(query=urlencode(query, safe="/:*"))
+    return urlunsplit(parts)
+
+
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    return [(k, v[0]) for k, v in parse_qs(query, keep_blank_values=True).items()]
 
 
 def _embedded_server(settings: Settings):
@@ -38,6 +61,10 @@ def _embedded_server(settings: Settings):
 
 
 def database_url(settings: Settings) -> str:
+    """The set-up login's URL (KCBX_ADMIN_DATABASE_URL, KCBX_DATABASE_URL, or the
+    embedded server's superuser). Only `kcbx db setup` and the admin commands use it."""
+    if settings.admin_database_url:
+        return settings.admin_database_url
     if settings.database_url:
         return settings.database_url
     server = _embedded_server(settings)
@@ -90,3 +117,55 @@ def sqlalchemy_url(url: str) -> str:
     """The same warehouse for SQLAlchemy (Great Expectations), with the psycopg 3 driver."""
     scheme, rest = url.split("://", 1)
     return f"postgresql+psycopg://{rest}" if scheme in ("postgres", "postgresql") else url
+
+
+def login_password(settings: Settings, login: str) -> str | None:
+    """A stage login's password: KCBX_<STAGE>_PASSWORD, else the one the set-up generated
+    into KCBX_HOME/logins/ (0600)."""
+    stage = next(k for k, v in STAGE_LOGINS.items() if v == login)
+    from_env = os.environ.get(f"KCBX_{stage.upper()}_PASSWORD")
+    if from_env:
+        return from_env
+    path = settings.home / "logins" / login
+    return path.read_text().strip() if path.exists() else None
+
+
+def ensure_login_password(settings: Settings, login: str) -> str:
+    """The password the set-up gives a stage login: configured, stored, or new."""
+    from kcbx.files import write_secret
+
+    existing = login_password(settings, login)
+    if existing:
+        return existing
+    path = settings.home / "logins" / login
+    try:
+        write_secret(path, secrets.token_urlsafe(24))
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
+def with_login(url: str, user: str, password: str | None) -> str:
+    """The same server and database, another login."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in _query_pairs(parts.query) if k.lower() not in ("user", "password")]
+    host = parts.netloc.rsplit("@", 1)[-1]
+    credentials = quote(user, safe="") + (":" + quote(password, safe="") if password else "")
+    return urlunsplit(parts._replace(netloc=f"{credentials}@{host}", query=urlencode(query, safe="/:")))
+
+
+def stage_url(settings: Settings, stage: str) -> str:
+    """The URL a pipeline stage connects with: its own login, never the set-up's."""
+    login = STAGE_LOGINS[stage]
+    base = settings.database_url or database_url(settings)
+    return with_login(base, login, login_password(settings, login))
+
+
+def is_admin(conn: psycopg.Connection) -> bool:
+    """Whether the connection's login may see full identity numbers."""
+    return bool(
+        conn.execute(
+            "select rolsuper or pg_has_role(current_user, 'kcbx_admin', 'member') from pg_roles "
+            "where rolname = current_user"
+        ).fetchone()[0]
+    )

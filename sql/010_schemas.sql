@@ -75,3 +75,22 @@ create table if not exists audit.gx_results (
     validated_at timestamptz not null default now()
 );
 comment on table audit.gx_results is '数据质量检查结果（Great Expectations）';
+
+-- Cells of delivered free text that a spreadsheet would read as a formula or DDE command
+-- (=, +, -, @, tab, CR: OWASP CSV injection). The rows load; this records where such a
+-- value is, never the value. KCBX writes every such cell as text in its workbooks.
+create table if not exists audit.formula_cells (
+    load_id bigint not null references audit.load_files (load_id),
+    source_row integer not null,
+    column_name text not null,
+    primary key (load_id, source_row, column_name)
+);
+comment on table audit.formula_cells is '疑似公式注入的单元格（以 = + - @ 开头的文本；已按文本写入台账）/ delivered text that a spreadsheet would run as a formula';
+
+-- Which version of these set-up files the warehouse has: stages check it and ask for
+-- the one-time set-up (`kcbx db setup`) when the code is newer.
+create table if not exists audit.setup_version (
+    singleton boolean primary key default true check (singleton),
+    version text not null,
+    applied_at timestamptz not null default now()
+);

@@ -1,8 +1,8 @@
--- Row-level security for township accounts. The bureau's BI account (kcbx_bi), auditors
--- and admins see every township; an account in kcbx_township sees only the rows of the
--- townships it is mapped to below. dbt re-creates the marts on every build, so each
--- protected mart re-applies its policy in a post-hook (macros/township_row_security.sql)
--- that calls audit.account_townships.
+-- Row-level security for township accounts. The bureau's BI account (kcbx_bi), auditors,
+-- the reporter and admins see every township; an account in kcbx_township sees only the
+-- rows of the townships it is mapped to below. dbt re-creates the marts on every build,
+-- so each protected mart re-applies its policy in a post-hook (macros/
+-- township_row_security.sql) that calls audit.account_townships().
 
 create table if not exists audit.township_accounts (
     account name not null,
@@ -12,40 +12,50 @@ create table if not exists audit.township_accounts (
 );
 comment on table audit.township_accounts is '乡镇账号与乡镇的对应关系（行级权限）/ which townships each township account may see';
 
--- The townships an account may see; null means all of them. SECURITY DEFINER so that
--- township accounts need no read access to the mapping itself; the account is passed
--- in because inside the function current_user is the function's owner.
-create or replace function audit.account_townships(account name) returns text[]
+-- A township account reads its own mapping rows and nobody else's: the policy below
+-- answers for current_user, so no account can ask about another one.
+alter table audit.township_accounts enable row level security;
+alter table audit.township_accounts force row level security;
+drop policy if exists own_rows on audit.township_accounts;
+create policy own_rows on audit.township_accounts for select using (account = current_user);
+revoke all on audit.township_accounts
+    from kcbx_loader, kcbx_transformer, kcbx_reporter, kcbx_bi, kcbx_township, kcbx_auditor, kcbx_admin;
+-- Everyone whose queries evaluate the policy function needs the grant (a function's
+-- tables are checked when it is planned); the policy still shows each only its own rows.
+grant select on audit.township_accounts to kcbx_township, kcbx_bi, kcbx_auditor, kcbx_admin, kcbx_transformer;
+
+-- An earlier release took the account as an argument (SECURITY DEFINER): gone.
+drop function if exists audit.account_townships(name) cascade;
+
+-- The townships the current user may see; null means all of them. SECURITY INVOKER:
+-- inside it current_user is the querying account, and the mapping rows it reads are
+-- its own (the policy above).
+create or replace function audit.account_townships() returns text[]
 language sql
 stable
-security definer
+security invoker
 set search_path = pg_catalog
 as $$
     select case
         when exists (
             select 1 from pg_roles
-            where rolname = account
+            where rolname = current_user
                 and (
                     rolsuper or rolbypassrls
-                    or pg_has_role(account, 'kcbx_bi', 'member')
-                    or pg_has_role(account, 'kcbx_auditor', 'member')
-                    or pg_has_role(account, 'kcbx_admin', 'member')
-                    or pg_has_role(account, 'kcbx_transformer', 'member')
+                    or pg_has_role(current_user, 'kcbx_bi', 'member')
+                    or pg_has_role(current_user, 'kcbx_auditor', 'member')
+                    or pg_has_role(current_user, 'kcbx_admin', 'member')
+                    or pg_has_role(current_user, 'kcbx_transformer', 'member')
                 )
         ) then null
         else coalesce(
-            (select array_agg(township_code) from audit.township_accounts where township_accounts.account = $1),
+            (select array_agg(township_code) from audit.township_accounts where account = current_user),
             '{}'::text[]
         )
     end
 $$;
 
-do $$
-begin
-    revoke all on function audit.account_townships(name) from public;
-    grant usage on schema marts, audit to kcbx_township;
-    grant execute on function audit.account_townships(name) to kcbx_township, kcbx_bi, kcbx_auditor, kcbx_admin;
-exception when undefined_object or insufficient_privilege then
-    raise notice 'kcbx row-level security grants not applied: roles missing or not permitted';
-end
-$$;
+revoke all on function audit.account_townships() from public;
+grant usage on schema audit to kcbx_township, kcbx_bi;
+grant execute on function audit.account_townships()
+    to kcbx_township, kcbx_bi, kcbx_auditor, kcbx_admin, kcbx_transformer;

@@ -36,7 +36,7 @@ class Warehouse:
         )
 
     def url(self) -> str:
-        out = self.kcbx("db", "url")
+        out = self.kcbx("db", "url", "--show-password")
         assert out.returncode == 0, out.stderr
         return out.stdout.strip()
 

@@ -15,6 +15,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A 劝返责任人's key; the loader registered 'responsible:<乡镇代码>|<name>'
+    (kcbx.ingest.load.responsible_material). -#}
+{% macro responsible_key(township_column, person_column) -%}
+    case when {{ person_column }} is not null then
+        {{ key_of("'responsible:' || coalesce(" ~ township_column ~ ", '') || '|' || " ~ person_column) }}
+    end
+{%- endmacro %}
+
 {% macro student_key(student_no_column) -%}
     {{ key_of("'student:' || " ~ student_no_column) }}
 {%- endmacro %}

@@ -40,6 +40,7 @@ class FileResult:
     rows_rejected: int = 0
     message: str | None = None
     encoding: str | None = None
+    formula_cells: int = 0
 
 
 @dataclass
@@ -123,18 +124,45 @@ def ingest_feed(
             if file_result.status == "rejected":
                 note += f" — 文件被拒收 file rejected: {file_result.message}"
             progress(f"  {feed_name}/{path.name}: {file_result.rows_loaded:,} 行入库 loaded{note}")
+            if file_result.formula_cells:
+                progress(
+                    f"  {feed_name}/{path.name}: {file_result.formula_cells:,} 个单元格以 = + - @ 开头，"
+                    "台账中按文本写入 / cells that a spreadsheet would run as formulas (written as text)"
+                )
+    if result.files:
+        analyze(conn, feed_name)
     return result
 
 
-def analyze(conn: psycopg.Connection, feeds: list[str]) -> None:
+def analyze(conn: psycopg.Connection, feed_name: str) -> None:
     """Fresh statistics after loading, or the planner treats a million-row COPY as an
-    empty table and picks nested loops (minutes instead of seconds in dbt)."""
-    tables = [sql.Identifier("raw", f) for f in feeds] + [
-        sql.Identifier("pii", "child_keys"),
-        sql.Identifier("audit", "load_files"),
-    ]
-    for table in tables:
+    empty table and picks nested loops (minutes instead of seconds in dbt). The loader
+    owns what it analyses: the feed's raw table and the key map."""
+    for table in (sql.Identifier("raw", feed_name), sql.Identifier("pii", "child_keys")):
         conn.execute(sql.SQL("analyze {}").format(table))
+
+
+# OWASP CSV injection: what a spreadsheet reads as the start of a formula or DDE command.
+FORMULA_PATTERN = r"^[-=+@\t\r]"
+
+
+def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int) -> int:
+    """Note (never the value) each free-text cell of a load that starts like a formula."""
+    texts = [c.col for c in feed.columns if c.type == "text"]
+    if not texts:
+        return 0
+    found = sql.SQL(" union all ").join(
+        sql.SQL("select load_id, source_row, {} from {} where load_id = {} and {} ~ {}").format(
+            sql.Literal(col),
+            sql.Identifier("raw", feed.name),
+            sql.Literal(load_id),
+            sql.Identifier(col),
+            sql.Literal(FORMULA_PATTERN),
+        )
+        for col in texts
+    )
+    cur = conn.execute(sql.SQL("insert into audit.formula_cells (load_id, source_row, column_name) ") + found)
+    return cur.rowcount
 
 
 def _load_file(
@@ -160,6 +188,8 @@ def _load_file(
         outcome = FileResult(path.name, "rejected", message=str(problem))
     if outcome.rows_read != outcome.rows_loaded + outcome.rows_rejected:
         raise RuntimeError(f"row accounting broken for {path.name}: {outcome}")  # never commit a loss
+    if outcome.rows_loaded:
+        outcome.formula_cells = record_formula_cells(conn, feed, load_id)
     conn.execute(
         "update audit.load_files set status = %s, encoding = %s, rows_read = %s, rows_loaded = %s, "
         "rows_rejected = %s, message = %s, finished_at = clock_timestamp() where load_id = %s",
@@ -284,6 +314,8 @@ def _copy_row_by_row(
     columns = feed.raw_columns
     id_position = columns.index(feed.identity) if feed.identity else None
     student_position = columns.index("student_no") if "student_no" in columns else None
+    responsible_position = columns.index("responsible_person") if "responsible_person" in columns else None
+    township_position = columns.index("township_code") if "township_code" in columns else None
     number = 1  # the header; data rows count from 2 and blank lines are not counted
     for cells in rows:
         if not any(c not in (None, "") for c in cells):
@@ -305,10 +337,18 @@ def _copy_row_by_row(
             materials.add(row.values[id_position])
         if student_position is not None:
             materials.add(f"student:{row.values[student_position]}")
+        if responsible_position is not None and row.values[responsible_position]:
+            materials.add(responsible_material(row.values[township_position], row.values[responsible_position]))
         conflict = [row.id_conflict] if feed.identity else []
         extra_json = json.dumps(extras, ensure_ascii=False) if extras else None
         copy.write_row((load_id, number, term_id, *row.values, *conflict, extra_json))
         result.rows_loaded += 1
+
+
+def responsible_material(township_code: str | None, person: str) -> str:
+    """Key material of a 劝返责任人: keyed like a child (HMAC), so the key reveals nothing
+    to whoever can guess names. dbt macro responsible_key looks it up."""
+    return f"responsible:{township_code or ''}|{person}"
 
 
 def _as_text(value: object) -> str | None:

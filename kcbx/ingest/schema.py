@@ -1,4 +1,5 @@
-"""Warehouse DDL: the sql/ files, raw tables derived from the feed catalogue, the HMAC key."""
+"""Warehouse DDL: the sql/ files (the one-time set-up, as the set-up login), raw tables
+derived from the feed catalogue and the HMAC key's fingerprint (every run, as the loader)."""
 
 from __future__ import annotations
 
@@ -63,12 +64,53 @@ class KeyMismatch(RuntimeError):
     pass
 
 
-def apply(conn: psycopg.Connection, pii_key: str) -> None:
+class SetupNeeded(RuntimeError):
+    pass
+
+
+def setup_version() -> str:
+    """Hash of the set-up files: a warehouse set up by older files needs the set-up again."""
+    digest = hashlib.sha256()
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def installed_version(conn: psycopg.Connection) -> str | None:
+    try:
+        with conn.transaction():
+            row = conn.execute("select version from audit.setup_version").fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidSchemaName):
+        return None
+    return row[0] if row else None
+
+
+def setup(conn: psycopg.Connection, passwords: dict[str, str]) -> None:
+    """The one-time set-up, as a superuser or DBA: schemas, audit tables, roles, grants,
+    row-level security, and the stage logins' passwords."""
     with conn.transaction():
-        # Serialise concurrent DDL from parallel ingest tasks.
         conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.schema'))")
         for path in sorted(SQL_DIR.glob("*.sql")):
             conn.execute(path.read_text(encoding="utf-8"))
+        for login, password in passwords.items():
+            conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(login), sql.Literal(password)))
+        conn.execute(
+            "insert into audit.setup_version (version) values (%s) "
+            "on conflict (singleton) do update set version = excluded.version, applied_at = now()",
+            (setup_version(),),
+        )
+
+
+def apply(conn: psycopg.Connection, pii_key: str) -> None:
+    """Every run, as the loader: raw tables for the catalogue and the key fingerprint."""
+    if installed_version(conn) != setup_version():
+        raise SetupNeeded(
+            "数据仓库尚未完成初始化或版本过旧，请由管理员执行 kcbx db setup / the warehouse set-up is missing or "
+            "older than this code: run `kcbx db setup` with a superuser or DBA login (KCBX_ADMIN_DATABASE_URL)"
+        )
+    with conn.transaction():
+        # Serialise concurrent DDL from parallel ingest tasks.
+        conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.schema'))")
         columns: dict[str, set[str]] = {}
         for table, column in conn.execute(
             "select table_name, column_name from information_schema.columns where table_schema = 'raw'"
@@ -119,3 +161,22 @@ def ensure_term_partition(conn: psycopg.Connection, feed: Feed, term_id: str) ->
                 sql.Identifier("raw", partition), sql.Identifier("raw", feed.name), sql.Literal(term_id)
             )
         )
+
+
+def ensure_setup(settings, force: bool = False) -> bool:
+    """Run the set-up when the warehouse lacks it or has an older one; True if it ran.
+    The check reads as the loader; only a needed set-up connects as the set-up login."""
+    from kcbx.warehouse import STAGE_LOGINS, WarehouseUnavailable, connect, database_url, ensure_login_password
+    from kcbx.warehouse import stage_url
+
+    if not force:
+        try:
+            with connect(stage_url(settings, "loader")) as conn:
+                if installed_version(conn) == setup_version():
+                    return False
+        except WarehouseUnavailable:
+            pass  # before the first set-up the login does not exist yet
+    passwords = {login: ensure_login_password(settings, login) for login in STAGE_LOGINS.values()}
+    with connect(database_url(settings)) as conn:
+        setup(conn, passwords)
+    return True

@@ -52,7 +52,7 @@ def test_a_second_run_of_the_same_term_refuses_clearly(county, tmp_path):
 
     env = {"KCBX_HOME": str(tmp_path), "KCBX_DATABASE_URL": ""}
     try:
-        url = _kcbx("db", "url", env=env).stdout.strip()
+        url = _kcbx("db", "url", "--show-password", env=env).stdout.strip()
         with psycopg.connect(url, autocommit=True) as other_run:
             other_run.execute("select pg_advisory_lock(hashtext(%s))", (f"kcbx.run.{TERM}",))
             result = _kcbx("run", "--landing", str(county), "--term", TERM, env=env)

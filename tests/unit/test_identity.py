@@ -49,10 +49,41 @@ def test_legacy_15_digit_number_is_upgraded():
     assert len(check.number) == 18
 
 
-def test_mask_keeps_only_region_and_tail():
+def test_mask_shows_only_the_last_four():
     masked = identity.mask(VALID)
-    assert masked.startswith("411082") and masked.endswith(VALID[-2:])
-    assert VALID[6:16] not in masked
+    assert masked == "*" * 14 + VALID[-4:]
+    assert VALID[:6] not in masked and VALID[6:14] not in masked
+
+
+def _candidates(masked: str, region: str, born: date, precision: str) -> int:
+    """How many valid numbers agree with a masked number and what a ledger row shows
+    beside it: the county's region code (the sheet's 户籍地 names it) and the birth date
+    to the precision of its column."""
+    from datetime import timedelta
+
+    days = [born] if precision == "day" else [date(born.year, 1, 1) + timedelta(n) for n in range(366)]
+    days = [d for d in days if d.year == born.year] if precision == "year" else days
+    count = 0
+    for day in days:
+        for seq in range(1000):
+            number = identity.make_number(region, day, seq)
+            if all(m in ("*", c) for m, c in zip(masked, number, strict=True)):
+                count += 1
+    return count
+
+
+def test_masked_ledger_rows_cannot_be_restored_from_their_own_columns():
+    # GB/T 35273: a de-identified row must not point back at one person. Every ledger
+    # that shows a masked number shows the birth date only as a year (or not at all).
+    from kcbx.ledgers import LEDGERS, shown_birth_precision
+
+    born = date(2015, 3, 7)
+    number = identity.make_number("411082", born, 123)
+    for title, ledger in LEDGERS.items():
+        precision = shown_birth_precision(ledger.header, masked=True)
+        assert precision in ("year", "none"), title
+        if precision == "year":
+            assert _candidates(identity.mask(number), "411082", born, precision) >= 20, title
 
 
 numbers = st.builds(

@@ -1,6 +1,9 @@
-{{ config(post_hook="{{ township_row_security('home_township_code') }}", grants={'+select': ['kcbx_township']}) }}
+{{ config(post_hook="{{ township_row_security('home_township_code') }}", grants={'select': ['kcbx_auditor', 'kcbx_admin']}) }}
 -- One row per child (child_key) with attributes from the latest term it appears in.
--- No names or identity numbers: those are in pii.child_identity only.
+-- No names or identity numbers: those are in pii.child_identity only. Birth date, sex
+-- and village single out almost every child, next to disability, orphan, 低保 and
+-- prisoner's-child flags: BI accounts do not read this table but dim_child_bi (birth
+-- month, township) and agg_child_groups (flags as counts of at least k children).
 with child_terms as (
     select * from {{ ref('int_child_terms') }}
 ),

@@ -1,3 +1,4 @@
+{{ config(grants={'+select': ['kcbx_reporter']}) }}
 with delivered as (
     {{ current_rows('quanfan', 'quanfan') }}
 ),
@@ -14,12 +15,10 @@ final as (
         dropout_reason,
         {{ code_of('dropout_reason', 'dropout_reason') }} as dropout_reason_code,
         responsible_person,
-        -- Names stay out of the warehouse's tables below pii: marts carry this key and
-        -- pii.responsible_persons maps it back to the official's name.
-        case
-            when responsible_person is not null
-                then left(md5('kcbx.responsible|' || coalesce(township_code, '') || '|' || responsible_person), 16)
-        end as responsible_key,
+        -- Names stay out of the warehouse's tables below pii: marts carry this key (an
+        -- HMAC the loader computed, like child_key) and pii.responsible_persons maps it
+        -- back to the official's name.
+        {{ responsible_key('township_code', 'responsible_person') }} as responsible_key,
         township_code
     from delivered
 )

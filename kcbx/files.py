@@ -1,0 +1,29 @@
+"""Files KCBX writes for people: reports, Data Docs and workbooks hold minors' records,
+so they are created readable by their owner only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+OWNER_ONLY = 0o077
+
+
+@contextmanager
+def owner_only() -> Iterator[None]:
+    """Files and folders created inside are 0600 / 0700 (umask 077)."""
+    previous = os.umask(OWNER_ONLY)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Create a secret file 0600 in one step: no moment at which others may read it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
