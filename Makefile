@@ -11,6 +11,8 @@ install: $(STAMP)
 # Re-installs only when pyproject.toml or constraints.txt change.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The interpreter's bundled pip and setuptools are old (known CVEs): upgrade them first.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt pip setuptools
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@

@@ -82,6 +82,7 @@ def bench_url() -> str:
     from kcbx.ingest import schema
 
     with psycopg.connect(bench) as conn:
+        schema.setup(conn, {})
         schema.apply(conn, "bench-key")
     return bench
 

@@ -97,6 +97,11 @@ class Metabase:
         return dashboard_id
 
 
+def account_password(account: str) -> str:
+    """Each BI account's own password, from its secret file (docker-compose mounts them)."""
+    return (Path(os.environ["KCBX_BI_SECRETS_DIR"]) / account).read_text().strip()
+
+
 def warehouse_details(user: str, password: str) -> dict:
     url = urlparse(os.environ["KCBX_DATABASE_URL"])
     return {
@@ -115,7 +120,7 @@ def main() -> int:
     metabase.wait()
     metabase.login(os.environ["METABASE_ADMIN_EMAIL"], os.environ["METABASE_ADMIN_PASSWORD"])
     bureau_db = metabase.ensure_database(
-        "控辍保学数据仓库（县教育局）", warehouse_details("kcbx_metabase", os.environ["KCBX_BI_BUREAU_PASSWORD"])
+        "控辍保学数据仓库（县教育局）", warehouse_details("kcbx_metabase", account_password("kcbx_metabase"))
     )
     bureau = spec["dashboards"]["bureau"]
     cards = [c for c in spec["cards"] if "bureau" in c["dashboards"]]
@@ -125,7 +130,7 @@ def main() -> int:
     for code in filter(None, os.environ.get("KCBX_BI_TOWNSHIPS", "").split(",")):
         database_id = metabase.ensure_database(
             f"控辍保学数据仓库（乡镇 {code}）",
-            warehouse_details(f"kcbx_town_{code}", os.environ["KCBX_BI_TOWNSHIP_PASSWORD"]),
+            warehouse_details(f"kcbx_town_{code}", account_password(f"kcbx_town_{code}")),
         )
         name = f"{township['name']}（{code}）"
         print("dashboard", metabase.ensure_dashboard(name, township["description"], database_id, cards))

@@ -23,6 +23,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import os
 
     from kcbx.ingest.schema import ensure_setup
+    from kcbx.pipeline import PipelineInputError, check_landing
     from kcbx.runner import run_term
     from kcbx.warehouse import WarehouseUnavailable, connect, redact, stage_url
 
@@ -35,6 +36,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # An operator at a shell names the folder; the DAG then reads nothing outside it.
     os.environ.setdefault("KCBX_LANDING_ROOT", str(args.landing.resolve()))
     settings = settings_module.load()
+    try:
+        check_landing(str(args.landing), args.term, settings.landing_root)
+    except PipelineInputError as exc:
+        return _fail(EXIT_USAGE, str(exc))
     started = time.monotonic()
     try:
         if ensure_setup(settings):

@@ -4,6 +4,7 @@ so they are created readable by their owner only."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,9 +22,16 @@ def owner_only() -> Iterator[None]:
         os.umask(previous)
 
 
-def write_secret(path: Path, text: str) -> None:
-    """Create a secret file 0600 in one step: no moment at which others may read it."""
+def secret_file(path: Path) -> str:
+    """The secret kept in path, created 0600 in one step if it is not there yet (no moment
+    at which others may read it; a task that loses the race to create it reads the
+    winner's)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32))
+    return path.read_text().strip()

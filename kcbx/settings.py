@@ -7,11 +7,10 @@ the README can be checked against it by a test.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from kcbx.files import write_secret
+from kcbx.files import secret_file
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,13 +52,7 @@ class Settings:
         key = os.environ.get("KCBX_PII_KEY")
         if key:
             return key
-        path = self.home / "pii_key"
-        if not path.exists():
-            try:
-                write_secret(path, secrets.token_hex(32))
-            except FileExistsError:
-                pass  # another task created it first: use theirs
-        return path.read_text().strip()
+        return secret_file(self.home / "pii_key")
 
 
 def load() -> Settings:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import secrets
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -132,17 +131,9 @@ def login_password(settings: Settings, login: str) -> str | None:
 
 def ensure_login_password(settings: Settings, login: str) -> str:
     """The password the set-up gives a stage login: configured, stored, or new."""
-    from kcbx.files import write_secret
+    from kcbx.files import secret_file
 
-    existing = login_password(settings, login)
-    if existing:
-        return existing
-    path = settings.home / "logins" / login
-    try:
-        write_secret(path, secrets.token_urlsafe(24))
-    except FileExistsError:
-        pass
-    return path.read_text().strip()
+    return login_password(settings, login) or secret_file(settings.home / "logins" / login)
 
 
 def with_login(url: str, user: str, password: str | None) -> str:

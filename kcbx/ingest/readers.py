@@ -78,6 +78,9 @@ def _open_csv(path: Path, encoding: str):
 
 MAX_XLSX_UNPACKED = 2 << 30  # 2 GiB of sheet XML is far beyond any county's workbook
 MAX_XLSX_RATIO = 200  # real workbooks compress 5-20x; a zip bomb compresses 1000x
+# openpyxl holds every shared string in memory at once (a Python str each). A county's
+# 150,000-row 户籍 workbook has about 20 MB of them; 64 MB is three times that.
+MAX_SHARED_STRINGS = 64 << 20
 
 
 def _check_archive(path: Path) -> None:
@@ -93,6 +96,13 @@ def _check_archive(path: Path) -> None:
         raise FileProblem(
             f"Excel 文件解压后异常巨大（{unpacked >> 20} MB），疑似损坏或恶意文件 / "
             f"workbook would unpack to {unpacked >> 20} MB: refused as corrupt or malicious"
+        )
+    shared = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_SHARED_STRINGS:
+        raise FileProblem(
+            f"Excel 文件的文本表过大（{shared >> 20} MB，上限 {MAX_SHARED_STRINGS >> 20} MB），请拆分为多个文件 / "
+            f"the workbook's shared strings unpack to {shared >> 20} MB (limit {MAX_SHARED_STRINGS >> 20} MB): "
+            "split it into several files"
         )
 
 

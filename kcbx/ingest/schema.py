@@ -166,8 +166,14 @@ def ensure_term_partition(conn: psycopg.Connection, feed: Feed, term_id: str) ->
 def ensure_setup(settings, force: bool = False) -> bool:
     """Run the set-up when the warehouse lacks it or has an older one; True if it ran.
     The check reads as the loader; only a needed set-up connects as the set-up login."""
-    from kcbx.warehouse import STAGE_LOGINS, WarehouseUnavailable, connect, database_url, ensure_login_password
-    from kcbx.warehouse import stage_url
+    from kcbx.warehouse import (
+        STAGE_LOGINS,
+        WarehouseUnavailable,
+        connect,
+        database_url,
+        ensure_login_password,
+        stage_url,
+    )
 
     if not force:
         try:

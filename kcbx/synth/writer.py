@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kcbx.feeds import feed as get_feed
 from kcbx.synth.county import County, generate
-from kcbx.synth.messy import FORMS, Dresser, write_file
+from kcbx.synth.messy import FORMS, Dresser, plant_hostile_text, write_file
 from kcbx.synth.oracle import expected_cases, expected_findings
 from kcbx.terms import Term
 
@@ -95,6 +95,8 @@ def synthesize(
     generated = []
     for t in term_ids:
         county = generate(children=children, seed=seed, term=t.term_id)
+        if messy:
+            expected.setdefault("formula_cells", {})[t.term_id] = plant_hostile_text(county.rows)
         write_landing(county, out, messy=messy, seed=seed)
         findings = [{"term_id": t.term_id, **f} for f in expected_findings(county)]
         generated.append((county, findings))

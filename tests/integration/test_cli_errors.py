@@ -60,3 +60,22 @@ def test_a_second_run_of_the_same_term_refuses_clearly(county, tmp_path):
         assert "another kcbx run is processing term" in result.stderr
     finally:
         _kcbx("db", "stop", env=env)
+
+
+def test_landing_outside_the_configured_root_or_with_symlinks_is_refused(county, tmp_path):
+    root = tmp_path / "root"
+    (root / TERM).mkdir(parents=True)
+    env = {"KCBX_HOME": str(tmp_path), "KCBX_LANDING_ROOT": str(root)}
+    outside = _kcbx("run", "--landing", str(county), "--term", TERM, env=env)
+    assert outside.returncode == 2 and "KCBX_LANDING_ROOT" in outside.stderr
+    (root / TERM / "huji").symlink_to(county / TERM / "huji")
+    linked = _kcbx("run", "--landing", str(root), "--term", TERM, env=env)
+    assert linked.returncode == 2 and "symbolic links" in linked.stderr
+
+
+def test_db_url_hides_the_password_unless_asked(tmp_path):
+    env = {"KCBX_HOME": str(tmp_path), "KCBX_DATABASE_URL": "postgresql://kcbx:s3cret-pw@127.0.0.1:1/kcbx"}
+    hidden = _kcbx("db", "url", env=env)
+    assert hidden.returncode == 0 and "s3cret-pw" not in hidden.stdout and "kcbx:***@127.0.0.1:1" in hidden.stdout
+    shown = _kcbx("db", "url", "--show-password", env=env)
+    assert "s3cret-pw" in shown.stdout

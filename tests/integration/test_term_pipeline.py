@@ -219,7 +219,7 @@ def test_ledgers_one_sheet_per_township_with_masked_numbers(db, warehouse):
             for row in sheet.iter_rows(min_row=3, values_only=True):
                 rows += 1
                 assert not any(full_number.search(str(cell)) for cell in row if cell is not None)
-                assert re.fullmatch(r"\d{6}\*{10}[\dX]{2}", row[2] or "411082**********00")
+                assert re.fullmatch(r"\*{14}\d{3}[\dX]", row[2] or "**************0000")
         rows_per_ledger[path.name.split("_")[0]] = rows
     out_of_school = db.execute(
         "select count(*) from marts.fct_findings where term_id = %s and finding_type = 'out_of_school'", (TERM,)
@@ -278,7 +278,7 @@ TOWNSHIP_MARTS = {
     "marts.fct_case_action": "township_code",
     "marts.fct_findings": "township_code",
     "marts.fct_enrolment": "township_code",
-    "marts.dim_child": "home_township_code",
+    "marts.dim_child_bi": "home_township_code",
 }
 
 
@@ -310,9 +310,11 @@ def test_township_account_sees_only_its_townships_rows(warehouse, db):
         assert units <= {("county", None), ("township", town), ("school", town)}
         # Reference dimensions are shared; raw data, identities, audit and daily rows are not.
         assert conn.execute("select count(*) from marts.dim_school").fetchone()[0] > 0
-        for table in ("pii.child_identity", "raw.huji", "audit.township_accounts", "marts.fct_attendance_daily"):
+        for table in ("pii.child_identity", "raw.huji", "marts.dim_child", "marts.fct_attendance_daily"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {table} limit 1")
+        # Its own township mapping only.
+        assert conn.execute("select distinct account from audit.township_accounts").fetchall() == [("test_township",)]
 
 
 def test_bureau_account_sees_every_township(warehouse, db):

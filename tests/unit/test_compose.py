@@ -32,6 +32,7 @@ def test_official_airflow_services_plus_warehouse_and_bi(compose):
         "metabase",
         "bi-accounts",
         "bi-setup",
+        "kcbx-setup",
     } <= services
     assert compose["services"]["warehouse"]["image"].startswith("postgres:16")
     assert compose["services"]["airflow-scheduler"]["command"] == "scheduler"
@@ -44,10 +45,51 @@ def test_airflow_services_build_the_project_image(compose):
 
 def test_environment_names_are_the_ones_the_code_reads(compose):
     env = compose["services"]["airflow-scheduler"]["environment"]
+    setup = compose["services"]["kcbx-setup"]["environment"]
     kcbx_names = {name for name in env if name.startswith("KCBX_")}
-    assert kcbx_names == set(ENVIRONMENT)
-    assert env["KCBX_DATABASE_URL"].startswith("postgresql://") and "@warehouse:5432/" in env["KCBX_DATABASE_URL"]
+    # The set-up login is the set-up job's alone; every other setting reaches the workers.
+    assert kcbx_names | {"KCBX_ADMIN_DATABASE_URL"} == set(ENVIRONMENT)
+    assert "KCBX_ADMIN_DATABASE_URL" not in env and "@warehouse:5432/" in setup["KCBX_ADMIN_DATABASE_URL"]
+    assert env["KCBX_DATABASE_URL"] == "postgresql://warehouse:5432/kcbx"  # an address, no login
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/kcbx/dags"
+    assert env["KCBX_LANDING_ROOT"] == "/opt/kcbx/landing"
+
+
+RAW = (ROOT / "docker-compose.yml").read_text()
+
+
+def test_every_secret_is_required_and_none_has_a_default():
+    import re
+
+    references = re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)(:[?-])?([^}]*)\}", RAW)
+    secret = re.compile(r"PASSWORD|SECRET|FERNET|PII_KEY")
+    secrets = {name: op for name, op, _ in references if secret.search(name)}
+    assert {"AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY", "WAREHOUSE_PASSWORD", "AIRFLOW_DB_PASSWORD"} <= set(secrets)
+    assert {name for name, op in secrets.items() if op != ":?"} == set()
+    for name, op, _ in references:
+        if secret.search(name):
+            assert op == ":?", name
+    # No literal credentials either (user:password@host in a URL).
+    assert not re.search(r"://[a-z_]+:[a-z]+@", RAW)
+
+
+def test_production_auth_manager_and_local_ports(compose):
+    env = compose["services"]["airflow-apiserver"]["environment"]
+    assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager")
+    assert "SIMPLE_AUTH_MANAGER" not in RAW
+    init = compose["services"]["airflow-init"]["command"][1]
+    assert "airflow users create --role Admin" in init
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("${KCBX_BIND_ADDRESS:-127.0.0.1}:"), (name, port)
+    assert "ports" not in compose["services"]["warehouse"]
+
+
+def test_each_bi_account_has_its_own_password(compose):
+    accounts = compose["services"]["bi-accounts"]["command"][1]
+    assert "--password-env" not in accounts
+    assert accounts.count("--password-file") == 2 and "kcbx_town_$${code}" in accounts
+    assert "TOWNSHIP_PASSWORD" not in RAW
 
 
 def test_readme_documents_every_setting():

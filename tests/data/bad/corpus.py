@@ -5,6 +5,7 @@ each entry is (feed, file name, bytes factory, what the loader must say)."""
 from __future__ import annotations
 
 import io
+import random
 import zipfile
 from collections.abc import Callable
 
@@ -42,6 +43,20 @@ def zip_bomb_xlsx() -> bytes:
     return out.getvalue()
 
 
+def shared_strings_xlsx() -> bytes:
+    """70 MB of shared strings in a ~2 MB file: inside the zip-bomb ratio (text of mostly
+    'A' with a random 'B' in 32 compresses ~40x), but openpyxl would hold it all in memory."""
+    out = io.BytesIO()
+    letters = bytes(66 if i < 8 else 65 for i in range(256))
+    rng = random.Random(7)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/sharedStrings.xml", "w") as member:
+            for _ in range(70):
+                member.write(b"<si><t>" + rng.randbytes(1 << 20).translate(letters) + b"</t></si>")
+    return out.getvalue()
+
+
 def formula_xlsx() -> bytes:
     return _workbook(
         [
@@ -57,6 +72,7 @@ CORPUS: list[tuple[str, str, Callable[[], bytes], str]] = [
     ("kaoqin", "garbage.csv", lambda: bytes(range(256)) * 4000, "编码"),
     ("kaoqin", "one_line_50mb.csv", lambda: b"x" * (50 << 20), "CSV"),
     ("kaoqin", "bomb.xlsx", zip_bomb_xlsx, "MB"),
+    ("kaoqin", "strings.xlsx", shared_strings_xlsx, "文本表过大"),
     ("kaoqin", "formulas.xlsx", formula_xlsx, ""),  # loads: formulas are text, never run
     (
         "kaoqin",

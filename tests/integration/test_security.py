@@ -1,0 +1,341 @@
+"""Security review findings (#13) on a real warehouse after real runs: least-privilege
+stage logins, a privilege matrix that does not widen, text-only workbooks, masked
+numbers, owner-only files, per-account passwords and what BI accounts can see."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import hmac
+import json
+import re
+import zipfile
+
+import openpyxl
+import psycopg
+import pytest
+
+from kcbx.ingest.schema import child_key
+from tests.conftest import TERM, TEST_PII_KEY
+
+pytestmark = pytest.mark.integration
+
+PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+OWNER = frozenset(PRIVILEGES)
+SELECT = frozenset({"SELECT"})
+# The set-up's own audit tables; every other audit table is a dbt test's stored failures.
+SETUP_AUDIT = {"load_files", "rejected_rows", "formula_cells", "gx_results", "setup_version", "township_accounts"}
+TOWNSHIP_MARTS = {
+    "agg_case_counts", "agg_child_groups", "agg_indicators", "code_values", "dim_child_bi", "dim_date",
+    "dim_region", "dim_school", "dim_term", "fct_case", "fct_case_action", "fct_enrolment", "fct_findings",
+    "finding_types", "frozen_school_months", "frozen_term_indicators",
+}  # fmt: skip
+
+# The declared matrix: per role, (schema, table pattern, privileges); the first rule that
+# matches a relation decides; no rule, no privilege. "<failures>" is dbt's stored test
+# failures in audit, "<partition>" a partition of a partitioned table.
+MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
+    "kcbx_loader": [
+        ("raw", "*", OWNER),
+        ("pii", "child_keys", OWNER),
+        ("pii", "key_fingerprint", OWNER),
+        ("audit", "load_files", frozenset({"SELECT", "INSERT", "UPDATE"})),
+        ("audit", "rejected_rows", frozenset({"SELECT", "INSERT"})),
+        ("audit", "formula_cells", frozenset({"SELECT", "INSERT"})),
+        ("audit", "setup_version", SELECT),
+    ],
+    "kcbx_transformer": [
+        ("staging", "*", OWNER),
+        ("intermediate", "*", OWNER),
+        ("marts", "*", OWNER),
+        ("pii", "child_identity", OWNER),
+        ("pii", "responsible_persons", OWNER),
+        ("audit", "<failures>", OWNER),
+        ("raw", "*", SELECT),
+        ("pii", "child_keys", SELECT),
+        ("audit", "gx_results", frozenset({"SELECT", "INSERT"})),
+        ("audit", "load_files", SELECT),
+        ("audit", "formula_cells", SELECT),
+        ("audit", "setup_version", SELECT),
+        ("audit", "township_accounts", SELECT),
+    ],
+    "kcbx_auditor": [
+        ("marts", "<partition>", frozenset()),
+        ("marts", "*", SELECT),
+        ("audit", "<failures>", SELECT),
+        ("audit", "load_files", SELECT),
+        ("audit", "formula_cells", SELECT),
+        ("audit", "gx_results", SELECT),
+        ("audit", "township_accounts", SELECT),
+    ],
+    "kcbx_bi": [
+        ("marts", "<partition>", frozenset()),
+        ("marts", "dim_child", frozenset()),
+        ("marts", "*", SELECT),
+        ("audit", "township_accounts", SELECT),
+    ],
+    "kcbx_township": [
+        *(("marts", name, SELECT) for name in sorted(TOWNSHIP_MARTS)),
+        ("audit", "township_accounts", SELECT),
+    ],
+    "kcbx_admin": [
+        ("marts", "<partition>", frozenset()),
+        ("raw", "*", SELECT),
+        ("marts", "*", SELECT),
+        ("pii", "*", SELECT),
+        ("audit", "*", SELECT),
+    ],
+}
+MATRIX["kcbx_reporter"] = [
+    ("audit", "setup_version", SELECT),
+    ("pii", "child_identity", SELECT),
+    ("pii", "responsible_persons", SELECT),
+    ("staging", "stg_quanfan__persuasion_actions", SELECT),
+    ("intermediate", "int_case_terms", SELECT),
+    *MATRIX["kcbx_auditor"],
+]
+
+
+@pytest.fixture(scope="module")
+def runs(warehouse, county):
+    """A run, the set-up again (as after an upgrade), and a second run."""
+    first = warehouse.kcbx("run", "--landing", str(county), "--term", TERM)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    setup = warehouse.kcbx("db", "setup")
+    assert setup.returncode == 0, setup.stderr
+    second = warehouse.kcbx("run", "--landing", str(county), "--term", TERM)
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def db(warehouse, runs):
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        yield conn
+
+
+def _expected(role: str, schema: str, table: str, partition: bool) -> frozenset:
+    for rule_schema, pattern, privileges in MATRIX[role]:
+        if rule_schema != schema:
+            continue
+        if pattern == "<partition>":
+            if partition:
+                return privileges
+        elif pattern == "<failures>":
+            if schema == "audit" and table not in SETUP_AUDIT:
+                return privileges
+        elif fnmatch.fnmatchcase(table, pattern):
+            return privileges
+    return frozenset()
+
+
+def test_privileges_match_the_declared_matrix_after_two_runs(db):
+    rows = db.execute(
+        """
+        select r.rolname, n.nspname, c.relname, c.relispartition,
+               coalesce(array_agg(p order by p) filter (where has_table_privilege(r.rolname, c.oid, p)), '{}')
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        cross join pg_roles r
+        cross join unnest(%s::text[]) as p
+        where n.nspname in ('raw', 'staging', 'intermediate', 'marts', 'audit', 'pii')
+            and c.relkind in ('r', 'p', 'v', 'm')
+            and r.rolname = any(%s)
+        group by 1, 2, 3, 4
+        """,
+        (list(PRIVILEGES), list(MATRIX)),
+    ).fetchall()
+    assert {r[0] for r in rows} == set(MATRIX)
+    wrong = [
+        (role, f"{schema}.{table}", sorted(actual), sorted(_expected(role, schema, table, partition)))
+        for role, schema, table, partition, actual in rows
+        if frozenset(actual) != _expected(role, schema, table, partition)
+    ]
+    assert wrong == []
+    # Auditors read why a row was rejected, never the row as delivered.
+    assert db.execute(
+        "select has_column_privilege('kcbx_auditor', 'audit.rejected_rows', 'reason', 'select'), "
+        "has_column_privilege('kcbx_auditor', 'audit.rejected_rows', 'raw_row', 'select')"
+    ).fetchone() == (True, False)
+
+
+def test_every_stage_is_a_least_privilege_login_and_owns_what_it_builds(db):
+    logins = db.execute(
+        "select rolname, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls from pg_roles "
+        "where rolname in ('kcbx_loader', 'kcbx_transformer', 'kcbx_reporter') order by 1"
+    ).fetchall()
+    assert logins == [(name, True, False, False, False, False) for name in
+                      ("kcbx_loader", "kcbx_reporter", "kcbx_transformer")]  # fmt: skip
+    owners = dict(
+        db.execute(
+            "select n.nspname, array_agg(distinct pg_get_userbyid(c.relowner)) from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname in ('raw', 'staging', 'intermediate', 'marts') and c.relkind in ('r', 'p', 'v') "
+            "group by 1"
+        ).fetchall()
+    )
+    assert owners == {
+        "raw": ["kcbx_loader"],
+        "staging": ["kcbx_transformer"],
+        "intermediate": ["kcbx_transformer"],
+        "marts": ["kcbx_transformer"],
+    }
+    # Row-level security binds the owning pipeline role too (FORCE), on every protected mart.
+    unforced = db.execute(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'marts' and c.relrowsecurity and not c.relforcerowsecurity"
+    ).fetchall()
+    protected = db.execute(
+        "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = 'marts' and c.relforcerowsecurity"
+    ).fetchone()[0]
+    assert unforced == [] and protected >= 10
+
+
+def test_no_workbook_cell_is_a_formula_and_planted_formulas_stay_text(warehouse, db, county):
+    planted = json.loads((county / "expected.json").read_text(encoding="utf-8"))["formula_cells"][TERM]
+    folder = warehouse.home / "reports" / TERM / "ledgers"
+    texts: set[str] = set()
+    for path in sorted(folder.glob("*.xlsx")):
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if member.startswith("xl/worksheets/"):
+                    xml = archive.read(member).decode()
+                    assert "<f>" not in xml and "<f " not in xml, (path.name, member)
+        for sheet in openpyxl.load_workbook(path).worksheets:
+            for row in sheet.iter_rows(min_row=3):
+                for cell in row:
+                    assert cell.data_type != "f", path.name
+                    if isinstance(cell.value, str) and cell.value.startswith(("=", "@")):
+                        assert cell.data_type == "s" and cell.quotePrefix
+                        texts.add(cell.value)
+    # The full-width ＝ name (folded to '=' on load), the DDE 责任人 and the @ school name.
+    assert any(t.startswith("=HYPERLINK(") for t in texts)
+    assert "=cmd|' /C calc'!A0" in texts
+    assert any(t.startswith("@SUM(") for t in texts)
+    flagged = set(
+        db.execute(
+            "select l.feed, c.column_name from audit.formula_cells c join audit.load_files l using (load_id) "
+            "where l.term_id = %s and l.superseded_at is null",
+            (TERM,),
+        ).fetchall()
+    )
+    assert set(planted.items()) <= flagged
+    # The data-quality finding auditors see: dbt's warn test with its stored failures.
+    stored = db.execute("select count(*) from audit.formula_like_cells").fetchone()[0]
+    assert stored == len(flagged) or stored >= len(planted)
+
+
+def test_reports_and_workbooks_are_owner_only(warehouse, runs):
+    term_reports = warehouse.home / "reports" / TERM
+    written = [p for p in term_reports.rglob("*")]
+    assert any(p.suffix == ".xlsx" for p in written) and any(p.name == "index.html" for p in written)
+    loose = [str(p.relative_to(term_reports)) for p in written if p.stat().st_mode & 0o077]
+    assert loose == []
+
+
+def test_masked_ledgers_show_birth_year_and_last_four_only(warehouse, runs):
+    folder = warehouse.home / "reports" / TERM / "ledgers"
+    for path in sorted(folder.glob("*.xlsx")):
+        sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+        header = [c.value for c in next(sheet.iter_rows(min_row=2, max_row=2))]
+        assert "出生日期" not in header, path.name
+        for row in sheet.iter_rows(min_row=3, values_only=True):
+            if len(row) > 2 and row[2]:
+                assert re.fullmatch(r"\*{14}\d{3}[\dX]", row[2]), path.name
+            if "出生年份" in header and row[header.index("出生年份")] is not None:
+                assert isinstance(row[header.index("出生年份")], int)
+
+
+def test_unmasked_ledgers_need_an_administrator(warehouse, runs):
+    reporter = warehouse.kcbx("db", "url", "--login", "reporter", "--show-password").stdout.strip()
+    refused = warehouse.kcbx("ledgers", "--term", TERM, "--unmasked", extra_env={"KCBX_ADMIN_DATABASE_URL": reporter})
+    assert refused.returncode == 2 and "--unmasked" in refused.stderr
+    assert not list((warehouse.home / "reports" / TERM / "ledgers").glob("*_未脱敏.xlsx"))
+    bad_term = warehouse.kcbx("ledgers", "--term", "../../etc")
+    assert bad_term.returncode == 2 and "invalid term" in bad_term.stderr
+
+
+def _scram_matches(verifier: str, password: str) -> bool:
+    """PostgreSQL's SCRAM-SHA-256 verifier check (RFC 5802/7677), so the test can tell
+    which password an account has on a server that lets everyone in by trust."""
+    match = re.fullmatch(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)", verifier)
+    assert match, "not a SCRAM verifier"
+    iterations, salt, stored_key = int(match[1]), base64.b64decode(match[2]), base64.b64decode(match[3])
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return hashlib.sha256(client_key).digest() == stored_key
+
+
+def test_each_township_account_gets_its_own_random_password(warehouse, db):
+    town_a, town_b = (
+        r[0] for r in db.execute("select region_code from marts.dim_region where region_level = '乡镇' limit 2")
+    )
+    printed = {}
+    for account, town in (("kcbx_town_a", town_a), ("kcbx_town_b", town_b)):
+        added = warehouse.kcbx("accounts", "add", account, "--township", town)
+        assert added.returncode == 0, added.stderr
+        printed[account] = re.search(rf"{account} \(shown once\): (\S+)", added.stdout)[1]
+    assert printed["kcbx_town_a"] != printed["kcbx_town_b"] and len(printed["kcbx_town_a"]) >= 20
+    verifiers = dict(
+        db.execute(
+            "select rolname, rolpassword from pg_authid where rolname in ('kcbx_town_a', 'kcbx_town_b')"
+        ).fetchall()
+    )
+    assert _scram_matches(verifiers["kcbx_town_a"], printed["kcbx_town_a"])
+    assert not _scram_matches(verifiers["kcbx_town_b"], printed["kcbx_town_a"])
+
+
+def _login(warehouse, name: str) -> psycopg.Connection:
+    return psycopg.connect(psycopg.conninfo.make_conninfo(warehouse.url(), user=name, password=None), autocommit=True)
+
+
+def test_township_lookup_answers_only_for_the_current_user(warehouse, db):
+    town = db.execute("select region_code from marts.dim_region where region_level = '乡镇' limit 1").fetchone()[0]
+    assert warehouse.kcbx("accounts", "add", "kcbx_town_lookup", "--township", town).returncode == 0
+    assert warehouse.kcbx("accounts", "add", "kcbx_town_other", "--township", "000000000000").returncode == 0
+    with _login(warehouse, "kcbx_town_lookup") as conn:
+        with pytest.raises(psycopg.errors.UndefinedFunction):
+            conn.execute("select audit.account_townships('kcbx_town_other')")
+        assert conn.execute("select audit.account_townships()").fetchone()[0] == [town]
+        assert conn.execute("select distinct account from audit.township_accounts").fetchall() == [
+            ("kcbx_town_lookup",)
+        ]
+
+
+@pytest.mark.parametrize("kind", ["bureau", "township"])
+def test_bi_accounts_see_birth_months_and_grouped_flags_only(warehouse, db, kind):
+    town = db.execute(
+        "select home_township_code from marts.dim_child group by 1 order by count(*) desc limit 1"
+    ).fetchone()[0]
+    args = ("--bureau",) if kind == "bureau" else ("--township", town)
+    assert warehouse.kcbx("accounts", "add", f"kcbx_bi_test_{kind}", *args).returncode == 0
+    with _login(warehouse, f"kcbx_bi_test_{kind}") as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select birth_date from marts.dim_child limit 1")
+        columns = {r[0] for r in conn.execute("select * from marts.dim_child_bi limit 0").description}
+        assert "birth_date" not in columns and "hukou_region_code" not in columns
+        assert not columns & {"is_orphan", "is_dibao", "is_prisoners_child", "disability_category"}
+        days = conn.execute(
+            "select distinct extract(day from birth_month)::int from marts.dim_child_bi where birth_month is not null"
+        ).fetchall()
+        assert days == [(1,)]
+        k = 5  # dbt var bi_min_group_size
+        counts = conn.execute("select children, is_suppressed from marts.agg_child_groups").fetchall()
+        assert counts and all((c is None) == s and (c is None or c >= k) for c, s in counts)
+        assert any(s for _, s in counts)  # the synthetic county has groups below k
+        if kind == "township":
+            towns = {r[0] for r in conn.execute("select distinct home_township_code from marts.dim_child_bi")}
+            assert towns == {town}
+
+
+def test_responsible_key_is_a_keyed_hash(db):
+    rows = db.execute(
+        "select distinct q.township_code, q.responsible_person, p.responsible_key "
+        "from raw.quanfan q join pii.responsible_persons p on p.responsible_person = q.responsible_person "
+        "where q.responsible_person is not null"
+    ).fetchall()
+    assert rows
+    keys = {child_key(TEST_PII_KEY, f"responsible:{town or ''}|{person}") for town, person, _ in rows}
+    assert {key for _, _, key in rows} <= keys
