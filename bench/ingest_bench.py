@@ -123,14 +123,14 @@ def normalised_csv(source: Path, target: Path) -> None:
     """The exact CSV the loader streams to COPY, written to a file for the baseline."""
     from kcbx.feeds import feed
     from kcbx.ingest import fast
-    from kcbx.ingest.load import _header_map
+    from kcbx.ingest.load import FileLoad, _header_map
+    from kcbx.ingest.writers import RejectSpool
 
     header = ["学校标识码", "日期", "全国学籍号", "班级", "出勤状态"]
-    known, _, _ = _header_map(feed("kaoqin"), header)
+    kaoqin = feed("kaoqin")
+    load = FileLoad(kaoqin, TERM, 1, date.today(), header, *_header_map(kaoqin, header), RejectSpool(1))
     with target.open("wb") as fh:
-        fast.copy_blocks(
-            feed("kaoqin"), source, "utf-8", header, known, 1, TERM, date.today(), fh.write, lambda *a: None
-        )
+        fast.copy_blocks(load, source, "utf-8", fh.write)
 
 
 def copy_seconds(url: str, path: Path, columns: str, options: str) -> float:

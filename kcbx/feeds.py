@@ -29,7 +29,6 @@ class Feed:
     provider: str
     columns: tuple[Column, ...]
     identity: str | None = None
-    identity_optional: bool = False
     partition_by_term: bool = False
     birth: str | None = None
     sex: str | None = None
@@ -63,7 +62,6 @@ def _feed(name: str, spec: dict) -> Feed:
         provider=spec["provider"],
         columns=columns,
         identity=spec.get("identity"),
-        identity_optional=spec.get("identity_optional", False),
         partition_by_term=spec.get("partition_by_term", False),
         birth=spec.get("birth"),
         sex=spec.get("sex"),

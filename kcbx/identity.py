@@ -6,6 +6,8 @@ upgrade, and the birth date and sex the number encodes. Nothing here logs a numb
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,3 +105,8 @@ def mask(number: str) -> str:
     if len(number) < 8:
         return "*" * len(number)
     return "*" * (len(number) - 4) + number[-4:]
+
+
+def child_key(key: str, material: str) -> str:
+    """child_key = HMAC-SHA256(KCBX_PII_KEY, number or 'student:<全国学籍号>')."""
+    return hmac.new(key.encode(), material.encode(), hashlib.sha256).hexdigest()

@@ -67,7 +67,8 @@ LEDGERS = {
         left join pii.child_identity i using (child_key)
         left join marts.dim_region t on t.region_code = f.township_code
         left join marts.dim_school s on s.school_code = f.school_code
-        where f.term_id = %(term)s and f.finding_type in ('suspected_dropout', 'phantom_enrolment')
+        join marts.finding_types ft on ft.finding_type = f.finding_type and ft.is_not_attending
+        where f.term_id = %(term)s
         order by 1, 4, i.name
         """,
     ),

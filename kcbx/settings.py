@@ -26,7 +26,8 @@ ENVIRONMENT = {
     "KCBX_HOME": "data folder: embedded server, Airflow metadata, generated GX projects, PII key (default .kcbx/)",
     "KCBX_PII_KEY": "secret for child_key = HMAC-SHA256(identity number); generated into KCBX_HOME if unset",
     "KCBX_REPORTS_DIR": "where term reports, Data Docs and ledgers are written (default reports/)",
-    "KCBX_DROPOUT_DAYS": "unexcused school days in a row that make a suspected dropout (default 3)",
+    "KCBX_DROPOUT_DAYS": "unexcused school days in a row that make a suspected dropout "
+    "(default: dbt var dropout_days in dbt_project/dbt_project.yml)",
 }
 
 
@@ -37,7 +38,7 @@ class Settings:
     home: Path
     landing_root: Path
     reports_dir: Path
-    dropout_days: int
+    dropout_days: int | None  # None: the dbt project's default (dbt_var)
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -55,6 +56,14 @@ class Settings:
         return secret_file(self.home / "pii_key")
 
 
+def dbt_var(name: str):
+    """A variable's default in dbt_project.yml: thresholds are declared there once."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
+    return project["vars"][name]
+
+
 def load() -> Settings:
     home = Path(os.environ.get("KCBX_HOME") or PROJECT_ROOT / ".kcbx").resolve()
     return Settings(
@@ -63,5 +72,5 @@ def load() -> Settings:
         home=home,
         landing_root=Path(os.environ.get("KCBX_LANDING_ROOT") or home / "landing").resolve(),
         reports_dir=Path(os.environ.get("KCBX_REPORTS_DIR") or PROJECT_ROOT / "reports").resolve(),
-        dropout_days=int(os.environ.get("KCBX_DROPOUT_DAYS") or 3),
+        dropout_days=int(os.environ["KCBX_DROPOUT_DAYS"]) if os.environ.get("KCBX_DROPOUT_DAYS") else None,
     )

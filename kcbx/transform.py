@@ -36,7 +36,8 @@ def dbt_executable() -> str:
 def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[str], None] = print) -> dict:
     project = settings.dbt_project_dir
     env = os.environ | dbt_env(url) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
-    variables = json.dumps({"dropout_days": settings.dropout_days})
+    # Only what the operator set; every other threshold is dbt_project.yml's default.
+    variables = json.dumps({} if settings.dropout_days is None else {"dropout_days": settings.dropout_days})
     command = [
         dbt_executable(),
         *args,

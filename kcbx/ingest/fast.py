@@ -17,6 +17,7 @@ import io
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +26,9 @@ import pyarrow.csv as pacsv
 
 from kcbx.feeds import Feed
 from kcbx.ingest.rows import normalise_row, normalise_value
+
+if TYPE_CHECKING:
+    from kcbx.ingest.load import FileLoad
 
 # Characters Python's str.strip() removes, and the full-width block clean_text() folds.
 _STRIPPABLE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
@@ -85,28 +89,19 @@ def _check_column(column, arr: pa.Array, today: date) -> tuple[pa.Array, pa.Arra
     return pc.take(distinct_ok, encoded.indices), pc.take(fixed, encoded.indices)
 
 
-def copy_blocks(feed: Feed, path: Path, *args, **kwargs) -> tuple[int, int, set[str]]:
-    """Stream the file to `write` as COPY CSV; return (rows read, rows loaded, key materials)."""
+def copy_blocks(load: FileLoad, path: Path, encoding: str, write: Callable[[bytes], None]) -> tuple[int, int]:
+    """Stream the file to `write` as COPY CSV, rejected rows to load.rejects and key
+    materials to load.materials; return (rows read, rows loaded)."""
     # A Python file object keeps Arrow's memory flat; given a path, Arrow's own input
     # stream held buffers in proportion to the file size.
     with path.open("rb") as source:
-        return _copy_blocks(feed, source, *args, **kwargs)
+        return _copy_blocks(load, source, encoding, write)
 
 
-def _copy_blocks(
-    feed: Feed,
-    source,
-    encoding: str,
-    header: list[str],
-    known: dict[int, str],
-    load_id: int,
-    term_id: str,
-    today: date,
-    write: Callable[[bytes], None],
-    reject: Callable[[int, str, str | None, dict], None],
-) -> tuple[int, int, set[str]]:
-    names = [f"c{i}" for i in range(len(header))]
-    by_col = {col: names[i] for i, col in known.items()}
+def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes], None]) -> tuple[int, int]:
+    feed, today = load.feed, load.today
+    names = [f"c{i}" for i in range(len(load.header))]
+    by_col = {col: names[i] for i, col in load.known.items()}
     try:
         reader = pacsv.open_csv(
             source,
@@ -129,7 +124,6 @@ def _copy_blocks(
         raise FastPathUnavailable(str(exc)) from exc
 
     read = loaded = 0
-    materials: set[str] = set()
     students = pa.array([], pa.string())  # distinct 学籍号 so far: bounded by the roll, not the file
     student_col = by_col.get("student_no")
     while True:
@@ -163,9 +157,9 @@ def _copy_blocks(
         fast = pc.and_(ok, data)
         table = pa.table(
             [
-                pa.repeat(pa.scalar(load_id, pa.int64()), n),
+                pa.repeat(pa.scalar(load.load_id, pa.int64()), n),
                 numbers,
-                pa.repeat(pa.scalar(term_id, pa.string()), n),
+                pa.repeat(pa.scalar(load.term_id, pa.string()), n),
                 *values,
                 pa.nulls(n, pa.string()),  # extra: none on this path
             ],
@@ -181,15 +175,21 @@ def _copy_blocks(
                 students = pc.unique(pa.concat_arrays([students, block]))
         slow = pc.indices_nonzero(pc.and_(pc.invert(ok), data)).to_pylist()
         if slow:
-            loaded += _slow_rows(
-                feed, batch, header, by_col, slow, numbers, load_id, term_id, today, write, reject, materials
-            )
-    materials.update("student:" + s for s in students.to_pylist())
-    return read, loaded, materials
+            loaded += _slow_rows(load, batch, by_col, slow, numbers, write)
+    load.materials.update("student:" + s for s in students.to_pylist())
+    return read, loaded
 
 
-def _slow_rows(feed, batch, header, by_col, indices, numbers, load_id, term_id, today, write, reject, materials):
+def _slow_rows(
+    load: FileLoad,
+    batch: pa.RecordBatch,
+    by_col: dict[str, str],
+    indices: list[int],
+    numbers: pa.Array,
+    write: Callable[[bytes], None],
+) -> int:
     """Rows that need fixing or rejecting, through the one Python implementation of the rules."""
+    feed = load.feed
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     loaded = 0
@@ -198,14 +198,14 @@ def _slow_rows(feed, batch, header, by_col, indices, numbers, load_id, term_id, 
     row_numbers = numbers.take(taken).to_pylist()
     for i, number in enumerate(row_numbers):
         cells = {col: columns[name][i] for col, name in by_col.items()}
-        row = normalise_row(feed, cells, today)
+        row = normalise_row(feed, cells, load.today)
         if row.reason:
-            delivered = {h: columns[f"c{j}"][i] for j, h in enumerate(header)}
-            reject(number, row.reason, row.detail, delivered)
+            delivered = {h: columns[f"c{j}"][i] for j, h in enumerate(load.header)}
+            load.rejects.add(number, row.reason, row.detail, delivered)
             continue
-        writer.writerow([load_id, number, term_id, *row.values, None])
+        writer.writerow([load.load_id, number, load.term_id, *row.values, None])
         if "student_no" in by_col:
-            materials.add(f"student:{row.values[feed.raw_columns.index('student_no')]}")
+            load.materials.add(f"student:{row.values[feed.raw_columns.index('student_no')]}")
         loaded += 1
     write(out.getvalue().encode())
     return loaded

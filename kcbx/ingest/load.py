@@ -7,10 +7,7 @@ transaction, and the earlier load_files rows stay with superseded_at set.
 
 from __future__ import annotations
 
-import csv
 import json
-import queue
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,16 +15,16 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.copy import QueuedLibpqWriter
 
 from kcbx.feeds import Feed
 from kcbx.feeds import feed as get_feed
 from kcbx.ingest import fast
+from kcbx.ingest.keys import register_keys, responsible_material
 from kcbx.ingest.readers import FileProblem, fingerprint, open_table
-from kcbx.ingest.rows import REASON_LABELS, normalise_row
-from kcbx.ingest.schema import ensure_term_partition, raw_table_columns, register_keys
+from kcbx.ingest.rows import normalise_row
+from kcbx.ingest.schema import ensure_term_partition, raw_table_columns
+from kcbx.ingest.writers import BoundedQueuedWriter, RejectSpool, as_text
 
-SUPPORTED = (".csv", ".xlsx")
 Progress = Callable[[str], None]
 
 
@@ -60,6 +57,22 @@ class FeedResult:
             "rows_rejected": sum(f.rows_rejected for f in self.files),
             "files_rejected": sum(f.status == "rejected" for f in self.files),
         }
+
+
+@dataclass
+class FileLoad:
+    """One file's load: what every step of reading, checking and copying it needs."""
+
+    feed: Feed
+    term_id: str
+    load_id: int
+    today: date
+    header: list[str]
+    known: dict[int, str]  # header position -> raw column
+    extra: dict[int, str]  # header position -> undeclared header (kept in raw.extra)
+    missing: list[str]  # required headers the file lacks
+    rejects: RejectSpool
+    materials: set[str] = field(default_factory=set)  # key materials seen (numbers, 学籍号, 责任人)
 
 
 def delivered_files(landing: Path, term_id: str, feed_name: str) -> list[Path]:
@@ -221,48 +234,6 @@ def _header_map(feed: Feed, header: list[str]) -> tuple[dict[int, str], dict[int
     return known, extra, missing
 
 
-class BoundedQueuedWriter(QueuedLibpqWriter):
-    """psycopg's queued COPY writer with a short queue: 32 chunks of 128 kB. The stock
-    queue (1,024 chunks) let memory grow by the size of the backlog when Arrow outpaces
-    the server."""
-
-    def __init__(self, cursor: psycopg.Cursor):
-        super().__init__(cursor)
-        self._queue = queue.Queue(maxsize=32)
-
-
-class RejectSpool:
-    """Rejected rows wait on disk past a few MB, so memory does not grow with bad files."""
-
-    def __init__(self, load_id: int):
-        self.load_id = load_id
-        self.count = 0
-        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed in copy_into)
-            max_size=4 << 20, mode="w+", encoding="utf-8", newline=""
-        )
-        self._writer = csv.writer(self._file, lineterminator="\n")
-
-    def add(self, number: int, reason: str, column: str | None, delivered: dict) -> None:
-        label = REASON_LABELS[reason]
-        raw_row = json.dumps({k: _as_text(v) for k, v in delivered.items()}, ensure_ascii=False)
-        self._writer.writerow([self.load_id, number, reason, label, column, raw_row])
-        self.count += 1
-
-    def copy_into(self, conn: psycopg.Connection) -> None:
-        if self.count:
-            self._file.seek(0)
-            with (
-                conn.cursor() as cur,
-                cur.copy(
-                    "copy audit.rejected_rows (load_id, source_row, reason, reason_label, column_name, raw_row) "
-                    "from stdin (format csv)"
-                ) as copy,
-            ):
-                while chunk := self._file.read(1 << 20):
-                    copy.write(chunk)
-        self._file.close()
-
-
 def _copy_rows(
     conn: psycopg.Connection,
     feed: Feed,
@@ -275,14 +246,12 @@ def _copy_rows(
 ) -> tuple[FileResult, set[str]]:
     """COPY the usable rows; return the result and the key materials (numbers, 学籍号) seen."""
     result = FileResult(path.name, "loaded")
-    materials: set[str] = set()
-    rejects = RejectSpool(load_id)
     with open_table(path, encoding) as (result.encoding, header, rows):
-        known, extra, missing = _header_map(feed, header)
+        load = FileLoad(feed, term_id, load_id, today, header, *_header_map(feed, header), RejectSpool(load_id))
         target = sql.SQL("copy {} ({}) from stdin").format(
             sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
         )
-        if allow_fast and fast.eligible(feed, path, extra, missing):
+        if allow_fast and fast.eligible(feed, path, load.extra, load.missing):
             # The queued writer sends from a thread, so Arrow prepares the next block while
             # PostgreSQL parses the previous one (about twice as fast on two cores). Its queue
             # is bounded, so memory stays flat.
@@ -290,27 +259,24 @@ def _copy_rows(
                 conn.cursor() as cur,
                 cur.copy(target + sql.SQL(" (format csv)"), writer=BoundedQueuedWriter(cur)) as copy,
             ):
-                result.rows_read, result.rows_loaded, materials = fast.copy_blocks(
-                    feed, path, result.encoding, header, known, load_id, term_id, today, copy.write, rejects.add
-                )
+                result.rows_read, result.rows_loaded = fast.copy_blocks(load, path, result.encoding, copy.write)
         else:
             with conn.cursor() as cur, cur.copy(target) as copy:
-                _copy_row_by_row(
-                    feed, header, rows, known, extra, missing, load_id, term_id, today, copy, rejects, materials, result
-                )
-    rejects.copy_into(conn)
-    result.rows_rejected = rejects.count
-    if missing:
+                _copy_row_by_row(load, rows, copy, result)
+    load.rejects.copy_into(conn)
+    result.rows_rejected = load.rejects.count
+    if load.missing:
         result.status = "rejected"
         result.message = (
-            f"缺少必填列 {', '.join(missing)}，请按模板表头重新导出 / missing required column(s) {', '.join(missing)}"
+            f"缺少必填列 {', '.join(load.missing)}，请按模板表头重新导出 / "
+            f"missing required column(s) {', '.join(load.missing)}"
         )
-    return result, materials
+    return result, load.materials
 
 
-def _copy_row_by_row(
-    feed, header, rows, known, extra, missing, load_id, term_id, today, copy, rejects, materials, result
-) -> None:
+def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:
+    feed, header, known, extra, missing = load.feed, load.header, load.known, load.extra, load.missing
+    rejects, materials = load.rejects, load.materials
     columns = feed.raw_columns
     id_position = columns.index(feed.identity) if feed.identity else None
     student_position = columns.index("student_no") if "student_no" in columns else None
@@ -326,13 +292,11 @@ def _copy_row_by_row(
         if missing:
             rejects.add(number, "file_missing_column", ", ".join(missing), delivered)
             continue
-        row = normalise_row(feed, {col: cells[i] for i, col in known.items() if i < len(cells)}, today)
+        row = normalise_row(feed, {col: cells[i] for i, col in known.items() if i < len(cells)}, load.today)
         if row.reason:
             rejects.add(number, row.reason, row.detail, delivered)
             continue
-        extras = {
-            name: _as_text(cells[i]) for i, name in extra.items() if i < len(cells) and cells[i] not in (None, "")
-        }
+        extras = {name: as_text(cells[i]) for i, name in extra.items() if i < len(cells) and cells[i] not in (None, "")}
         if id_position is not None and row.values[id_position]:
             materials.add(row.values[id_position])
         if student_position is not None:
@@ -341,17 +305,5 @@ def _copy_row_by_row(
             materials.add(responsible_material(row.values[township_position], row.values[responsible_position]))
         conflict = [row.id_conflict] if feed.identity else []
         extra_json = json.dumps(extras, ensure_ascii=False) if extras else None
-        copy.write_row((load_id, number, term_id, *row.values, *conflict, extra_json))
+        copy.write_row((load.load_id, number, load.term_id, *row.values, *conflict, extra_json))
         result.rows_loaded += 1
-
-
-def responsible_material(township_code: str | None, person: str) -> str:
-    """Key material of a 劝返责任人: keyed like a child (HMAC), so the key reveals nothing
-    to whoever can guess names. dbt macro responsible_key looks it up."""
-    return f"responsible:{township_code or ''}|{person}"
-
-
-def _as_text(value: object) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -4,12 +4,12 @@ derived from the feed catalogue and the HMAC key's fingerprint (every run, as th
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 import psycopg
 from psycopg import sql
 
 from kcbx.feeds import Feed, catalogue
+from kcbx.identity import child_key
 from kcbx.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -53,11 +53,6 @@ def _raw_ddl(feed: Feed, existing: set[str]) -> list[sql.Composed]:
                 )
             )
     return statements
-
-
-def child_key(key: str, material: str) -> str:
-    """child_key = HMAC-SHA256(KCBX_PII_KEY, number or 'student:<全国学籍号>')."""
-    return hmac.new(key.encode(), material.encode(), hashlib.sha256).hexdigest()
 
 
 class KeyMismatch(RuntimeError):
@@ -130,21 +125,6 @@ def apply(conn: psycopg.Connection, pii_key: str) -> None:
                 "KCBX_PII_KEY 与本数据仓库建立时使用的密钥不同 / KCBX_PII_KEY is not the key this warehouse "
                 "was built with: child keys would not match. Use the original key."
             )
-
-
-def register_keys(conn: psycopg.Connection, pii_key: str, materials: set[str]) -> None:
-    """Add child keys for identity numbers and 学籍号 not seen before."""
-    if not materials:
-        return
-    conn.execute("create temp table if not exists new_keys (material text, child_key text) on commit drop")
-    with conn.cursor() as cur, cur.copy("copy new_keys (material, child_key) from stdin") as copy:
-        for material in materials:
-            copy.write_row((material, child_key(pii_key, material)))
-    conn.execute(
-        "insert into pii.child_keys (material, child_key) select material, child_key from new_keys "
-        "on conflict (material) do nothing"
-    )
-    conn.execute("truncate new_keys")
 
 
 def ensure_term_partition(conn: psycopg.Connection, feed: Feed, term_id: str) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from kcbx.quality.suites import SUITES, ColumnCheck, RowCheck, tables_read
+from kcbx.quality.suites import SUITES, RowCheck, tables_read
 from kcbx.settings import Settings
 from kcbx.terms import Term
 from kcbx.warehouse import connect, sqlalchemy_url
@@ -45,20 +45,15 @@ def _context(settings: Settings, term_id: str):
     return context
 
 
-def _expectation(check, term_id: str):
+def _expectation(check: RowCheck, term_id: str):
     import great_expectations.expectations as gxe
 
-    if isinstance(check, RowCheck):
-        query = check.query.replace("{term}", term_id)
-        return gxe.UnexpectedRowsExpectation(
-            unexpected_rows_query=query,
-            description=check.description,
-            severity=check.severity,
-            meta={"check": check.name},
-        )
-    assert isinstance(check, ColumnCheck)
-    cls = getattr(gxe, check.expectation)
-    return cls(**check.kwargs, description=check.description, severity=check.severity, meta={"check": check.name})
+    return gxe.UnexpectedRowsExpectation(
+        unexpected_rows_query=check.query.replace("{term}", term_id),
+        description=check.description,
+        severity=check.severity,
+        meta={"check": check.name},
+    )
 
 
 def setup(settings: Settings, url: str, term_id: str):

@@ -1,4 +1,7 @@
 """The data-quality suites, declared as data: which table is the batch, which checks run.
+They hold what dbt's tests cannot: cross-feed consistency and per-term rates. A check
+that repeats a dbt error-severity test is left out (it runs only after that test passed,
+so it could never fail).
 
 Queries return only keys (child_key, school codes), never names or identity numbers,
 because Data Docs show unexpected rows to auditors. Checks on the big attendance feed
@@ -11,12 +14,12 @@ suite is saved.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-FEEDS_SQL = (
-    "values ('regions'), ('schools'), ('calendar'), ('huji'), ('xueji'), ('xueji_changes'), "
-    "('kaoqin'), ('fupin'), ('canlian'), ('minzheng'), ('sifa'), ('renshe'), ('quanfan')"
-)
+from kcbx.feeds import catalogue
+
+# The feed catalogue as a VALUES list, for checks that look for feeds not delivered.
+FEEDS_SQL = "values " + ", ".join(f"('{name}')" for name in catalogue())
 
 
 @dataclass(frozen=True)
@@ -25,15 +28,6 @@ class RowCheck:
     description: str  # what an auditor reads in Data Docs
     query: str
     severity: str = "warning"
-
-
-@dataclass(frozen=True)
-class ColumnCheck:
-    name: str
-    description: str
-    expectation: str  # a GX expectation class name
-    kwargs: dict = field(default_factory=dict)
-    severity: str = "critical"
 
 
 @dataclass(frozen=True)
@@ -56,7 +50,7 @@ SUITES = (
                 """
             select r.term_id, r.school_code, r.child_key
             from (select * from {batch}) as r
-            where r.term_id = '{term}' and r.registry_status = '在读' and r.is_county_school
+            where r.term_id = '{term}' and r.registry_status_code = 'enrolled' and r.is_county_school
               and exists (select 1 from intermediate.int_school_reporting as s
                           where s.term_id = r.term_id and s.school_code = r.school_code)
               and not exists (select 1 from intermediate.int_attendance_days as a
@@ -98,7 +92,7 @@ SUITES = (
             left join marts.fct_findings as f
               on f.term_id = r.term_id and f.school_code = r.school_code and f.child_key = r.child_key
              and f.finding_type = 'phantom_enrolment'
-            where r.term_id = '{term}' and r.registry_status = '在读' and r.is_county_school
+            where r.term_id = '{term}' and r.registry_status_code = 'enrolled' and r.is_county_school
             group by r.school_code
             having count(f.child_key) > 0.05 * count(*)
             """,
@@ -201,36 +195,6 @@ SUITES = (
             ),
         ),
     ),
-    Suite(
-        "marts_integrity",
-        "marts",
-        "dim_child",
-        (
-            ColumnCheck(
-                "child_key_unique",
-                "儿童键唯一 / one row per child",
-                "ExpectColumnValuesToBeUnique",
-                {"column": "child_key"},
-            ),
-            ColumnCheck(
-                "child_key_present",
-                "儿童键非空 / every child has a key",
-                "ExpectColumnValuesToNotBeNull",
-                {"column": "child_key"},
-            ),
-            RowCheck(
-                "findings_reference_children",
-                "发现记录指向的儿童都在儿童维度中 / every finding's child is in dim_child",
-                """
-            select f.finding_id, f.finding_type
-            from marts.fct_findings as f
-            where f.term_id = '{term}' and f.child_key is not null
-              and not exists (select 1 from (select * from {batch}) as c where c.child_key = f.child_key)
-            """,
-                severity="critical",
-            ),
-        ),
-    ),
 )
 
 
@@ -239,6 +203,5 @@ def tables_read() -> set[str]:
     tables = {f"{suite.schema}.{suite.table}" for suite in SUITES}
     for suite in SUITES:
         for check in suite.checks:
-            if isinstance(check, RowCheck):
-                tables.update(re.findall(r"\b(?:from|join)\s+([a-z_]+\.[a-z_0-9]+)", check.query))
+            tables.update(re.findall(r"\b(?:from|join)\s+([a-z_]+\.[a-z_0-9]+)", check.query))
     return tables

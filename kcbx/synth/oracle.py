@@ -13,6 +13,7 @@ from datetime import date
 from kcbx import identity
 from kcbx.feeds import feed as get_feed
 from kcbx.ingest.rows import normalise_row
+from kcbx.settings import dbt_var
 from kcbx.synth.county import County
 from kcbx.terms import Term, age_on
 
@@ -32,8 +33,10 @@ def _usable(feed_name: str, rows: list[dict], today: date) -> list[dict]:
     return out
 
 
-def expected_findings(county: County, dropout_days: int = 3, today: date | None = None) -> list[dict]:
+def expected_findings(county: County, dropout_days: int | None = None, today: date | None = None) -> list[dict]:
     today = today or date.today()
+    if dropout_days is None:
+        dropout_days = dbt_var("dropout_days")  # the threshold's one default
     term = Term.parse(county.term.term_id)
     rows = {name: _usable(name, county.rows[name], today) for name in county.rows if name != "kaoqin"}
     school_days = sorted(date.fromisoformat(r["day"]) for r in rows["calendar"] if r["is_school_day"] == "是")

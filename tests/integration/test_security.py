@@ -16,7 +16,7 @@ import openpyxl
 import psycopg
 import pytest
 
-from kcbx.ingest.schema import child_key
+from kcbx.identity import child_key
 from tests.conftest import TERM, TEST_PII_KEY
 
 pytestmark = pytest.mark.integration

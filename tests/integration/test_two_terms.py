@@ -10,7 +10,7 @@ import shutil
 import psycopg
 import pytest
 
-from kcbx.ingest.schema import child_key
+from kcbx.identity import child_key
 from tests.conftest import TEST_PII_KEY, embedded_warehouse
 
 pytestmark = pytest.mark.integration

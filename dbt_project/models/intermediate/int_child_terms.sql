@@ -70,9 +70,9 @@ registration_summary as (
         min(birth_date) as birth_date,
         min(sex) as sex,
         bool_or(is_county_school) as has_county_registration,
-        bool_or(registry_status in ('在读', '休学')) as is_enrolled,
-        bool_or(registry_status in ('延缓入学', '免于入学')) as is_exempt,
-        bool_or(registry_status = '毕业') as has_completed,
+        bool_or(registry_status_code in ('enrolled', 'suspended')) as is_enrolled,
+        bool_or(registry_status_code in ('deferred', 'exempted')) as is_exempt,
+        bool_or(registry_status_code = 'graduated') as has_completed,
         min(school_township_code) filter (where is_county_school) as school_township_code,
         count(distinct student_key) as registrations
     from registrations

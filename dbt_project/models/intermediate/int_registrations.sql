@@ -22,6 +22,7 @@ final as (
         registrations.grade,
         registrations.class_name,
         registrations.registry_status,
+        registrations.registry_status_code,
         registrations.study_mode,
         registrations.status_changed_on
     from registrations

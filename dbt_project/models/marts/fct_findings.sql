@@ -20,7 +20,9 @@ final as (
         findings.township_code,
         findings.details
     from findings
-    inner join labels
+    -- left: a finding type missing from seeds/finding_types.csv keeps its rows and fails
+    -- the build on finding_label's not_null test instead of vanishing
+    left join labels
         on findings.finding_type = labels.finding_type
 )
 

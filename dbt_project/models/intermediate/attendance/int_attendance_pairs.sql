@@ -13,7 +13,7 @@ attendance_days as (
 final as (
     select term_id, school_code, student_key
     from registrations
-    where registry_status in ('在读', '休学')
+    where registry_status_code in ('enrolled', 'suspended')
     union
     select term_id, school_code, student_key
     from attendance_days

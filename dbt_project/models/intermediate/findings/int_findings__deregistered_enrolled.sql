@@ -26,7 +26,7 @@ final as (
     inner join household
         on registrations.term_id = household.term_id
         and registrations.child_key = household.child_key
-    where registrations.registry_status = '在读'
+    where registrations.registry_status_code = 'enrolled'
         and household.is_deregistered
 )
 

@@ -1,6 +1,6 @@
 -- 空挂学籍: 在读 at a county school that reported attendance, never present there.
 with enrolled as (
-    select * from {{ ref('int_findings__enrolment_attendance') }}
+    select * from {{ ref('int_enrolment_attendance') }}
 ),
 
 final as (

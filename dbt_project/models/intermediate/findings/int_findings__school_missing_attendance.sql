@@ -18,7 +18,7 @@ silent as (
     left join reporting
         on registrations.term_id = reporting.term_id
         and registrations.school_code = reporting.school_code
-    where registrations.registry_status = '在读'
+    where registrations.registry_status_code = 'enrolled'
         and registrations.is_county_school
         and reporting.school_code is null
     group by registrations.term_id, registrations.school_code, registrations.school_township_code

@@ -1,7 +1,7 @@
 -- 疑似辍学: 在读, has been present this term, but the last N reported school days up
 -- to the school's last reported day are all unexcused (N = var dropout_days).
 with enrolled as (
-    select * from {{ ref('int_findings__enrolment_attendance') }}
+    select * from {{ ref('int_enrolment_attendance') }}
 ),
 
 final as (

@@ -18,7 +18,7 @@ schools as (
 registered_here as (
     select distinct term_id, school_code, student_key
     from registrations
-    where registry_status in ('在读', '休学')
+    where registry_status_code in ('enrolled', 'suspended')
 ),
 
 registry_elsewhere as (

@@ -25,7 +25,8 @@ county_schools as (
         term_id,
         child_key,
         array_position(
-            array['在读', '休学', '毕业', '延缓入学', '免于入学', '转出', '辍学', '死亡'], registry_status
+            array['enrolled', 'suspended', 'graduated', 'deferred', 'exempted', 'transferred_out', 'dropped_out', 'deceased'],
+            registry_status_code
         ),
         school_code
 ),

@@ -24,6 +24,10 @@ findings as (
     select * from {{ ref('int_findings') }}
 ),
 
+finding_types as (
+    select * from {{ ref('finding_types') }}
+),
+
 units as (
     select * from {{ ref('int_indicator_units') }}
 ),
@@ -38,13 +42,15 @@ schools as (
 
 child_findings as (
     select
-        term_id,
-        child_key,
-        bool_or(finding_type = 'out_of_school') as is_out_of_school,
-        bool_or(finding_type in ('phantom_enrolment', 'suspected_dropout')) as is_not_attending
+        findings.term_id,
+        findings.child_key,
+        bool_or(findings.finding_type = 'out_of_school') as is_out_of_school,
+        bool_or(finding_types.is_not_attending) as is_not_attending
     from findings
-    where child_key is not null
-    group by term_id, child_key
+    inner join finding_types
+        on findings.finding_type = finding_types.finding_type
+    where findings.child_key is not null
+    group by findings.term_id, findings.child_key
 ),
 
 measured as (

@@ -70,7 +70,7 @@ final as (
         round(sum(student_months.present_days)::numeric / nullif(sum(student_months.school_days), 0), 4)
             as attendance_rate,
         count(*) filter (where student_months.present_days = 0) as students_never_present,
-        count(*) filter (where student_months.unexcused_days >= {{ var('dropout_days') }})
+        count(*) filter (where student_months.unexcused_days >= {{ var('monthly_unexcused_days') }})
             as students_with_unexcused_days,
         now() as frozen_at
     from student_months

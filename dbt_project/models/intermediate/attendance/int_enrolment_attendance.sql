@@ -28,7 +28,7 @@ final as (
         on registrations.term_id = runs.term_id
         and registrations.school_code = runs.school_code
         and registrations.student_key = runs.student_key
-    where registrations.registry_status = '在读'
+    where registrations.registry_status_code = 'enrolled'
         and registrations.is_county_school
 )
 
