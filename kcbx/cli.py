@@ -136,7 +136,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_ledgers(args: argparse.Namespace) -> int:
-    from kcbx.ledgers import write_ledgers
+    from kcbx.outputs.ledgers import write_ledgers
     from kcbx.warehouse import WarehouseUnavailable, connect, database_url, is_admin, stage_url
 
     try:

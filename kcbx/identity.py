@@ -101,7 +101,7 @@ def mask(number: str) -> str:
     """Masked form for ledgers and messages: the last four characters only (GB/T 35273
     de-identification). The region and birth-date digits are never shown: with the
     sheet's own 户籍地 and 出生日期 columns they would restore the number. Sheets that show
-    this form show the birth year, not the date (see kcbx.ledgers)."""
+    this form show the birth year, not the date (see kcbx.outputs.ledgers)."""
     if len(number) < 8:
         return "*" * len(number)
     return "*" * (len(number) - 4) + number[-4:]

@@ -99,11 +99,11 @@ def quality(term_id: str) -> dict:
 
 
 def report(term_id: str) -> dict:
-    from kcbx.report import write_report
+    from kcbx.outputs.report import write_report
 
     _progress("[4/4] 生成报告 reports")
     settings = settings_module.load()
-    from kcbx.ledgers import write_ledgers
+    from kcbx.outputs.ledgers import write_ledgers
 
     with owner_only(), connect(stage_url(settings, "reporter")) as conn:
         path = write_report(settings, conn, term_id)

@@ -96,7 +96,10 @@ grant select (load_id, source_row, reason, reason_label, column_name) on audit.r
 -- Stored test failures dbt writes into audit (keys and reasons, no names).
 alter default privileges for role kcbx_transformer in schema audit grant select on tables to kcbx_auditor, kcbx_admin;
 grant kcbx_auditor to kcbx_reporter;
-grant usage on schema pii, staging, intermediate to kcbx_reporter;
+grant usage on schema pii to kcbx_reporter;
+-- An earlier release let the reporter read two staging/intermediate models; the ledgers
+-- now read marts (marts/ledgers/).
+revoke usage on schema staging, intermediate from kcbx_reporter;
 
 -- kcbx_bi, kcbx_township: marts only, through the grants each model declares (dbt).
 grant usage on schema marts to kcbx_bi, kcbx_township;

@@ -34,11 +34,28 @@ def project_dir(settings: Settings, term_id: str) -> Path:
     return settings.home / "expectations" / term_id
 
 
+def drop_retired_suites(project: Path) -> list[str]:
+    """Remove a suite that SUITES no longer declares from a generated project, with its
+    validation definition, and the checkpoint (setup writes it again from SUITES): GX
+    cannot load a definition whose asset is gone, nor a checkpoint naming a lost one."""
+    declared = {suite.name for suite in SUITES}
+    retired = []
+    for folder in ("expectations", "validation_definitions"):
+        for path in (project / "gx" / folder).glob("*.json"):
+            if path.stem not in declared:
+                path.unlink()
+                retired.append(f"{folder}/{path.name}")
+    for path in (project / "gx" / "checkpoints").glob("*.json"):
+        path.unlink()
+    return retired
+
+
 def _context(settings: Settings, term_id: str):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    drop_retired_suites(project_dir(settings, term_id))
     context = gx.get_context(mode="file", project_root_dir=str(project_dir(settings, term_id)))
     # Progress bars are noise in scheduler logs; kcbx prints its own progress lines.
     context.variables.progress_bars = ProgressBarsConfig(globally=False)

@@ -72,6 +72,7 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
     "kcbx_bi": [
         ("marts", "<partition>", frozenset()),
         ("marts", "dim_child", frozenset()),
+        ("marts", "ledger_*", frozenset()),
         ("marts", "*", SELECT),
         ("audit", "township_accounts", SELECT),
     ],
@@ -91,8 +92,6 @@ MATRIX["kcbx_reporter"] = [
     ("audit", "setup_version", SELECT),
     ("pii", "child_identity", SELECT),
     ("pii", "responsible_persons", SELECT),
-    ("staging", "stg_quanfan__persuasion_actions", SELECT),
-    ("intermediate", "int_case_terms", SELECT),
     *MATRIX["kcbx_auditor"],
 ]
 

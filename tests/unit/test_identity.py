@@ -75,7 +75,7 @@ def _candidates(masked: str, region: str, born: date, precision: str) -> int:
 def test_masked_ledger_rows_cannot_be_restored_from_their_own_columns():
     # GB/T 35273: a de-identified row must not point back at one person. Every ledger
     # that shows a masked number shows the birth date only as a year (or not at all).
-    from kcbx.ledgers import LEDGERS, shown_birth_precision
+    from kcbx.outputs.ledgers import LEDGERS, shown_birth_precision
 
     born = date(2015, 3, 7)
     number = identity.make_number("411082", born, 123)

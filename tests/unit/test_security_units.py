@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kcbx import ledgers
+from kcbx.outputs import ledgers
 from kcbx.pipeline import PipelineInputError, check_landing
 from kcbx.warehouse import redact
 

@@ -1,4 +1,3 @@
-{{ config(grants={'+select': ['kcbx_reporter']}) }}
 -- Case x term: where each case stood at the end of every term it was open in (its
 -- 台账 row for that term). Term by term, not only "now", so that a closed term's
 -- figures can be frozen and the case's history read back.

@@ -1,4 +1,3 @@
-{{ config(grants={'+select': ['kcbx_reporter']}) }}
 with delivered as (
     {{ current_rows('quanfan', 'quanfan') }}
 ),
