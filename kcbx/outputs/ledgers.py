@@ -13,18 +13,17 @@ injection). Files are written owner-only (kcbx.files.owner_only).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import openpyxl
 import psycopg
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from kcbx.files import owner_only
 from kcbx.identity import mask
+from kcbx.outputs.cells import cell
 
 
 @dataclass(frozen=True)
@@ -97,6 +96,7 @@ LEDGERS = {
             ("性别", "sex"),
             (BIRTH_DATE, "birth_date"),
             ("户籍地", "hukou_village"),
+            ("失学原因", "reason_label"),
             ("说明", "summary"),
             ("最近劝返", "last_action"),
             ("劝返结果", "action_result"),
@@ -162,27 +162,10 @@ def write_workbook(path: Path, title: str, term_id: str, header: list[str], by_t
     workbook.save(path)
 
 
-TITLE_FONT, HEADER_FONT, DATE_FORMAT = Font(bold=True, size=13), Font(bold=True), "yyyy-mm-dd"
-# Characters a spreadsheet reads as the start of a formula or a DDE command (OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TITLE_FONT, HEADER_FONT = Font(bold=True, size=13), Font(bold=True)
 _SHEET_TITLE_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
 def safe_sheet_title(name: str) -> str:
     """Excel limits sheet names to 31 characters and forbids []:*?/\\ in them."""
     return name.translate(_SHEET_TITLE_BAD)[:31] or "_"
-
-
-def cell(sheet, value, font: Font | None = None) -> WriteOnlyCell:
-    """A cell whose text is always text: openpyxl would otherwise store any string that
-    starts with '=' as a live formula."""
-    out = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str):
-        out.data_type = "s"
-        if value.startswith(FORMULA_STARTS):
-            out.quotePrefix = True  # stays text even when a clerk edits the cell
-    elif isinstance(value, date):
-        out.number_format = DATE_FORMAT
-    if font is not None:
-        out.font = font
-    return out

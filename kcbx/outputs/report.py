@@ -63,6 +63,8 @@ SECTIONS = {
     "county": "select cohort_children, enrolled_children, enrolment_rate, dropout_rate, consolidation_rate, "
     "consolidation_method from marts.agg_indicators "
     "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部'",
+    "reasons_out_of_school": "select reason_label, children from marts.agg_out_of_school_reasons "
+    "where term_id = %(term)s and unit_level = 'county' order by priority",
     "cases": "select case_status, stage_label, sum(cases) as cases, sum(action_overdue_cases) as overdue, "
     "sum(escalation_overdue_cases) as unescalated from marts.agg_case_counts "
     "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部' "
@@ -109,6 +111,7 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         chart_by_type=_bar_chart([(r["finding_label"], r["findings"]) for r in data["by_type"]]),
         chart_by_township=_bar_chart([(r["township"], r["findings"]) for r in data["by_township"]]),
         table_township_type=_table(["乡镇", "发现类型", "条数"], data["by_township_type"]),
+        table_out_of_school_reasons=_table(["失学原因", "儿童数"], data["reasons_out_of_school"]),
         table_cases=_table(
             ["案件状态", "四步法阶段", "案件数", "超期未劝返", "应升级未升级"],
             data["cases"],

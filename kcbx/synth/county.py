@@ -39,6 +39,8 @@ class County:
     attendance: dict[str, list[tuple]] = field(default_factory=dict)
     schools: list[dict] = field(default_factory=list)
     changes: dict = field(default_factory=dict)  # what differs from the previous term
+    # planted cases a test checks by name: plan -> identity numbers
+    controls: dict[str, list[str]] = field(default_factory=dict)
 
 
 class Generator:
@@ -174,11 +176,12 @@ class Generator:
         mode: str = "普通",
         with_number: bool = True,
         changed: date | None = None,
+        grade: int | None = None,
     ) -> str:
         student_no = student_no or (
             "G" + c.number if c.number and with_number else f"L{self.rng.randrange(10**17):017d}"
         )
-        grade = min(9, max(1, self.term.grade_for(c.born)))
+        grade = grade or min(9, max(1, self.term.grade_for(c.born)))
         self.classes[student_no] = f"{grade}年级{self.rng.randint(1, 4)}班"
         self.rows["xueji"].append(
             {
@@ -305,6 +308,26 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     oldest_first = g.term.cohort[0]
     g.huji(planted_child("out_edge_in", born=oldest_first))
     g.huji(planted_child("edge_too_old", born=oldest_first - timedelta(days=1)))
+
+    # 小升初 (SPEC §3): 毕业 at grade 6 is not completion. A child whose only 学籍 row is a
+    # primary school's 毕业 never went on to junior school: out of school. Controls: one
+    # whose junior school registered it too (enrolled; its two 学籍号 are a duplicate), and
+    # one who graduated from grade 9 (completed).
+    graduated = date(g.term.year, 7, 1)
+    for _ in range(k):
+        c = planted_child("out_primary_graduate", born=g.cohort_birth(7))
+        g.huji(c)
+        g.xueji(c, g.primary[g.town_of(c.village)], status="毕业", grade=6, changed=graduated)
+    c = planted_child("primary_graduate_continued", born=g.cohort_birth(7))
+    g.huji(c)
+    g.xueji(c, g.primary[g.town_of(c.village)], status="毕业", grade=6, changed=graduated)
+    junior = g.junior[g.town_of(c.village)]
+    g.attend(junior, g.xueji(c, junior, student_no=f"L{g.rng.randrange(10**17):017d}", grade=7), "normal")
+    c = planted_child("junior_graduate", born=g.cohort_birth(9))
+    g.huji(c)
+    g.xueji(c, g.junior[g.town_of(c.village)], status="毕业", grade=9, changed=graduated)
+    for plan in ("out_primary_graduate", "primary_graduate_continued", "junior_graduate"):
+        g.county.controls[plan] = [p.number for p in planted if p.plan == plan]
 
     # Not findings: gone from the county; exempt; enrolled elsewhere.
     for status in ("死亡", "迁出", "注销"):

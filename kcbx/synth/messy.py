@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import openpyxl
 
 from kcbx.feeds import feed as get_feed
+from kcbx.outputs.cells import cell
 
 FULL_WIDTH = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 # Free text a spreadsheet would run (OWASP CSV injection): a full-width ＝ the loader folds
@@ -105,7 +107,9 @@ def write_file(path: Path, form: str, header: list[str], rows: Iterable[list[obj
         sheet = workbook.create_sheet("数据")
         sheet.append(header)
         for row in rows:
-            sheet.append(row)
+            # text cells, as a department's export holds them (a name starting with '='
+            # is text there, not a formula)
+            sheet.append([cell(sheet, v) if isinstance(v, str) else v for v in row])
         workbook.save(path)
         return path
     path = path.with_suffix(".csv")
@@ -118,20 +122,20 @@ def write_file(path: Path, form: str, header: list[str], rows: Iterable[list[obj
 
 
 def plant_hostile_text(rows: dict[str, list[dict]]) -> dict[str, str]:
-    """Put HOSTILE_TEXT into the first row of each feed that has a value there (for a
-    persuasion record, into every row of that child, so it is the 责任人 of the child's
-    case whichever action is the latest); returns feed -> raw column planted."""
+    """Put HOSTILE_TEXT into the first row of each feed that has a value there (for the
+    persuasion records, into every row of the child with the most of them, so it is the
+    责任人 of a case whichever action is the latest); returns feed -> raw column planted."""
     planted = {}
     for feed_name, (header, value) in HOSTILE_TEXT.items():
-        feed_rows = rows.get(feed_name, [])
-        first = next((row for row in feed_rows if row.get(header)), None)
-        if first is None:
+        candidates = [row for row in rows.get(feed_name, []) if row.get(header)]
+        if not candidates:
             continue
-        same_child = (
-            [r for r in feed_rows if r.get("身份证号") == first.get("身份证号")] if feed_name == "quanfan" else []
-        )
-        for row in same_child or [first]:
-            if row.get(header):
-                row[header] = value
+        chosen = candidates[:1]
+        if feed_name == "quanfan":
+            counts = Counter(row.get("身份证号") or "" for row in candidates)
+            child = max(sorted(counts), key=lambda number: counts[number])
+            chosen = [row for row in candidates if (row.get("身份证号") or "") == child]
+        for row in chosen:
+            row[header] = value
         planted[feed_name] = next(c.col for c in get_feed(feed_name).columns if c.name == header)
     return planted

@@ -33,6 +33,31 @@ def _usable(feed_name: str, rows: list[dict], today: date) -> list[dict]:
     return out
 
 
+IN_SCHOOL = {"在读", "休学", "延缓入学", "免于入学"}
+
+
+def _keeps_in_school(registration: dict) -> bool:
+    """Enrolled, exempt, or completed: 毕业 counts only in grade 9 (SPEC §3; 小学毕业 at
+    grade 6 is not completion)."""
+    status = registration["registry_status"]
+    return status in IN_SCHOOL or (status == "毕业" and int(registration["grade"]) == 9)
+
+
+def _out_of_school_reason(hukou_status: str | None, registrations: list[dict]) -> str:
+    """Why an out_of_school child is out of school: the first that applies
+    (seeds/out_of_school_reasons.csv lists the reasons and their order)."""
+    rows = [(r["registry_status"], int(r["grade"])) for r in registrations]
+    if hukou_status == "失踪":
+        return "missing_person"
+    if any(status == "辍学" for status, _ in rows):
+        return "registry_dropout"
+    if any(status == "毕业" and grade < 9 for status, grade in rows):
+        return "primary_graduate_not_continued"
+    if any(status == "转出" for status, _ in rows):
+        return "transferred_out_unplaced"
+    return "registry_other" if rows else "never_enrolled"
+
+
 def expected_findings(county: County, dropout_days: int | None = None, today: date | None = None) -> list[dict]:
     today = today or date.today()
     if dropout_days is None:
@@ -106,13 +131,13 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
     responsible -= {m for m, s in huji_status.items() if s in GONE}
     out_of_school = set()
     for m in responsible:
-        statuses = {r["registry_status"] for r in registrations.get(m, [])}
         if not term.in_cohort(birth[m]):
             continue
-        if statuses & {"在读", "休学", "延缓入学", "免于入学", "毕业"}:
+        if any(_keeps_in_school(r) for r in registrations.get(m, [])):
             continue
         out_of_school.add(m)
         add("out_of_school", m, None, town_of_child(m))
+        findings[-1]["reason"] = _out_of_school_reason(huji_status.get(m), registrations.get(m, []))
 
     # phantom_enrolment and suspected_dropout: 在读 at a county school that reported attendance.
     troubled = set(out_of_school)
@@ -214,8 +239,11 @@ def expected_cases(terms: list[tuple[County, list[dict]]], today: date | None = 
         for r in rows["xueji"]:
             material_by_student.setdefault(r["student_no"], r["id_number"] or f"student:{r['student_no']}")
         statuses: dict[str, set[str]] = defaultdict(set)
+        in_school: set[str] = set()
         for r in rows["xueji"]:
             statuses[material_by_student[r["student_no"]]].add(r["registry_status"])
+            if _keeps_in_school(r):
+                in_school.add(material_by_student[r["student_no"]])
         seen = set(statuses)
         for name in ("huji", "fupin", "canlian", "minzheng", "sifa", "renshe", "quanfan"):
             seen |= {r["id_number"] for r in rows[name]}
@@ -236,6 +264,7 @@ def expected_cases(terms: list[tuple[County, list[dict]]], today: date | None = 
                 "found": found,
                 "official": official,
                 "statuses": statuses,
+                "in_school": in_school,
             }
         )
         for r in rows["quanfan"]:
@@ -264,11 +293,7 @@ def expected_cases(terms: list[tuple[County, list[dict]]], today: date | None = 
                     episodes.append(current)
                 current["found"].append(t)
             elif current is not None:
-                if kind == "written_off":
-                    status = "核销"
-                else:
-                    ok = t["statuses"].get(child, set()) & {"在读", "休学", "延缓入学", "免于入学", "毕业"}
-                    status = "销号" if ok else "核销"
+                status = "销号" if kind != "written_off" and child in t["in_school"] else "核销"
                 current["closed"] = (t, on, status)
                 current = None
         for number, episode in enumerate(episodes, start=1):

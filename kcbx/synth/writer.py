@@ -107,6 +107,7 @@ def synthesize(
         }
         expected["rejected_files"][t.term_id] = sorted(BROKEN_FILES) if messy else []
         expected["changes"][t.term_id] = county.changes
+        expected.setdefault("controls", {})[t.term_id] = county.controls
     # The case ledger after the last term; the attendance rows are not needed for it.
     expected["cases"] = expected_cases(generated)
     (out / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1), encoding="utf-8")

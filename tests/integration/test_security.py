@@ -29,7 +29,8 @@ SETUP_AUDIT = {"load_files", "rejected_rows", "formula_cells", "gx_results", "se
 TOWNSHIP_MARTS = {
     "agg_case_counts", "agg_child_groups", "agg_indicators", "code_values", "dim_child_bi", "dim_date",
     "dim_region", "dim_school", "dim_term", "fct_case", "fct_case_action", "fct_enrolment", "fct_findings",
-    "finding_types", "frozen_school_months", "frozen_term_indicators",
+    "finding_types", "frozen_school_months", "frozen_term_indicators", "agg_out_of_school_reasons",
+    "out_of_school_reasons",
 }  # fmt: skip
 
 # The declared matrix: per role, (schema, table pattern, privileges); the first rule that

@@ -57,6 +57,53 @@ def test_every_planted_finding_is_found_and_nothing_else(db, county):
     assert len(types) == 10, f"every finding type is planted, got {sorted(types)}"
 
 
+def test_every_out_of_school_finding_has_the_oracles_reason(db, county):
+    expected = {
+        _key(f["child"]): f["reason"] for f in _expected(county)["findings"] if f["finding_type"] == "out_of_school"
+    }
+    found = dict(
+        db.execute(
+            "select child_key, details ->> 'reason_code' from marts.fct_findings "
+            "where term_id = %s and finding_type = 'out_of_school'",
+            (TERM,),
+        ).fetchall()
+    )
+    assert found == expected
+    labels = {r for (r,) in db.execute("select reason_code from marts.out_of_school_reasons")}
+    assert set(found.values()) <= labels and len(set(found.values())) >= 4
+
+
+def test_primary_school_graduation_is_not_completion(db, county):
+    """小升初 (SPEC §3): 毕业 at grade 6 with no junior registration is out of school; a
+    junior registration beside it, or 毕业 at grade 9, is not."""
+    controls = _expected(county)["controls"][TERM]
+    out = {
+        key
+        for (key,) in db.execute(
+            "select child_key from marts.fct_findings where term_id = %s and finding_type = 'out_of_school'", (TERM,)
+        )
+    }
+    completed = {
+        key
+        for (key,) in db.execute(
+            "select child_key from marts.fct_enrolment where term_id = %s and has_completed", (TERM,)
+        )
+    }
+    primary = {_key(n) for n in controls["out_primary_graduate"]}
+    assert primary and primary <= out and not primary & completed
+    reasons = dict(
+        db.execute(
+            "select child_key, details ->> 'reason_code' from marts.fct_findings "
+            "where term_id = %s and finding_type = 'out_of_school'",
+            (TERM,),
+        ).fetchall()
+    )
+    assert {reasons[k] for k in primary} == {"primary_graduate_not_continued"}
+    assert not {_key(n) for n in controls["primary_graduate_continued"]} & out
+    junior = {_key(n) for n in controls["junior_graduate"]}
+    assert junior and not junior & out and junior <= completed
+
+
 def test_every_row_is_loaded_or_quarantined(db, county):
     rows = db.execute(
         "select feed, file_name, rows_read, rows_loaded, rows_rejected, status, message from audit.load_files "

@@ -72,7 +72,9 @@ registration_summary as (
         bool_or(is_county_school) as has_county_registration,
         bool_or(registry_status_code in ('enrolled', 'suspended')) as is_enrolled,
         bool_or(registry_status_code in ('deferred', 'exempted')) as is_exempt,
-        bool_or(registry_status_code = 'graduated') as has_completed,
+        -- SPEC §3: completion is 毕业 in grade 9. A 毕业 row at grade 6 is 小学毕业: a child
+        -- whose registrations end there has not moved on to junior school (小升初).
+        bool_or(registry_status_code = 'graduated' and grade = 9) as has_completed,
         min(school_township_code) filter (where is_county_school) as school_township_code,
         count(distinct student_key) as registrations
     from registrations

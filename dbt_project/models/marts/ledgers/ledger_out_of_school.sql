@@ -31,6 +31,7 @@ final as (
         children.sex,
         children.birth_date,
         villages.region_name as hukou_village,
+        findings.details ->> 'reason_label' as reason_label,
         findings.details ->> 'summary' as summary,
         case
             when last_action.action_on is null then '无'
