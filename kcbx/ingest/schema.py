@@ -163,6 +163,13 @@ def ensure_setup(settings, force: bool = False) -> bool:
         except WarehouseUnavailable:
             pass  # before the first set-up the login does not exist yet
     passwords = {login: ensure_login_password(settings, login) for login in STAGE_LOGINS.values()}
-    with connect(database_url(settings)) as conn:
-        setup(conn, passwords)
+    try:
+        admin = connect(database_url(settings))
+    except WarehouseUnavailable as exc:
+        raise WarehouseUnavailable(
+            "数据仓库需要初始化（缺少或版本过旧），请用管理员账号执行 kcbx db setup / the warehouse needs its "
+            f"set-up (missing or older than this code) and the set-up login could not connect: {exc}"
+        ) from exc
+    with admin:
+        setup(admin, passwords)
     return True
