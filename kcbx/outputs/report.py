@@ -65,6 +65,9 @@ SECTIONS = {
     "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部'",
     "reasons_out_of_school": "select reason_label, children from marts.agg_out_of_school_reasons "
     "where term_id = %(term)s and unit_level = 'county' order by priority",
+    "stages": "select stage, cohort_children, enrolled_children, enrolment_rate, out_of_school_children, "
+    "not_attending_children from marts.agg_stage_indicators where term_id = %(term)s and unit_level = 'county' "
+    "order by stage = '初中', stage",
     "cases": "select case_status, stage_label, sum(cases) as cases, sum(action_overdue_cases) as overdue, "
     "sum(escalation_overdue_cases) as unescalated from marts.agg_case_counts "
     "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部' "
@@ -112,6 +115,10 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         chart_by_township=_bar_chart([(r["township"], r["findings"]) for r in data["by_township"]]),
         table_township_type=_table(["乡镇", "发现类型", "条数"], data["by_township_type"]),
         table_out_of_school_reasons=_table(["失学原因", "儿童数"], data["reasons_out_of_school"]),
+        table_stages=_table(
+            ["学段", "适龄儿童", "在校", "入学率", "适龄失学", "在籍不在校"],
+            [{**r, "enrolment_rate": _percent(r["enrolment_rate"])} for r in data["stages"]],
+        ),
         table_cases=_table(
             ["案件状态", "四步法阶段", "案件数", "超期未劝返", "应升级未升级"],
             data["cases"],

@@ -104,6 +104,43 @@ def test_primary_school_graduation_is_not_completion(db, county):
     assert junior and not junior & out and junior <= completed
 
 
+def _expected_stage(grade: int | None, born, term_id: str) -> str | None:
+    """SPEC §3 学段, worked out here: the registered grade's, else the grade the birth
+    date implies (born (Y-7-k)-09-01 to (Y-6-k)-08-31 -> grade k+1)."""
+    if grade is None:
+        year = int(term_id[:4])
+        grade = year - 6 - (born.year if born.month >= 9 else born.year - 1)
+    return "小学" if 1 <= grade <= 6 else "初中" if 7 <= grade <= 9 else None
+
+
+def test_stage_follows_the_grade_or_the_birth_date(db):
+    rows = db.execute(
+        "select e.term_id, e.grade, e.stage, c.birth_date from marts.fct_enrolment e "
+        "join marts.dim_child c using (child_key) where e.in_cohort and e.is_county_responsibility"
+    ).fetchall()
+    assert {stage for *_, stage, _ in rows} == {"小学", "初中"}
+    assert [r for r in rows if r[2] != _expected_stage(r[1], r[3], r[0])] == []
+    by_stage = dict(
+        db.execute(
+            "select stage, cohort_children from marts.agg_stage_indicators "
+            "where term_id = %s and unit_level = 'county'",
+            (TERM,),
+        ).fetchall()
+    )
+    cohort = db.execute(
+        "select cohort_children from marts.agg_indicators "
+        "where term_id = %s and unit_level = 'county' and priority_group = '全部'",
+        (TERM,),
+    ).fetchone()[0]
+    assert sum(by_stage.values()) == cohort
+    findings = db.execute(
+        "select count(*) filter (where stage is null), count(*) from marts.fct_findings "
+        "where term_id = %s and child_key is not null and finding_type = 'out_of_school'",
+        (TERM,),
+    ).fetchone()
+    assert findings[0] == 0 < findings[1]
+
+
 def test_every_row_is_loaded_or_quarantined(db, county):
     rows = db.execute(
         "select feed, file_name, rows_read, rows_loaded, rows_rejected, status, message from audit.load_files "

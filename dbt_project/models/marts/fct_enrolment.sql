@@ -35,6 +35,11 @@ final as (
         children.child_key,
         primary_registration.school_code,
         primary_registration.grade,
+        -- 学段: the registered grade's; with no registration, the grade the birth date implies
+        coalesce(
+            {{ stage_of('primary_registration.grade') }},
+            {{ stage_of(expected_grade('children.birth_date', school_year('children.term_id'))) }}
+        ) as stage,
         primary_registration.registry_status,
         primary_registration.study_mode,
         children.home_township_code as township_code,

@@ -30,6 +30,7 @@ final as (
         enrolment.registry_status,
         schools.school_name,
         enrolment.grade,
+        enrolment.stage,
         case when enrolment.is_enrolled then '是' else '否' end as is_enrolled_label
     from enrolment
     inner join children

@@ -31,6 +31,7 @@ final as (
         children.sex,
         children.birth_date,
         villages.region_name as hukou_village,
+        findings.stage,
         findings.details ->> 'reason_label' as reason_label,
         findings.details ->> 'summary' as summary,
         case
