@@ -77,6 +77,8 @@ LEDGERS = {
             ("年级", "grade"),
             ("学段", "stage"),
             ("在校", "is_enrolled_label"),
+            ("去向核实", "whereabouts_status"),
+            ("核实证据", "whereabouts_evidence"),
         ),
         "l.birth_date",
     ),

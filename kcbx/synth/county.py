@@ -69,6 +69,7 @@ class Generator:
             "sifa",
             "renshe",
             "quanfan",
+            "quxiang",
         ):
             self.rows[feed] = []
         self.school_days = [d for d, is_day in term.calendar() if is_day]
@@ -215,6 +216,23 @@ class Generator:
             }
         )
 
+    def whereabouts(self, c: Child, kind: str, confirmed: date) -> None:
+        """A township's 去向核实 row for the child."""
+        elsewhere = kind in ("县外就读", "出国出境")
+        self.rows["quxiang"].append(
+            {
+                "身份证号": c.number,
+                "姓名": c.name,
+                "去向类型": kind,
+                "就读学校": "广东省东莞市长安镇中心小学" if kind == "县外就读" else "",
+                "就读地": ("广东省东莞市" if kind == "县外就读" else "新加坡") if elsewhere else "",
+                "就读学籍号": f"G{self.rng.randrange(10**17):017d}" if kind == "县外就读" else "",
+                "核实日期": confirmed.isoformat(),
+                "核实方式": self.rng.choice(["学籍系统查询", "电话", "家访", "证明材料"]),
+                "核实人": "王核实",
+            }
+        )
+
     def school_for(self, c: Child) -> str:
         town = self.town_of(c.village)
         return self.primary[town] if self.term.grade_for(c.born) <= 6 else self.junior[town]
@@ -326,7 +344,38 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     c = planted_child("junior_graduate", born=g.cohort_birth(9))
     g.huji(c)
     g.xueji(c, g.junior[g.town_of(c.village)], status="毕业", grade=9, changed=graduated)
-    for plan in ("out_primary_graduate", "primary_graduate_continued", "junior_graduate"):
+    # 去向核实 (SPEC §3): a child studying with migrant parents elsewhere, confirmed this
+    # school year (not out of school), the same confirmed only last school year (still
+    # out of school), a confirmed 迁出 (no longer the county's), and a confirmation that
+    # contradicts a county 在读 registration (whereabouts_conflict).
+    this_year, last_year = date(g.term.year, 9, 20), date(g.term.year - 1, 10, 8)
+    for plan, kind, when in (
+        ("elsewhere_confirmed", "县外就读", this_year),
+        ("abroad_confirmed", "出国出境", this_year),
+        ("out_elsewhere_stale", "县外就读", last_year),
+        ("moved_confirmed", "迁出", this_year),
+    ):
+        c = planted_child(plan, born=g.cohort_birth())
+        g.huji(c)
+        g.whereabouts(c, kind, when)
+    c = planted_child("whereabouts_conflict", born=g.cohort_birth())
+    g.huji(c)
+    school = g.school_for(c)
+    g.attend(school, g.xueji(c, school), "normal")
+    g.whereabouts(c, "县外就读", this_year)
+    c = planted_child("whereabouts_other", born=g.cohort_birth())  # 其他 changes nothing
+    g.huji(c)
+    g.whereabouts(c, "其他", this_year)
+    for plan in (
+        "out_primary_graduate",
+        "primary_graduate_continued",
+        "junior_graduate",
+        "elsewhere_confirmed",
+        "abroad_confirmed",
+        "out_elsewhere_stale",
+        "moved_confirmed",
+        "whereabouts_conflict",
+    ):
         g.county.controls[plan] = [p.number for p in planted if p.plan == plan]
 
     # Not findings: gone from the county; exempt; enrolled elsewhere.

@@ -125,15 +125,26 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
         county_schools = sorted(r["school_code"] for r in registrations.get(m, []) if r["school_code"] in schools)
         return schools[county_schools[0]]["township_code"] if county_schools else None
 
+    # 去向核实: confirmations in the term's school year, up to the term's last day.
+    calendar_days = [date.fromisoformat(r["day"]) for r in rows["calendar"]]
+    window = (date(term.year, 9, 1), min(date(term.year + 1, 8, 31), max(calendar_days)))
+    confirmed: dict[str, set[str]] = defaultdict(set)
+    for r in rows["quxiang"]:
+        if window[0] <= date.fromisoformat(r["confirmed_on"]) <= window[1]:
+            confirmed[r["id_number"]].add(r["whereabouts_type"])
+    elsewhere = {m for m, kinds in confirmed.items() if kinds & {"县外就读", "出国出境"}}
+    confirmed_gone = {m for m, kinds in confirmed.items() if kinds & {"死亡", "迁出"}}
+
     # out_of_school
     responsible = {m for m, s in huji_status.items() if s in ("正常", "失踪")}
     responsible |= {m for m, regs in registrations.items() if any(r["school_code"] in schools for r in regs)}
     responsible -= {m for m, s in huji_status.items() if s in GONE}
+    responsible -= confirmed_gone
     out_of_school = set()
     for m in responsible:
         if not term.in_cohort(birth[m]):
             continue
-        if any(_keeps_in_school(r) for r in registrations.get(m, [])):
+        if any(_keeps_in_school(r) for r in registrations.get(m, [])) or m in elsewhere:
             continue
         out_of_school.add(m)
         add("out_of_school", m, None, town_of_child(m))
@@ -203,6 +214,15 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
         has_students = any(x["school_code"] == school and x["registry_status"] == "在读" for x in rows["xueji"])
         if has_students and not reported[school]:
             add("school_missing_attendance", None, school, r["township_code"])
+
+    # whereabouts_conflict: confirmed elsewhere or gone, yet 在读 at a county school.
+    conflicts = set()
+    for r in rows["xueji"]:
+        m = material_of(r["student_no"])
+        if r["registry_status"] == "在读" and r["school_code"] in schools and confirmed.get(m, set()) - {"其他"}:
+            conflicts.add((m, r["school_code"]))
+    for m, school in sorted(conflicts):
+        add("whereabouts_conflict", m, school, schools[school]["township_code"])
     return findings
 
 

@@ -54,7 +54,7 @@ def test_every_planted_finding_is_found_and_nothing_else(db, county):
     assert not (expected - found), f"missed: {sorted(expected - found)}"
     assert not (found - expected), f"unexpected: {sorted(found - expected)}"
     types = {t for t, _, _ in found}
-    assert len(types) == 10, f"every finding type is planted, got {sorted(types)}"
+    assert len(types) == 11, f"every finding type is planted, got {sorted(types)}"
 
 
 def test_every_out_of_school_finding_has_the_oracles_reason(db, county):
@@ -139,6 +139,50 @@ def test_stage_follows_the_grade_or_the_birth_date(db):
         (TERM,),
     ).fetchone()
     assert findings[0] == 0 < findings[1]
+
+
+def test_confirmed_whereabouts_shrink_the_out_of_school_list(db, county, warehouse):
+    """去向核实 (SPEC §3): 县外就读/出国出境 confirmed this school year takes a child off the
+    out-of-school list into 在外就读（已核实）; a confirmation from last school year does
+    not; 迁出 confirmed ends responsibility; against a county 在读 row it is a conflict."""
+    controls = _expected(county)["controls"][TERM]
+    keys = {plan: {_key(n) for n in numbers} for plan, numbers in controls.items()}
+    findings = set(
+        db.execute("select finding_type, child_key from marts.fct_findings where term_id = %s", (TERM,)).fetchall()
+    )
+    out = {k for t, k in findings if t == "out_of_school"}
+    for plan in ("elsewhere_confirmed", "abroad_confirmed", "moved_confirmed"):
+        assert keys[plan] and not keys[plan] & out, plan
+    assert keys["out_elsewhere_stale"] <= out
+    assert {k for t, k in findings if t == "whereabouts_conflict"} == keys["whereabouts_conflict"]
+    effects = dict(
+        db.execute(
+            "select child_key, effect from marts.fct_whereabouts where term_id = %s and effect <> 'none'", (TERM,)
+        ).fetchall()
+    )
+    assert {effects[k] for k in keys["elsewhere_confirmed"] | keys["abroad_confirmed"]} == {"schooled_elsewhere"}
+    assert {effects[k] for k in keys["moved_confirmed"]} == {"responsibility_ended"}
+    assert not keys["out_elsewhere_stale"] & set(effects)
+    responsible = {
+        k
+        for (k,) in db.execute(
+            "select child_key from marts.fct_enrolment where term_id = %s and is_county_responsibility", (TERM,)
+        )
+    }
+    assert keys["elsewhere_confirmed"] <= responsible and not keys["moved_confirmed"] & responsible
+    # 适龄儿童台账 shows the status with its evidence.
+    import openpyxl
+
+    ledger = next((warehouse.home / "reports" / TERM / "ledgers").glob("适龄儿童台账_*.xlsx"))
+    shown = [
+        row
+        for sheet in openpyxl.load_workbook(ledger, read_only=True).worksheets
+        for row in sheet.iter_rows(min_row=3, values_only=True)
+        if "在外就读（已核实）" in row
+    ]
+    # (the contradicted child too: its 学籍 says 在读 here, which the conflict finding flags)
+    assert len(shown) == len(keys["elsewhere_confirmed"] | keys["abroad_confirmed"] | keys["whereabouts_conflict"])
+    assert all(any(isinstance(c, str) and c[:4].isdigit() and "，" in c for c in row) for row in shown)
 
 
 def test_every_row_is_loaded_or_quarantined(db, county):

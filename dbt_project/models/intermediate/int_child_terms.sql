@@ -52,6 +52,16 @@ prisoners_children as (
     from {{ ref('stg_sifa__prisoners_children') }}
 ),
 
+whereabouts as (
+    select
+        term_id,
+        child_key,
+        bool_or(effect = 'schooled_elsewhere') as is_confirmed_elsewhere,
+        bool_or(effect = 'responsibility_ended') as is_confirmed_gone
+    from {{ ref('int_whereabouts') }}
+    group by term_id, child_key
+),
+
 labour as (
     select term_id, child_key, min(birth_date) as birth_date
     from {{ ref('stg_renshe__child_labour_reports') }}
@@ -120,6 +130,8 @@ joined as (
         coalesce(protected.is_dibao, false) as is_dibao,
         coalesce(protected.is_tekun, false) as is_tekun,
         prisoners_children.child_key is not null as is_prisoners_child,
+        coalesce(whereabouts.is_confirmed_elsewhere, false) as is_confirmed_elsewhere,
+        coalesce(whereabouts.is_confirmed_gone, false) as is_confirmed_gone,
         terms.cohort_first_birth,
         terms.cohort_last_birth
     from all_children
@@ -145,14 +157,19 @@ joined as (
     left join labour
         on all_children.term_id = labour.term_id
         and all_children.child_key = labour.child_key
+    left join whereabouts
+        on all_children.term_id = whereabouts.term_id
+        and all_children.child_key = whereabouts.child_key
 ),
 
 final as (
     select
         *,
         coalesce(birth_date between cohort_first_birth and cohort_last_birth, false) as in_cohort,
+        -- a confirmed 死亡/迁出 (去向核实) ends responsibility like the same 户籍 status
         (coalesce(hukou_status in ('正常', '失踪'), false) or has_county_registration)
-        and not is_hukou_deregistered as is_county_responsibility
+        and not is_hukou_deregistered
+        and not is_confirmed_gone as is_county_responsibility
     from joined
 )
 

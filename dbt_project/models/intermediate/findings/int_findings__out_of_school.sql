@@ -1,5 +1,6 @@
 -- 适龄失学: a county-responsibility child of compulsory age with no 在读/休学 学籍,
--- not exempt (延缓/免于入学) and not graduated from grade 9 (小学毕业 is not completion).
+-- not exempt (延缓/免于入学), not graduated from grade 9 (小学毕业 is not completion) and
+-- not confirmed as schooled elsewhere (去向核实 县外就读/出国出境 this school year).
 with children as (
     select * from {{ ref('int_child_terms') }}
 ),
@@ -46,6 +47,8 @@ reasoned as (
         and not children.is_enrolled
         and not children.is_exempt
         and not children.has_completed
+        -- schooled elsewhere, confirmed by the township (去向核实): 在外就读（已核实）
+        and not children.is_confirmed_elsewhere
 ),
 
 final as (

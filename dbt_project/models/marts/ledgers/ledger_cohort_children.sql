@@ -17,6 +17,14 @@ schools as (
     select * from {{ ref('dim_school') }}
 ),
 
+-- the confirmation that counts this term (the latest with an effect)
+whereabouts as (
+    select distinct on (term_id, child_key) term_id, child_key, effect_label, evidence
+    from {{ ref('fct_whereabouts') }}
+    where effect <> 'none'
+    order by term_id, child_key, confirmed_on desc, effect_label
+),
+
 final as (
     select
         enrolment.term_id,
@@ -31,7 +39,9 @@ final as (
         schools.school_name,
         enrolment.grade,
         enrolment.stage,
-        case when enrolment.is_enrolled then '是' else '否' end as is_enrolled_label
+        case when enrolment.is_enrolled then '是' else '否' end as is_enrolled_label,
+        whereabouts.effect_label as whereabouts_status,
+        whereabouts.evidence as whereabouts_evidence
     from enrolment
     inner join children
         on enrolment.child_key = children.child_key
@@ -41,6 +51,9 @@ final as (
         on enrolment.township_code = townships.region_code
     left join schools
         on enrolment.school_code = schools.school_code
+    left join whereabouts
+        on enrolment.term_id = whereabouts.term_id
+        and enrolment.child_key = whereabouts.child_key
     where enrolment.in_cohort
         and enrolment.is_county_responsibility
 )
