@@ -107,6 +107,18 @@ LEDGERS = {
         ),
         "l.birth_date",
     ),
+    "流出未落实台账": Ledger(
+        "ledger_unplaced_leavers",
+        (
+            ("原学校", "left_school_name"),
+            ("异动类型", "change_type"),
+            ("异动日期", "changed_on"),
+            ("异动原因", "reason"),
+            ("学段", "stage"),
+            ("现学籍状态", "registry_status"),
+        ),
+        "l.changed_on",
+    ),
     # 一人一案: every case open during the term, as it stood at the term's end.
     "一人一案台账": Ledger(
         "ledger_cases",

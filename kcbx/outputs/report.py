@@ -68,6 +68,13 @@ SECTIONS = {
     "stages": "select stage, cohort_children, enrolled_children, enrolment_rate, out_of_school_children, "
     "not_attending_children from marts.agg_stage_indicators where term_id = %(term)s and unit_level = 'county' "
     "order by stage = '初中', stage",
+    "flows": "select change_type, sum(children) as children, "
+    "sum(children) filter (where stage = '小学') as primary_children, "
+    "sum(children) filter (where stage = '初中') as junior_children from marts.agg_registry_flows "
+    "where term_id = %(term)s and priority_group = '全部' group by change_type "
+    "order by array_position(array['转入', '转出', '休学', '复学', '辍学', '死亡'], change_type)",
+    "whereabouts": "select effect_label, count(*) as children from marts.fct_whereabouts "
+    "where term_id = %(term)s group by effect_label order by 2 desc",
     "cases": "select case_status, stage_label, sum(cases) as cases, sum(action_overdue_cases) as overdue, "
     "sum(escalation_overdue_cases) as unescalated from marts.agg_case_counts "
     "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部' "
@@ -119,6 +126,8 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
             ["学段", "适龄儿童", "在校", "入学率", "适龄失学", "在籍不在校"],
             [{**r, "enrolment_rate": _percent(r["enrolment_rate"])} for r in data["stages"]],
         ),
+        table_flows=_table(["异动类型", "儿童数", "其中小学", "其中初中"], data["flows"]),
+        table_whereabouts=_table(["去向核实结果", "儿童数"], data["whereabouts"]),
         table_cases=_table(
             ["案件状态", "四步法阶段", "案件数", "超期未劝返", "应升级未升级"],
             data["cases"],

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from kcbx import identity
-from tests.conftest import embedded_warehouse
+from tests.conftest import TEST_PII_KEY, embedded_warehouse
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +37,28 @@ CHILDREN = {
     "K": ("2012-01-01", "男", None, VILLAGE2, (JUNIOR, "7", "在读"), ["出勤"] * 5),
 }
 POVERTY = ("D", "F")
+# 学籍异动 this term: (child, type, date, from school, to school)
+CHANGES = [
+    ("B", "辍学", "2025-09-02", JUNIOR, ""),
+    ("E", "转入", "2025-09-01", "", PRIMARY),
+    ("K", "转入", "2025-09-01", "3301010001", JUNIOR),
+    ("F", "休学", "2025-09-03", JUNIOR, ""),
+    ("F", "复学", "2025-09-04", "", JUNIOR),
+    ("H", "毕业", "2025-07-01", JUNIOR, ""),  # not a flow
+]
+# Worked out by hand: (school, 学段, group, type) -> children. 转入 counts at the school it
+# went to, the rest at the school left; B is grade 8 (初中), E grade 4 and F grade 6 (小学),
+# K grade 7 (初中); F is 脱贫家庭 and K, with no county 户籍, 随迁子女.
+EXPECTED_FLOWS = {
+    (JUNIOR, "初中", "全部", "辍学"): 1,
+    (PRIMARY, "小学", "全部", "转入"): 1,
+    (JUNIOR, "初中", "全部", "转入"): 1,
+    (JUNIOR, "小学", "全部", "休学"): 1,
+    (JUNIOR, "小学", "全部", "复学"): 1,
+    (JUNIOR, "小学", "脱贫家庭", "休学"): 1,
+    (JUNIOR, "小学", "脱贫家庭", "复学"): 1,
+    (JUNIOR, "初中", "随迁子女", "转入"): 1,
+}
 
 # (unit_level, unit_code, priority_group): cohort, enrolled, on roll, dropouts,
 # 入学率, 辍学率, grade-9-age children, of whom retained, 巩固率 (同龄在校率: no history)
@@ -48,6 +70,13 @@ EXPECTED = {
     ("school", JUNIOR, "全部"): (5, 3, 4, 2, "0.6000", "0.5000", 3, 2, "0.6667"),
     ("county", COUNTY, "脱贫家庭"): (2, 1, 1, 1, "0.5000", "1.0000", 0, 0, None),
 }
+
+
+def _number(name: str) -> str:
+    """The identity number the fixture gives a child (as _landing writes it)."""
+    seq = list(CHILDREN).index(name)
+    born, sex = CHILDREN[name][0], CHILDREN[name][1]
+    return identity.make_number("411082", date.fromisoformat(born), 2 * seq + (1 if sex == "男" else 2))
 
 
 def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -101,6 +130,12 @@ def _landing(root: Path) -> Path:
     )
     _write(term / "kaoqin" / "kaoqin.csv", ["学校标识码", "日期", "全国学籍号", "出勤状态"], kaoqin)
     _write(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
+    numbers = {row[2].removeprefix("儿童"): row[1] for row in xueji}
+    _write(
+        term / "xueji_changes" / "xueji_changes.csv",
+        ["全国学籍号", "身份证号", "异动类型", "异动日期", "原学校标识码", "现学校标识码"],
+        [["G" + numbers[c], numbers[c], kind, on, src, dst] for c, kind, on, src, dst in CHANGES],
+    )
     return root
 
 
@@ -117,7 +152,20 @@ def indicators(tmp_path_factory):
             "consolidation_rate, consolidation_method from marts.agg_indicators where term_id = %s",
             (TERM,),
         ).fetchall()
-    yield {(level, code, group): tuple(rest) for level, code, group, *rest in rows}
+        flows = conn.execute(
+            "select school_code, stage, priority_group, change_type, children from marts.agg_registry_flows "
+            "where term_id = %s",
+            (TERM,),
+        ).fetchall()
+        leavers = conn.execute(
+            "select l.child_key, l.change_type, l.left_school_name from marts.ledger_unplaced_leavers l "
+            "where l.term_id = %s",
+            (TERM,),
+        ).fetchall()
+    found = {(level, code, group): tuple(rest) for level, code, group, *rest in rows}
+    found["flows"] = {(school, stage, group, kind): n for school, stage, group, kind, n in flows}
+    found["leavers"] = leavers
+    yield found
     warehouse.kcbx("db", "stop")
 
 
@@ -136,3 +184,15 @@ def test_indicators_equal_hand_computed_values(indicators, unit):
         Decimal(consolidation) if consolidation else None,
         "同龄在校率",
     )
+
+
+def test_flows_equal_hand_computed_counts(indicators):
+    assert indicators["flows"] == EXPECTED_FLOWS
+
+
+def test_a_leaver_registered_and_confirmed_nowhere_is_listed(indicators):
+    # B dropped out of the junior school this school year and is in no school: listed.
+    # E, K (转入) and F (休学, 复学) are in school; H's 毕业 is not a leaving.
+    (key, kind, school), *others = indicators["leavers"]
+    assert others == [] and (kind, school) == ("辍学", "坡胡第一初级中学")
+    assert key == identity.child_key(TEST_PII_KEY, _number("B"))

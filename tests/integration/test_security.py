@@ -30,7 +30,7 @@ TOWNSHIP_MARTS = {
     "agg_case_counts", "agg_child_groups", "agg_indicators", "code_values", "dim_child_bi", "dim_date",
     "dim_region", "dim_school", "dim_term", "fct_case", "fct_case_action", "fct_enrolment", "fct_findings",
     "finding_types", "frozen_school_months", "frozen_term_indicators", "agg_out_of_school_reasons",
-    "out_of_school_reasons", "agg_stage_indicators", "fct_whereabouts",
+    "out_of_school_reasons", "agg_stage_indicators", "fct_whereabouts", "agg_registry_flows",
 }  # fmt: skip
 
 # The declared matrix: per role, (schema, table pattern, privileges); the first rule that

@@ -388,9 +388,19 @@ def test_report_renders_in_a_browser(warehouse, tmp_path, run):
     dom = subprocess.run(
         [CHROMIUM, *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120
     ).stdout
-    for element in ('id="kpi-rate"', 'id="chart-type"', 'id="chart-township"', 'id="quality-summary"'):
+    for element in (
+        'id="kpi-rate"',
+        'id="chart-type"',
+        'id="chart-township"',
+        'id="quality-summary"',
+        'id="table-stages"',
+        'id="table-out-of-school-reasons"',
+        'id="table-flows"',
+        'id="table-whereabouts"',
+    ):
         assert element in dom
     assert dom.count("<rect") >= 10 and "控辍保学学期报告" in dom
+    assert "在外就读（已核实）" in dom and "小学毕业未升学" in dom and "初中" in dom
     shot = tmp_path / "report.png"
     subprocess.run(
         [CHROMIUM, *flags, "--window-size=1100,1400", f"--screenshot={shot}", report.as_uri()],
