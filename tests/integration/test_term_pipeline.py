@@ -127,12 +127,17 @@ def test_stage_follows_the_grade_or_the_birth_date(db):
             (TERM,),
         ).fetchall()
     )
-    cohort = db.execute(
-        "select cohort_children from marts.agg_indicators "
+    cohort, dropouts = db.execute(
+        "select cohort_children, dropout_children from marts.agg_indicators "
         "where term_id = %s and unit_level = 'county' and priority_group = '全部'",
         (TERM,),
-    ).fetchone()[0]
+    ).fetchone()
     assert sum(by_stage.values()) == cohort
+    stage_dropouts = db.execute(
+        "select sum(dropout_children) from marts.agg_stage_indicators where term_id = %s and unit_level = 'county'",
+        (TERM,),
+    ).fetchone()[0]
+    assert stage_dropouts == dropouts > 0
     findings = db.execute(
         "select count(*) filter (where stage is null), count(*) from marts.fct_findings "
         "where term_id = %s and child_key is not null and finding_type = 'out_of_school'",
@@ -183,6 +188,13 @@ def test_confirmed_whereabouts_shrink_the_out_of_school_list(db, county, warehou
     # (the contradicted child too: its 学籍 says 在读 here, which the conflict finding flags)
     assert len(shown) == len(keys["elsewhere_confirmed"] | keys["abroad_confirmed"] | keys["whereabouts_conflict"])
     assert all(any(isinstance(c, str) and c[:4].isdigit() and "，" in c for c in row) for row in shown)
+    # 辍学台账 shows each child's 学段 and reason.
+    dropouts = next((warehouse.home / "reports" / TERM / "ledgers").glob("辍学台账_*.xlsx"))
+    sheets = openpyxl.load_workbook(dropouts, read_only=True).worksheets
+    header = [c.value for c in next(sheets[0].iter_rows(min_row=2, max_row=2))]
+    assert "学段" in header and "失学原因" in header
+    cells = {c for sheet in sheets for row in sheet.iter_rows(min_row=3, values_only=True) for c in row}
+    assert {"小学毕业未升学", "从未入学"} <= cells and cells & {"小学", "初中"}
 
 
 def test_every_row_is_loaded_or_quarantined(db, county):
