@@ -66,8 +66,8 @@ SECTIONS = {
     "reasons_out_of_school": "select reason_label, children from marts.agg_out_of_school_reasons "
     "where term_id = %(term)s and unit_level = 'county' order by priority",
     "stages": "select stage, cohort_children, enrolled_children, enrolment_rate, out_of_school_children, "
-    "not_attending_children, dropout_rate from marts.agg_stage_indicators "
-    "where term_id = %(term)s and unit_level = 'county' "
+    "not_attending_children, dropout_rate, consolidation_rate from marts.agg_stage_indicators "
+    "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部' "
     "order by stage = '初中', stage",
     "flows": "select change_type, sum(children) as children, "
     "sum(children) filter (where stage = '小学') as primary_children, "
@@ -124,9 +124,9 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         table_township_type=_table(["乡镇", "发现类型", "条数"], data["by_township_type"]),
         table_out_of_school_reasons=_table(["失学原因", "儿童数"], data["reasons_out_of_school"]),
         table_stages=_table(
-            ["学段", "适龄儿童", "在校", "入学率", "适龄失学", "在籍不在校", "辍学率"],
+            ["学段", "适龄儿童", "在校", "入学率", "适龄失学", "在籍不在校", "辍学率", "巩固率"],
             [
-                {**r, "enrolment_rate": _percent(r["enrolment_rate"]), "dropout_rate": _percent(r["dropout_rate"])}
+                {**r, **{k: _percent(r[k]) for k in ("enrolment_rate", "dropout_rate", "consolidation_rate")}}
                 for r in data["stages"]
             ],
         ),

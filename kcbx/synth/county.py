@@ -363,6 +363,14 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     school = g.school_for(c)
     g.attend(school, g.xueji(c, school), "normal")
     g.whereabouts(c, "县外就读", this_year)
+    # 流入: a child who came from another county's school this term, registered and
+    # attending here (a flow, not a finding).
+    c = planted_child("transferred_in", born=g.cohort_birth())
+    g.huji(c)
+    school = g.school_for(c)
+    no = g.xueji(c, school, changed=date(g.term.year, 9, 1))
+    g.change(no, c, "转入", date(g.term.year, 9, 1), src=g.outside, dst=school, why="随父母返乡")
+    g.attend(school, no, "normal")
     c = planted_child("whereabouts_other", born=g.cohort_birth())  # 其他 changes nothing
     g.huji(c)
     g.whereabouts(c, "其他", this_year)

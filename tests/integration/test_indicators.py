@@ -157,6 +157,17 @@ def indicators(tmp_path_factory):
             "where term_id = %s",
             (TERM,),
         ).fetchall()
+        monitored = conn.execute(
+            "select change_type, poverty_monitored_children, monitored_1 from marts.agg_registry_flows "
+            "where term_id = %s and priority_group = '全部' and poverty_monitored_children > 0 order by 1",
+            (TERM,),
+        ).fetchall()
+        stages = conn.execute(
+            "select stage, cohort_children, enrolled_children, enrolment_rate, on_roll_children, dropout_children, "
+            "dropout_rate, consolidation_rate, consolidation_method from marts.agg_stage_indicators "
+            "where term_id = %s and unit_level = 'county' and priority_group = '全部'",
+            (TERM,),
+        ).fetchall()
         leavers = conn.execute(
             "select l.child_key, l.change_type, l.left_school_name from marts.ledger_unplaced_leavers l "
             "where l.term_id = %s",
@@ -165,6 +176,8 @@ def indicators(tmp_path_factory):
     found = {(level, code, group): tuple(rest) for level, code, group, *rest in rows}
     found["flows"] = {(school, stage, group, kind): n for school, stage, group, kind, n in flows}
     found["leavers"] = leavers
+    found["monitored"] = monitored
+    found["stages"] = {stage: tuple(rest) for stage, *rest in stages}
     yield found
     warehouse.kcbx("db", "stop")
 
@@ -188,6 +201,8 @@ def test_indicators_equal_hand_computed_values(indicators, unit):
 
 def test_flows_equal_hand_computed_counts(indicators):
     assert indicators["flows"] == EXPECTED_FLOWS
+    # F, the one 防返贫监测 child (脱贫户) with changes, broken out of 全部
+    assert indicators["monitored"] == [("休学", 1, 1), ("复学", 1, 1)]
 
 
 def test_a_leaver_registered_and_confirmed_nowhere_is_listed(indicators):
@@ -196,3 +211,16 @@ def test_a_leaver_registered_and_confirmed_nowhere_is_listed(indicators):
     (key, kind, school), *others = indicators["leavers"]
     assert others == [] and (kind, school) == ("辍学", "坡胡第一初级中学")
     assert key == identity.child_key(TEST_PII_KEY, _number("B"))
+
+
+# Worked out by hand (tests/data/indicators/README.md, 学段): 小学 C D E F G (D's stage from
+# its birth date), 初中 A B H K; 巩固率 by the same-age proxy: grade-6 age is F alone
+# (enrolled), grade-9 age A, B, H (A enrolled, H graduated).
+EXPECTED_STAGES = {
+    "小学": (5, 3, Decimal("0.6000"), 3, 2, Decimal("0.6667"), Decimal("1.0000"), "同龄在校率"),
+    "初中": (4, 2, Decimal("0.5000"), 3, 1, Decimal("0.3333"), Decimal("0.6667"), "同龄在校率"),
+}
+
+
+def test_stage_indicators_equal_hand_computed_values(indicators):
+    assert indicators["stages"] == EXPECTED_STAGES

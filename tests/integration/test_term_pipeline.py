@@ -123,7 +123,7 @@ def test_stage_follows_the_grade_or_the_birth_date(db):
     by_stage = dict(
         db.execute(
             "select stage, cohort_children from marts.agg_stage_indicators "
-            "where term_id = %s and unit_level = 'county'",
+            "where term_id = %s and unit_level = 'county' and priority_group = '全部'",
             (TERM,),
         ).fetchall()
     )
@@ -134,7 +134,8 @@ def test_stage_follows_the_grade_or_the_birth_date(db):
     ).fetchone()
     assert sum(by_stage.values()) == cohort
     stage_dropouts = db.execute(
-        "select sum(dropout_children) from marts.agg_stage_indicators where term_id = %s and unit_level = 'county'",
+        "select sum(dropout_children) from marts.agg_stage_indicators "
+        "where term_id = %s and unit_level = 'county' and priority_group = '全部'",
         (TERM,),
     ).fetchone()[0]
     assert stage_dropouts == dropouts > 0
