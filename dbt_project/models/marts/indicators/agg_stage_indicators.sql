@@ -24,25 +24,9 @@ groups as (
     select * from {{ ref('int_child_priority_groups') }}
 ),
 
-findings as (
-    select * from {{ ref('fct_findings') }}
-),
-
-finding_types as (
-    select * from {{ ref('finding_types') }}
-),
 
 child_findings as (
-    select
-        findings.term_id,
-        findings.child_key,
-        bool_or(findings.finding_type = 'out_of_school') as is_out_of_school,
-        bool_or(finding_types.is_not_attending) as is_not_attending
-    from findings
-    inner join finding_types
-        on findings.finding_type = finding_types.finding_type
-    where findings.child_key is not null
-    group by findings.term_id, findings.child_key
+    select * from {{ ref('int_child_findings') }}
 ),
 
 measured as (
