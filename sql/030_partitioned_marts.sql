@@ -14,7 +14,7 @@ create table if not exists marts.fct_attendance_daily (
 
 -- Rows of a new week are appended together, so a block-range index on day lets the
 -- model's slice delete and the tests on unverified days (dbt_project/macros/
--- verified_days.sql) read that week's blocks instead of the whole term. Tiny to keep.
+-- day_slices/) read that week's blocks instead of the whole term. Tiny to keep.
 create index if not exists fct_attendance_daily_day on marts.fct_attendance_daily using brin (day);
 -- dbt adds a partition per term, which needs ownership of the parent.
 alter table marts.fct_attendance_daily owner to kcbx_transformer;

@@ -99,9 +99,9 @@ def test_killed_run_then_rerun_equals_uninterrupted_run(faulty, small_county, re
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     with psycopg.connect(faulty.url(), autocommit=True) as conn:
         assert conn.execute("select count(*) from audit.load_files where status = 'loading'").fetchone()[0] == 0
-        # Days written by the killed run were tested by the rerun (macros/verified_days.sql).
+        # Days written by the killed run were tested by the rerun (macros/day_slices/verified_days.sql).
         unverified = conn.execute(
-            "select count(*) from intermediate.fct_attendance_daily__processed_days where verified_at is null"
+            "select count(*) from intermediate.day_slice_state where verified_at is null"
         ).fetchone()[0]
         state = warehouse_state(conn)
     differing = sorted(name for name in reference.keys() | state.keys() if reference.get(name) != state.get(name))

@@ -1,20 +1,17 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='day_slices',
+        day_versions='int_attendance_grid_versions',
         full_refresh=false,
         on_schema_change='fail',
-        pre_hook=[
-            "{{ attendance_daily_partitions(this) }}",
-            "{{ slice_pre_hook(ref('int_attendance_grid_versions')) }}",
-        ],
-        post_hook="{{ slice_post_hook(ref('int_attendance_grid_versions')) }}",
+        pre_hook="{{ attendance_daily_partitions(this) }}",
     )
 }}
 -- depends_on: {{ ref('int_terms') }}
 
 -- Child x school x school day, partitioned by term, rebuilt by day slice
--- (macros/attendance_slices.sql): loading term 2 never rewrites term 1's days, and a
+-- (macros/day_slices/): loading term 2 never rewrites term 1's days, and a
 -- new week of roll calls writes that week.
 with grid as (
     {{ in_changed_days(ref('int_attendance_grid'), 'attendance_grid', ref('int_attendance_grid_versions')) }}

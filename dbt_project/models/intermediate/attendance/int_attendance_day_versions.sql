@@ -1,6 +1,6 @@
 {{ config(post_hook='analyze {{ this }}') }}
 -- (term, day) -> the version of that day's roll calls: whether it is a school day and
--- which attendance files (by content hash) cover it. See macros/attendance_slices.sql.
+-- which attendance files (by content hash) cover it. See macros/day_slices/.
 with calendar as (
     select * from {{ ref('stg_jiaoyu__calendar_days') }}
 ),

@@ -1,10 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='day_slices',
+        day_versions='int_attendance_day_versions',
         on_schema_change='fail',
-        pre_hook="{{ slice_pre_hook(ref('int_attendance_day_versions')) }}",
-        post_hook="{{ slice_post_hook(ref('int_attendance_day_versions')) }}",
     )
 }}
 -- One status per student, school and school day: a day with several roll calls counts

@@ -1,14 +1,14 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='day_slices',
+        day_versions='int_attendance_grid_versions',
         on_schema_change='fail',
-        pre_hook="{{ slice_pre_hook(ref('int_attendance_grid_versions')) }}",
-        post_hook="{{ slice_post_hook(ref('int_attendance_grid_versions')) }}",
     )
 }}
 -- Every (student, school) pair the term knows of crossed with the school's reported
--- days. A day with no row for the student is unexcused (SPEC §3). Rebuilt by day slice.
+-- days. A day with no row for the student is unexcused (SPEC §3). Rebuilt by day slice
+-- (macros/day_slices/).
 with pairs as (
     select * from {{ ref('int_attendance_pairs') }}
 ),

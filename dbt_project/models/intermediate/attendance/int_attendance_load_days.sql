@@ -7,7 +7,7 @@
     )
 }}
 -- Which school days each attendance file covers: the map from deliveries to the day
--- slices (macros/attendance_slices.sql). Each load is read once, when it is new; the
+-- slices (macros/day_slices/). Each load is read once, when it is new; the
 -- BRIN index on raw.kaoqin.load_id keeps that read to the new load's blocks.
 with loads as (
     select load_id

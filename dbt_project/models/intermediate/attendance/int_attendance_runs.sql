@@ -1,20 +1,21 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='term_id',
+        incremental_strategy='day_slices',
+        day_versions='int_attendance_grid_versions',
         on_schema_change='fail',
-        pre_hook="{{ fold_pre_hook(ref('int_attendance_grid_versions')) }}",
-        post_hook="{{ slice_post_hook(ref('int_attendance_grid_versions')) }}",
     )
 }}
--- Per student, school and term: day counts and unexcused runs. A run is a stretch of
--- consecutive reported days that are all unexcused; the current run is the one that
--- reaches the school's last reported day. A new week is folded onto the stored
--- summary; other changes rebuild the term (macros/attendance_slices.sql).
-{%- if execute and is_incremental() %}
-    {%- set modes = run_query(fold_term_modes(ref('int_attendance_grid_versions'))) %}
-    {%- for term_id, is_extended in modes.rows %}
+-- depends_on: {{ ref('int_attendance_grid_versions') }}
+-- Per student, school and term: day counts and unexcused runs (macros/attendance_runs.sql).
+-- The current run is the one that reaches the school's last reported day. Terms with a
+-- changed day are replaced (macros/day_slices/): when every changed day comes after the
+-- last day summarised - a new week of roll calls - the new days are folded onto the
+-- stored summary; any other change (a corrected file, a new student, a calendar change)
+-- summarises the term again from the grid.
+{#- tells the operator which; not in unit tests, where refs name the fixtures -#}
+{%- if execute and is_incremental() and model.resource_type == 'model' %}
+    {%- for term_id, is_extended in run_query(attendance_run_modes()).rows %}
         {%- do log('kcbx: int_attendance_runs ' ~ ('folds the new days onto' if is_extended else 'rebuilds')
             ~ ' term ' ~ term_id, info=true) %}
     {%- endfor %}
@@ -25,7 +26,7 @@ with grid as (
 
 {% if is_incremental() %}
 modes as (
-    {{ fold_term_modes(ref('int_attendance_grid_versions')) }}
+    {{ attendance_run_modes() }}
 ),
 
 changed_days as (
@@ -42,7 +43,7 @@ segment as (
         or (grid.term_id, grid.day) in (select changed_days.term_id, changed_days.day from changed_days)
 ),
 
-previous as (
+earlier as (
     select summarised.*
     from {{ this }} as summarised
     inner join modes
@@ -55,94 +56,13 @@ segment as (
 ),
 {% endif %}
 
-numbered as (
-    select
-        *,
-        count(*) filter (where attendance_kind <> 'unexcused') over (
-            partition by term_id, school_code, student_key
-            order by day
-            rows between unbounded preceding and current row
-        ) as run_group
-    from segment
-),
-
-runs as (
-    select
-        term_id,
-        school_code,
-        student_key,
-        run_group,
-        count(*) filter (where attendance_kind = 'unexcused') as run_length
-    from numbered
-    group by term_id, school_code, student_key, run_group
-),
-
-run_summary as (
-    select
-        term_id,
-        school_code,
-        student_key,
-        max(run_length) as longest_unexcused_run,
-        (array_agg(run_length order by run_group desc))[1] as current_unexcused_run,
-        -- the run the segment starts with: it continues a run the stored summary ends with
-        coalesce(max(run_length) filter (where run_group = 0), 0) as leading_unexcused_run
-    from runs
-    group by term_id, school_code, student_key
-),
-
-day_counts as (
-    select
-        term_id,
-        school_code,
-        student_key,
-        count(*) as reported_days,
-        count(*) filter (where attendance_kind = 'present') as present_days,
-        count(*) filter (where attendance_kind = 'excused') as excused_days,
-        count(*) filter (where attendance_kind = 'unexcused') as unexcused_days,
-        max(day) filter (where attendance_kind = 'present') as last_present_on,
-        max(day) as last_reported_on
-    from segment
-    group by term_id, school_code, student_key
-),
-
 segment_summary as (
-    select
-        day_counts.*,
-        run_summary.longest_unexcused_run,
-        run_summary.current_unexcused_run,
-        run_summary.leading_unexcused_run
-    from day_counts
-    inner join run_summary
-        using (term_id, school_code, student_key)
+    {{ summarise_attendance_days('segment') }}
 ),
 
 {% if is_incremental() %}
 final as (
-    select
-        term_id,
-        school_code,
-        student_key,
-        coalesce(previous.reported_days, 0) + coalesce(segment_summary.reported_days, 0) as reported_days,
-        coalesce(previous.present_days, 0) + coalesce(segment_summary.present_days, 0) as present_days,
-        coalesce(previous.excused_days, 0) + coalesce(segment_summary.excused_days, 0) as excused_days,
-        coalesce(previous.unexcused_days, 0) + coalesce(segment_summary.unexcused_days, 0) as unexcused_days,
-        -- greatest() skips nulls: a side that is missing does not count
-        greatest(previous.last_present_on, segment_summary.last_present_on) as last_present_on,
-        greatest(previous.last_reported_on, segment_summary.last_reported_on) as last_reported_on,
-        greatest(
-            previous.longest_unexcused_run,
-            segment_summary.longest_unexcused_run,
-            previous.current_unexcused_run + segment_summary.leading_unexcused_run
-        ) as longest_unexcused_run,
-        case
-            when segment_summary.student_key is null then previous.current_unexcused_run
-            when segment_summary.leading_unexcused_run = segment_summary.reported_days
-                then coalesce(previous.current_unexcused_run, 0) + segment_summary.reported_days
-            else segment_summary.current_unexcused_run
-        end as current_unexcused_run
-    from previous
-    full outer join segment_summary
-        using (term_id, school_code, student_key)
+    {{ fold_attendance_runs('earlier', 'segment_summary') }}
 )
 {% else %}
 final as (
