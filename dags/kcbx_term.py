@@ -1,61 +1,124 @@
-"""kcbx_term: one term's pipeline — ingest every feed, dbt build, data quality, reports.
+"""kcbx_term: one term's pipeline - ingest every feed, dbt build, data quality, reports.
 
 Thin on purpose: the work is in the kcbx package, imported inside tasks so that parsing
-this file touches no database. `kcbx run` runs it in-process with dag.test(); a real
-scheduler runs the same file (docker-compose.yml).
+this file touches no database. Runs by itself nightly and after a delivery lands
+(kcbx/orchestration/schedule.py); `kcbx run` runs it in-process with dag.test(); the
+scheduler started by `make serve` (and docker-compose.yml) runs the same file.
 """
 
 from __future__ import annotations
 
+import os
+
 import pendulum
-from airflow.sdk import Param, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, PokeReturnValue, dag, task
+
+from kcbx.orchestration import failures
+from kcbx.orchestration.schedule import LANDING, NIGHTLY_CRON, TIMEZONE
 
 
 @dag(
     dag_id="kcbx_term",
-    schedule=None,
-    start_date=pendulum.datetime(2025, 1, 1, tz="Asia/Shanghai"),
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(NIGHTLY_CRON, timezone=TIMEZONE), assets=[LANDING]),
+    start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
     catchup=False,
-    max_active_runs=1,
+    # Several terms (or counties) at once; one run per term is the term lock's job.
+    max_active_runs=8,
+    default_args={**failures.default_args(), "on_failure_callback": failures.on_task_failure},
+    # Late-run alerts need the scheduler; `kcbx run` (dag.test, an operator watching) has none.
+    deadline=None if os.environ.get("KCBX_IN_PROCESS") else failures.deadline(),
     tags=["kcbx", "控辍保学"],
     params={
-        "landing": Param("/opt/kcbx/landing", type="string", description="landing folder: <landing>/<term>/<feed>/"),
-        "term": Param("2025-2026-1", type="string", pattern=r"^\d{4}-\d{4}-[12]$", description="term id"),
+        "landing": Param(
+            os.environ.get("KCBX_LANDING", ""),
+            type="string",
+            description="landing folder <landing>/<term>/<feed>/; empty: KCBX_LANDING or KCBX_LANDING_ROOT",
+        ),
+        "term": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-\d{4}-[12]$",
+            description="term id such as 2025-2026-1; empty: the delivery's term, else the run date's term",
+        ),
+        "rebuild": Param(False, type="boolean", description="build and report even when nothing changed"),
     },
     doc_md=__doc__,
 )
 def kcbx_term():
-    @task
-    def prepare(params=None) -> list[str]:
+    @task(multiple_outputs=True, execution_timeout=pendulum.duration(minutes=5))
+    def resolve_term(params=None, triggering_asset_events=None, dag_run=None) -> dict:
+        from kcbx import pipeline
+        from kcbx.orchestration.schedule import asset_terms, default_landing
+
+        term = pipeline.resolve_term(params.get("term"), asset_terms(triggering_asset_events), dag_run.run_after)
+        return {"term": term, "landing": params.get("landing") or default_landing()}
+
+    @task.sensor(poke_interval=30, timeout=6 * 3600, mode="reschedule")
+    def acquire_term(term: str, run_id=None) -> PokeReturnValue:
         from kcbx import pipeline
 
-        return pipeline.prepare(params["landing"], params["term"])
+        return PokeReturnValue(is_done=pipeline.acquire_term(term, run_id))
 
-    @task(max_active_tis_per_dagrun=4)
-    def ingest(feed: str, params=None) -> dict:
+    @task(execution_timeout=pendulum.duration(minutes=15))
+    def prepare(landing: str, term: str, run_id=None) -> list[str]:
         from kcbx import pipeline
 
-        return pipeline.ingest(params["landing"], params["term"], feed)
+        with pipeline.holding_term(term, run_id):
+            return pipeline.prepare(landing, term)
 
-    @task
-    def transform(ingested) -> dict:
+    @task(max_active_tis_per_dagrun=4, execution_timeout=pendulum.duration(hours=1))
+    def ingest(feed: str, landing: str, term: str, run_id=None) -> dict:
         from kcbx import pipeline
 
-        return pipeline.transform(list(ingested))
+        with pipeline.holding_term(term, run_id):
+            return pipeline.ingest(landing, term, feed)
 
-    @task
-    def quality(transformed: dict, params=None) -> dict:
+    # Skips transform, quality and report only: release_term still runs (its trigger rule).
+    @task.short_circuit(ignore_downstream_trigger_rules=False, execution_timeout=pendulum.duration(minutes=5))
+    def has_changes(ingested, term: str, run_id=None, params=None) -> bool:
         from kcbx import pipeline
 
-        return pipeline.quality(params["term"])
+        return bool(params.get("rebuild")) or pipeline.has_changes(term, run_id)
 
-    @task
-    def report(checked: dict, params=None) -> dict:
+    @task(execution_timeout=pendulum.duration(hours=2))
+    def transform(ingested, term: str, run_id=None) -> dict:
         from kcbx import pipeline
 
-        return pipeline.report(params["term"])
+        with pipeline.holding_term(term, run_id):
+            return pipeline.transform(list(ingested))
 
-    report(quality(transform(ingest.expand(feed=prepare()))))
+    @task(execution_timeout=pendulum.duration(hours=1))
+    def quality(transformed: dict, term: str, run_id=None) -> dict:
+        from kcbx import pipeline
+
+        with pipeline.holding_term(term, run_id):
+            return pipeline.quality(term)
+
+    @task(execution_timeout=pendulum.duration(minutes=30))
+    def report(checked: dict, term: str, run_id=None) -> dict:
+        from kcbx import pipeline
+
+        with pipeline.holding_term(term, run_id):
+            result = pipeline.report(term)
+            pipeline.record_build(term, run_id)
+        return result
+
+    @task(trigger_rule="all_done", retries=3, execution_timeout=pendulum.duration(minutes=5))
+    def release_term(term: str, run_id=None) -> None:
+        from kcbx import pipeline
+
+        pipeline.release_term(term, run_id)
+
+    run = resolve_term()
+    held = acquire_term(run["term"])
+    feeds = prepare(run["landing"], run["term"])
+    held >> feeds
+    ingested = ingest.partial(landing=run["landing"], term=run["term"]).expand(feed=feeds)
+    changed = has_changes(ingested, run["term"])
+    transformed = transform(ingested, run["term"])
+    changed >> transformed
+    reported = report(quality(transformed, run["term"]), run["term"])
+    reported >> release_term(run["term"])
 
 
 dag = kcbx_term()

@@ -23,7 +23,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import os
 
     from kcbx.ingest.schema import ensure_setup
-    from kcbx.pipeline import PipelineInputError, check_landing
+    from kcbx.pipeline import PipelineInputError, check_landing, has_changes
     from kcbx.runner import run_term
     from kcbx.warehouse import WarehouseUnavailable, connect, redact, stage_url
 
@@ -61,7 +61,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"another kcbx run is processing term {args.term}; run again when it has finished",
         )
     try:
-        state, failed = run_term(settings, args.landing, args.term)
+        # Nothing new: say so and leave everything as it is, without starting Airflow.
+        if args.rebuild or has_changes(args.term, f"cli__{time.time():.0f}", str(args.landing)):
+            state, failed = run_term(settings, args.landing, args.term, rebuild=args.rebuild)
+        else:
+            state, failed = "success", []
     finally:
         lock.close()  # the advisory lock ends with the session, also if this process is killed
     elapsed = time.monotonic() - started
@@ -107,7 +111,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         cmd_synth(
             argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True, terms=1)
         )
-    return cmd_run(argparse.Namespace(landing=landing, term=args.term))
+    return cmd_run(argparse.Namespace(landing=landing, term=args.term, rebuild=False))
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -203,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one term's pipeline through the Airflow DAG")
     run.add_argument("--landing", type=Path, required=True)
     run.add_argument("--term", required=True)
+    run.add_argument(
+        "--rebuild", action="store_true",
+        help="build the warehouse and write the reports even when no delivery, code or setting changed "
+        "(by default such a run says so and changes nothing)",
+    )  # fmt: skip
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="synthesise a county and run it")
     demo.add_argument("--children", type=int, default=3000)

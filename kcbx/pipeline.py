@@ -3,6 +3,7 @@ stage opens its own warehouse connection so tasks can run in separate worker pro
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kcbx import settings as settings_module
@@ -117,3 +118,86 @@ def report(term_id: str) -> dict:
     _progress(f"  报告 report: {path}")
     _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}")
     return {"report": str(path), "findings": counts}
+
+
+# --- operations (kcbx/orchestration/): the term, its lock, and whether anything changed
+
+
+def resolve_term(param: str | None, asset_terms: list[str], run_after) -> str:
+    from kcbx.orchestration.schedule import term_for_run
+
+    term = term_for_run(param, asset_terms, run_after)
+    _progress(f"学期 term {term}" + ("" if param else " (由运行日期或交付确定 / from the run's date or delivery)"))
+    return term
+
+
+def _in_process() -> bool:
+    return bool(os.environ.get("KCBX_IN_PROCESS"))
+
+
+def acquire_term(term_id: str, run_id: str) -> bool:
+    """True once this run holds the term; False while another run does (the DAG waits).
+    `kcbx run` does not wait: it refuses, as it does for another `kcbx run`."""
+    from kcbx.ingest import schema
+    from kcbx.orchestration import term_lock
+
+    settings = settings_module.load()
+    schema.ensure_setup(settings)
+    with connect(stage_url(settings, "loader"), autocommit=True) as conn:
+        holder = term_lock.acquire(conn, term_id, run_id, in_process=_in_process())
+    if holder and _in_process():
+        raise PipelineInputError(
+            f"学期 {term_id} 正在由计划运行 {holder} 处理，请待其完成后再试 / "
+            f"the scheduled run {holder} is processing term {term_id}; run again when it has finished"
+        )
+    if holder:
+        _progress(f"  学期 {term_id} 正在由运行 {holder} 处理，等待 / term {term_id} is held by run {holder}; waiting")
+    return holder is None
+
+
+def holding_term(term_id: str, run_id: str):
+    """Context manager: this run holds the term's lock while the block runs."""
+    from kcbx.orchestration import term_lock
+
+    settings = settings_module.load()
+    url = stage_url(settings, "loader")
+    return term_lock.holding(lambda: connect(url, autocommit=True), term_id, run_id)
+
+
+def release_term(term_id: str, run_id: str) -> None:
+    from kcbx.orchestration import term_lock
+
+    settings = settings_module.load()
+    with connect(stage_url(settings, "loader"), autocommit=True) as conn:
+        term_lock.release(conn, term_id, run_id)
+
+
+def has_changes(term_id: str, run_id: str, landing: str | None = None) -> bool:
+    """False when nothing the term's outputs are made from changed since its last run.
+    With `landing` (the command line, before Airflow starts), the delivered files are
+    compared with the loads first, as ingest would."""
+    from kcbx.orchestration import changes
+
+    settings = settings_module.load()
+    with connect(stage_url(settings, "loader"), autocommit=True) as conn:
+        if landing is not None and not changes.landing_matches_loads(conn, Path(landing), term_id):
+            return True
+        current = changes.fingerprint(conn, settings)
+        unchanged = current == changes.last_fingerprint(conn, term_id)
+        report_kept = (settings.reports_dir / term_id / "index.html").exists()
+        if unchanged and report_kept:
+            changes.record(conn, run_id, term_id, current, "unchanged")
+            _progress(
+                "  无新交付、代码与配置未变：数据表与报告保持不变 / nothing new since the last run "
+                "(deliveries, code and settings unchanged): tables and reports left as they are"
+            )
+            return False
+    return True
+
+
+def record_build(term_id: str, run_id: str) -> None:
+    from kcbx.orchestration import changes
+
+    settings = settings_module.load()
+    with connect(stage_url(settings, "loader"), autocommit=True) as conn:
+        changes.record(conn, run_id, term_id, changes.fingerprint(conn, settings), "built")

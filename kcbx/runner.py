@@ -21,6 +21,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        # dags/kcbx_term.py: no deadline alert in an in-process run
+        "KCBX_IN_PROCESS": "1",
         # Airflow's own INFO lines would bury the pipeline's progress; they stay in the
         # task logs under AIRFLOW_HOME.
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
@@ -49,7 +51,7 @@ def _ensure_metadata_db(settings: Settings, env: dict[str, str]) -> None:
     marker.write_text("ok\n")
 
 
-def run_term(settings: Settings, landing: Path, term_id: str) -> tuple[str, list[str]]:
+def run_term(settings: Settings, landing: Path, term_id: str, rebuild: bool = False) -> tuple[str, list[str]]:
     """Run the DAG; return (final state, ids of failed tasks)."""
     env = airflow_env(settings)
     _ensure_metadata_db(settings, env)
@@ -60,6 +62,6 @@ def run_term(settings: Settings, landing: Path, term_id: str) -> tuple[str, list
     spec.loader.exec_module(module)
     dag = module.dag
     assert dag.dag_id == DAG_ID
-    run = dag.test(run_conf={"landing": str(landing.resolve()), "term": term_id})
+    run = dag.test(run_conf={"landing": str(landing.resolve()), "term": term_id, "rebuild": rebuild})
     failed = [ti.task_id for ti in run.get_task_instances() if ti.state in ("failed", "upstream_failed")]
     return str(run.state), failed

@@ -40,6 +40,17 @@ class Term:
         school_year_of_birth = born.year if born.month >= 9 else born.year - 1
         return self.year - school_year_of_birth - 6
 
+    @classmethod
+    def containing(cls, day: date) -> Term:
+        """The term whose school year and half contain `day` (SPEC §2): the autumn term
+        (N=1) from September to January, the spring term (N=2) from February to August,
+        so a scheduled run in the summer or winter holidays loads the term just ended."""
+        if day.month >= 9:
+            return cls.parse(f"{day.year}-{day.year + 1}-1")
+        if day.month == 1:
+            return cls.parse(f"{day.year - 1}-{day.year}-1")
+        return cls.parse(f"{day.year - 1}-{day.year}-2")
+
     def next(self) -> Term:
         if self.number == 1:
             return Term(f"{self.year}-{self.year + 1}-2", self.year, 2)

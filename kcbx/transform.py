@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kcbx.settings import Settings
-from kcbx.warehouse import libpq_params, redact
+from kcbx.warehouse import WarehouseUnavailable, libpq_params, redact
 
 
 class TransformFailed(RuntimeError):
@@ -31,6 +31,10 @@ def dbt_env(url: str) -> dict[str, str]:
 def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
+
+
+CONNECTION_LOST = ("could not connect to server", "Connection refused", "server closed the connection",
+                   "connection to server at", "terminating connection due to administrator command")  # fmt: skip
 
 
 def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[str], None] = print) -> dict:
@@ -61,5 +65,11 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
     results_path = project / "target" / "run_results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     if code != 0:
+        if any(mark in line for line in tail for mark in CONNECTION_LOST):
+            # the warehouse, not the models: worth a retry (kcbx/orchestration/failures.py)
+            raise WarehouseUnavailable(
+                f"dbt lost the warehouse {redact(url)}: "
+                + next(line for line in tail if any(mark in line for mark in CONNECTION_LOST))
+            )
         raise TransformFailed(f"dbt {' '.join(args)} failed against {redact(url)} (exit {code}):\n" + "\n".join(tail))
     return results

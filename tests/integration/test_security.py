@@ -25,7 +25,10 @@ PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", 
 OWNER = frozenset(PRIVILEGES)
 SELECT = frozenset({"SELECT"})
 # The set-up's own audit tables; every other audit table is a dbt test's stored failures.
-SETUP_AUDIT = {"load_files", "rejected_rows", "formula_cells", "gx_results", "setup_version", "township_accounts"}
+SETUP_AUDIT = {
+    "load_files", "rejected_rows", "formula_cells", "gx_results", "setup_version", "township_accounts",
+    "term_locks", "pipeline_runs",
+}  # fmt: skip
 TOWNSHIP_MARTS = {
     "agg_case_counts", "agg_child_groups", "agg_indicators", "code_values", "dim_child_bi", "dim_date",
     "dim_region", "dim_school", "dim_term", "fct_case", "fct_case_action", "fct_enrolment", "fct_findings",
@@ -45,6 +48,8 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         ("audit", "rejected_rows", frozenset({"SELECT", "INSERT"})),
         ("audit", "formula_cells", frozenset({"SELECT", "INSERT"})),
         ("audit", "setup_version", SELECT),
+        ("audit", "term_locks", frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})),
+        ("audit", "pipeline_runs", frozenset({"SELECT", "INSERT"})),
     ],
     "kcbx_transformer": [
         ("staging", "*", OWNER),
@@ -69,6 +74,8 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         ("audit", "formula_cells", SELECT),
         ("audit", "gx_results", SELECT),
         ("audit", "township_accounts", SELECT),
+        ("audit", "pipeline_runs", SELECT),
+        ("audit", "term_locks", SELECT),
     ],
     "kcbx_bi": [
         ("marts", "<partition>", frozenset()),

@@ -1,0 +1,29 @@
+-- Operations (SPEC §6): one run per term at a time, and what each finished run was built
+-- from, so a run that finds nothing new can leave everything as it is
+-- (kcbx/orchestration/).
+create table if not exists audit.term_locks (
+    term_id text primary key,
+    run_id text not null,
+    -- 'cli' (kcbx run, in-process) or 'scheduler'
+    holder text not null default 'scheduler',
+    acquired_at timestamptz not null default now(),
+    refreshed_at timestamptz not null default now()
+);
+alter table audit.term_locks add column if not exists holder text not null default 'scheduler';
+
+create table if not exists audit.pipeline_runs (
+    run_id text not null,
+    term_id text not null,
+    -- hash of every current delivery (all terms), the code and the thresholds
+    fingerprint text not null,
+    outcome text not null check (outcome in ('built', 'unchanged')),
+    finished_at timestamptz not null default now(),
+    primary key (run_id, term_id)
+);
+comment on table audit.pipeline_runs is '流水线运行记录 — each finished term run: built, or unchanged (nothing new)';
+
+revoke all on audit.term_locks, audit.pipeline_runs
+    from kcbx_loader, kcbx_transformer, kcbx_reporter, kcbx_bi, kcbx_township, kcbx_auditor, kcbx_admin;
+grant select, insert, update, delete on audit.term_locks to kcbx_loader;
+grant select, insert on audit.pipeline_runs to kcbx_loader;
+grant select on audit.pipeline_runs, audit.term_locks to kcbx_auditor, kcbx_admin;
