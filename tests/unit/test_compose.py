@@ -46,11 +46,13 @@ def test_airflow_services_build_the_project_image(compose):
 def test_environment_names_are_the_ones_the_code_reads(compose):
     env = compose["services"]["airflow-scheduler"]["environment"]
     setup = compose["services"]["kcbx-setup"]["environment"]
-    kcbx_names = {name for name in env if name.startswith("KCBX_")}
-    # The set-up login is the set-up job's alone; every other setting reaches the workers.
-    assert kcbx_names | {"KCBX_ADMIN_DATABASE_URL"} == set(ENVIRONMENT)
+    kcbx_names = {name for name in env if name.startswith("KCBX_") or name == "AIRFLOW_CONN_KCBX_WAREHOUSE"}
+    # The set-up login is the set-up job's alone; the workers reach the warehouse through
+    # the Airflow connection (SPEC §6); every other setting reaches them.
+    assert kcbx_names | {"KCBX_ADMIN_DATABASE_URL", "KCBX_DATABASE_URL"} == set(ENVIRONMENT)
     assert "KCBX_ADMIN_DATABASE_URL" not in env and "@warehouse:5432/" in setup["KCBX_ADMIN_DATABASE_URL"]
-    assert env["KCBX_DATABASE_URL"] == "postgresql://warehouse:5432/kcbx"  # an address, no login
+    assert "KCBX_DATABASE_URL" not in env
+    assert env["AIRFLOW_CONN_KCBX_WAREHOUSE"] == "postgresql://warehouse:5432/kcbx"  # an address, no login
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/kcbx/dags"
     assert env["KCBX_LANDING_ROOT"] == "/opt/kcbx/landing"
 

@@ -27,6 +27,7 @@ dag = bag.dags.get("kcbx_term")
 print(json.dumps({
     "errors": {k: str(v) for k, v in bag.import_errors.items()},
     "tasks": sorted(dag.task_ids) if dag else None,
+    "dags": sorted(bag.dags),
     "params": sorted(dag.params.keys()) if dag else None,
     "modules": sorted(m for m in sys.modules if m.startswith("kcbx")),
 }))
@@ -45,7 +46,16 @@ def test_dag_parses_without_errors_or_database(tmp_path):
 
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    assert report["tasks"] == ["ingest", "prepare", "quality", "report", "transform"]
-    assert report["params"] == ["landing", "term"]
-    # The pipeline package is imported inside tasks, not at parse time.
-    assert report["modules"] == []
+    assert report["dags"] == ["kcbx_landing_watch", "kcbx_term"]
+    assert report["tasks"] == [
+        "acquire_term", "has_changes", "ingest", "prepare", "quality", "release_term", "report",
+        "resolve_term", "transform",
+    ]  # fmt: skip
+    assert report["params"] == ["landing", "rebuild", "term"]
+    # The pipeline package is imported inside tasks; parsing reads only the schedule and
+    # failure settings, and the retry policy resolves the warehouse's exception class
+    # (kcbx.warehouse and what it imports; no connection: psycopg.connect refuses above).
+    assert set(report["modules"]) <= {
+        "kcbx", "kcbx.orchestration", "kcbx.orchestration.failures", "kcbx.orchestration.schedule", "kcbx.terms",
+        "kcbx.warehouse", "kcbx.settings", "kcbx.files", "kcbx.airflow_connection",
+    }  # fmt: skip
