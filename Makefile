@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-unit lint bench bench-ingest bench-full clean stop
+.PHONY: install demo test test-unit lint bench bench-ingest bench-full clean serve stop
 
 install: $(STAMP)
 
@@ -30,8 +30,13 @@ lint: install
 	$(BIN)/ruff check kcbx dags tests bi bench
 	$(BIN)/ruff format --check kcbx dags tests bi bench
 
+# The real Airflow services (scheduler, dag-processor, triggerer, api-server; LocalExecutor,
+# metadata in PostgreSQL) with a demo county in the landing root: its run starts by itself.
+serve: install
+	$(BIN)/kcbx serve --demo
+
 stop: install
-	$(BIN)/kcbx db stop
+	$(BIN)/kcbx stop
 
 clean:
 	-$(BIN)/kcbx db stop

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 import warnings
+from datetime import date
 from pathlib import Path
 
 from kcbx import settings as settings_module
@@ -201,6 +202,39 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kcbx.orchestration import services
+
+    settings = settings_module.load()
+    if args.demo and not any(settings.landing_root.glob("*-*-[12]")):
+        term = Term.containing(date.today()).term_id
+        print(f"生成演示县 synthesising a demo county for term {term} into {settings.landing_root} ...", flush=True)
+        from kcbx.synth.writer import synthesize
+
+        synthesize(settings.landing_root, children=args.children, seed=20250901, term=term, messy=True, terms=1)
+    print("启动 Airflow 服务 / starting the Airflow services (LocalExecutor, metadata in PostgreSQL)", flush=True)
+    try:
+        svc = services.start(settings)
+    except RuntimeError as exc:
+        return _fail(EXIT_FAILED, str(exc))
+    print(f"Airflow UI: {svc.url}  用户 user: {services.ADMIN}  密码 password: in {svc.passwords_file}")
+    print(f"  数据目录 landing: {settings.landing_root} (新交付两分钟内自动加载 / new deliveries load within minutes;")
+    print("  每晚 02:00 北京时间例行运行 / and nightly at 02:00 Asia/Shanghai)")
+    print("  停止 stop: make stop")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from kcbx.orchestration import services
+    from kcbx.warehouse import stop_embedded
+
+    settings = settings_module.load()
+    services.stop(settings)
+    if stop_embedded(settings):
+        print("  嵌入式数据库已停止 / embedded PostgreSQL stopped")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kcbx", description="控辍保学 data platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -213,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(by default such a run says so and changes nothing)",
     )  # fmt: skip
     run.set_defaults(func=cmd_run)
+    serve = sub.add_parser(
+        "serve", help="start the Airflow services (scheduler, dag-processor, triggerer, api-server) on this machine",
+        description="Start Airflow with the LocalExecutor and metadata in PostgreSQL; kcbx_term then runs by itself "
+        "nightly and after each delivery lands in KCBX_LANDING_ROOT. A second call starts only what is not running.",
+    )  # fmt: skip
+    serve.add_argument("--demo", action="store_true", help="write a synthetic county into an empty landing root first")
+    serve.add_argument("--children", type=int, default=1500, help="children in the demo county (default 1500)")
+    serve.set_defaults(func=cmd_serve)
+    stop = sub.add_parser("stop", help="stop every Airflow service `kcbx serve` started, and the embedded PostgreSQL")
+    stop.set_defaults(func=cmd_stop)
     demo = sub.add_parser("demo", help="synthesise a county and run it")
     demo.add_argument("--children", type=int, default=3000)
     demo.add_argument("--seed", type=int, default=20250901)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ def owner_only() -> Iterator[None]:
         os.umask(previous)
 
 
-def secret_file(path: Path) -> str:
+def secret_file(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
     """The secret kept in path, created 0600 in one step if it is not there yet (no moment
     at which others may read it; a task that loses the race to create it reads the
     winner's)."""
@@ -33,5 +33,5 @@ def secret_file(path: Path) -> str:
         pass
     else:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(32))
+            fh.write(make())
     return path.read_text().strip()

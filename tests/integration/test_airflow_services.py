@@ -1,0 +1,260 @@
+"""The real Airflow services (`kcbx serve`: scheduler, dag-processor, triggerer,
+api-server, LocalExecutor, metadata in PostgreSQL) running kcbx_term by themselves,
+driven and watched through the REST API, failing loudly by e-mail, and surviving a
+killed scheduler (#16)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import KCBX, TEST_PII_KEY, _free_port
+
+pytestmark = pytest.mark.integration
+
+CHILDREN = 600
+
+
+class Api:
+    def __init__(self, base: str, password: str) -> None:
+        self.base = base
+        request = urllib.request.Request(
+            f"{base}/auth/token",
+            data=json.dumps({"username": "admin", "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            self.token = json.load(answer)["access_token"]
+
+    def call(self, path: str, body: dict | None = None, method: str | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{self.base}/api/v2/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+            method=method or ("POST" if body is not None else "GET"),
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.load(answer)
+
+    def runs(self, dag_id: str = "kcbx_term") -> list[dict]:
+        return self.call(f"dags/{dag_id}/dagRuns?order_by=-run_after&limit=50")["dag_runs"]
+
+    def tasks(self, run_id: str) -> dict[str, dict]:
+        found = self.call(f"dags/kcbx_term/dagRuns/{urllib.parse.quote(run_id)}/taskInstances")["task_instances"]
+        return {t["task_id"]: t for t in found if t["map_index"] in (-1, 0)}
+
+    def trigger(self, conf: dict) -> str:
+        body = {"logical_date": None, "conf": conf}
+        return self.call("dags/kcbx_term/dagRuns", body)["dag_run_id"]
+
+    def wait(self, run_id: str, timeout: float = 600) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.call(f"dags/kcbx_term/dagRuns/{urllib.parse.quote(run_id)}")
+            if run["state"] in ("success", "failed"):
+                return run
+            time.sleep(3)
+        raise AssertionError(f"run {run_id} not finished after {timeout:.0f}s: {self.tasks(run_id)}")
+
+
+class Mailbox:
+    """A local SMTP server (aiosmtpd) keeping every message it receives."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                outer.messages.append(message_from_bytes(envelope.content))
+                return "250 OK"
+
+        self.port = _free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture(scope="module")
+def mailbox():
+    box = Mailbox()
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, mailbox):
+    home = tmp_path_factory.mktemp("kcbx-served")
+    env = os.environ | {
+        "KCBX_HOME": str(home),
+        "KCBX_REPORTS_DIR": str(home / "reports"),
+        "KCBX_PII_KEY": TEST_PII_KEY,
+        "KCBX_DATABASE_URL": "",
+        "KCBX_AIRFLOW_PORT": str(_free_port()),
+        "KCBX_WATCH_CRON": "* * * * *",
+        "KCBX_ALERT_EMAIL": "county-data-team@example.org",
+        "AIRFLOW_CONN_KCBX_SMTP": json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": mailbox.port,
+                "extra": {"from_email": "kcbx@example.org", "disable_tls": True, "disable_ssl": True},
+            }
+        ),
+        # the tests kill a scheduler; a task whose supervisor died fails sooner
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+    }
+    started = subprocess.run(
+        [KCBX, "serve", "--demo", "--children", str(CHILDREN)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
+    url = re.search(r"Airflow UI: (\S+)", started.stdout).group(1)
+    password = json.loads((home / "airflow-server" / "passwords.json").read_text())["admin"]
+    yield env, home, url, password
+    stopped = subprocess.run([KCBX, "stop"], env=env, capture_output=True, text=True, timeout=300)
+    assert stopped.returncode == 0, stopped.stderr
+    left = subprocess.run(["pgrep", "-f", str(home)], capture_output=True, text=True).stdout.split()
+    assert left == [], f"`kcbx stop` left processes running: {left}"
+
+
+@pytest.fixture(scope="module")
+def api(served) -> Api:
+    _, _, url, password = served
+    return Api(url, password)
+
+
+def _term(home: Path) -> str:
+    return sorted(p.name for p in (home / "landing").iterdir() if re.match(r"^\d{4}-\d{4}-[12]$", p.name))[0]
+
+
+def _warehouse(env: dict) -> psycopg.Connection:
+    url = subprocess.run([KCBX, "db", "url", "--show-password"], env=env, capture_output=True, text=True).stdout
+    return psycopg.connect(url.strip(), autocommit=True)
+
+
+def test_a_scheduled_run_loads_the_demo_county_without_anyone_triggering_it(served, api):
+    env, home, _, _ = served
+    term = _term(home)
+    deadline = time.monotonic() + 600
+    finished = []
+    while time.monotonic() < deadline and not finished:
+        finished = [r for r in api.runs() if r["run_type"] != "manual" and r["state"] == "success"]
+        failed = [r for r in api.runs() if r["state"] == "failed"]
+        assert not failed, [(r["dag_run_id"], api.tasks(r["dag_run_id"])) for r in failed]
+        time.sleep(5)
+    assert finished, f"no scheduled or asset-triggered run succeeded: {api.runs()}"
+    with _warehouse(env) as conn:
+        loads = conn.execute("select count(*) from audit.load_files where term_id = %s", (term,)).fetchone()[0]
+        findings = conn.execute("select count(*) from marts.fct_findings where term_id = %s", (term,)).fetchone()[0]
+        built = conn.execute("select count(*) from audit.pipeline_runs where term_id = %s", (term,)).fetchone()[0]
+        locks = conn.execute("select count(*) from audit.term_locks").fetchone()[0]
+    assert loads > 10 and findings > 0 and built >= 1 and locks == 0
+    assert (home / "reports" / term / "index.html").exists()
+
+
+def test_a_new_delivery_starts_a_run_for_its_term(served, api, tmp_path):
+    from kcbx.synth.writer import synthesize
+    from kcbx.terms import Term
+
+    env, home, _, _ = served
+    term = _term(home)
+    later = Term.parse(term).next().term_id
+    synthesize(tmp_path, children=CHILDREN, seed=20250901, term=term, messy=False, terms=2)
+    shutil.copytree(tmp_path / later, home / "landing" / later)
+    deadline = time.monotonic() + 420
+    while time.monotonic() < deadline:
+        triggered = [r for r in api.runs() if r["run_type"] == "asset_triggered"]
+        done = [
+            r
+            for r in triggered
+            if r["state"] == "success" and api.tasks(r["dag_run_id"])["transform"]["state"] == "success"
+        ]
+        if done:
+            break
+        time.sleep(5)
+    else:
+        raise AssertionError(f"no asset-triggered run built term {later}: {api.runs()}")
+    with _warehouse(env) as conn:
+        assert conn.execute("select count(*) from marts.fct_enrolment where term_id = %s", (later,)).fetchone()[0] > 0
+
+
+def test_runs_driven_through_the_rest_api_skip_when_nothing_changed(served, api):
+    _, home, _, _ = served
+    term = _term(home)
+    report = home / "reports" / term / "index.html"
+    before = report.stat().st_mtime_ns
+    run = api.wait(api.trigger({"term": term}))
+    assert run["state"] == "success"
+    tasks = api.tasks(run["dag_run_id"])
+    assert tasks["has_changes"]["state"] == "success"
+    assert {tasks[t]["state"] for t in ("transform", "quality", "report")} == {"skipped"}
+    assert tasks["release_term"]["state"] == "success"
+    assert report.stat().st_mtime_ns == before  # the report was left as it was
+    rebuilt = api.wait(api.trigger({"term": term, "rebuild": True}))
+    assert rebuilt["state"] == "success" and api.tasks(rebuilt["dag_run_id"])["report"]["state"] == "success"
+    assert report.stat().st_mtime_ns > before
+
+
+def test_a_failed_run_sends_a_notice_without_children_and_is_not_retried(served, api, mailbox):
+    # A term with no folder is an input problem: no retry, one e-mail.
+    run = api.wait(api.trigger({"term": "2019-2020-1"}))
+    assert run["state"] == "failed"
+    prepare = api.tasks(run["dag_run_id"])["prepare"]
+    assert prepare["state"] == "failed" and prepare["try_number"] == 1
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not mailbox.messages:
+        time.sleep(1)
+    assert mailbox.messages, "no failure notice reached the SMTP server"
+    message = mailbox.messages[-1]
+    subject = str(make_header(decode_header(message["Subject"])))
+    body = next(part for part in message.walk() if part.get_content_type() == "text/html").get_payload(decode=True)
+    body = body.decode("utf-8")
+    assert "2019-2020-1" in subject and "prepare" in subject
+    assert "找不到学期目录" in body and run["dag_run_id"] in body and "log" in body
+    assert not re.search(r"\d{17}[\dXx]", body + subject)
+
+
+def test_the_run_survives_its_scheduler_killed(served, api):
+    """kill -9 of the scheduler and the tasks it runs, restarted after 35 s (past
+    scheduler_health_check_threshold): the restarted scheduler resets the orphaned task
+    and the run still succeeds."""
+    from kcbx import settings as settings_module
+    from kcbx.orchestration import services
+
+    env, home, _, _ = served
+    term = _term(home)
+    run_id = api.trigger({"term": term, "rebuild": True})
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and api.tasks(run_id).get("transform", {}).get("state") != "running":
+        time.sleep(1)
+    assert api.tasks(run_id)["transform"]["state"] == "running"
+    pid = int((home / "airflow-server" / "run" / "scheduler.pid").read_text())
+    os.killpg(pid, signal.SIGKILL)
+    time.sleep(35)
+    old = os.environ.copy()
+    os.environ.update(env)
+    try:
+        services.start(settings_module.load(), progress=lambda _: None, only=("scheduler",))
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    run = api.wait(run_id, timeout=600)
+    assert run["state"] == "success", api.tasks(run_id)
