@@ -73,7 +73,7 @@ def kcbx_term():
         with pipeline.holding_term(term, run_id):
             return pipeline.ingest(landing, term, feed)
 
-    # Skips transform, quality and report only: release_term still runs (its trigger rule).
+    # Skips transform, quality and report only: release_term (a teardown) still runs.
     @task.short_circuit(ignore_downstream_trigger_rules=False, execution_timeout=pendulum.duration(minutes=5))
     def has_changes(ingested, term: str, run_id=None, params=None) -> bool:
         from kcbx import pipeline
@@ -103,7 +103,9 @@ def kcbx_term():
             pipeline.record_build(term, run_id)
         return result
 
-    @task(trigger_rule="all_done", retries=3, execution_timeout=pendulum.duration(minutes=5))
+    # A teardown: it runs whatever happened after the lock was taken, and the run's state
+    # is still decided by the pipeline's own tasks.
+    @task(retries=3, execution_timeout=pendulum.duration(minutes=5))
     def release_term(term: str, run_id=None) -> None:
         from kcbx import pipeline
 
@@ -118,7 +120,7 @@ def kcbx_term():
     transformed = transform(ingested, run["term"])
     changed >> transformed
     reported = report(quality(transformed, run["term"]), run["term"])
-    reported >> release_term(run["term"])
+    reported >> release_term(run["term"]).as_teardown(setups=held)
 
 
 dag = kcbx_term()

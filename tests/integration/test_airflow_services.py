@@ -165,8 +165,9 @@ def test_a_scheduled_run_loads_the_demo_county_without_anyone_triggering_it(serv
         loads = conn.execute("select count(*) from audit.load_files where term_id = %s", (term,)).fetchone()[0]
         findings = conn.execute("select count(*) from marts.fct_findings where term_id = %s", (term,)).fetchone()[0]
         built = conn.execute("select count(*) from audit.pipeline_runs where term_id = %s", (term,)).fetchone()[0]
-        locks = conn.execute("select count(*) from audit.term_locks").fetchone()[0]
-    assert loads > 10 and findings > 0 and built >= 1 and locks == 0
+        held = {row[0] for row in conn.execute("select run_id from audit.term_locks")}
+    assert loads > 10 and findings > 0 and built >= 1
+    assert not held & {r["dag_run_id"] for r in finished}  # a finished run gave its term back
     assert (home / "reports" / term / "index.html").exists()
 
 
@@ -200,6 +201,8 @@ def test_runs_driven_through_the_rest_api_skip_when_nothing_changed(served, api)
     _, home, _, _ = served
     term = _term(home)
     report = home / "reports" / term / "index.html"
+    # The later term's delivery changed what this term's marts are built from: one build.
+    assert api.wait(api.trigger({"term": term}))["state"] == "success"
     before = report.stat().st_mtime_ns
     run = api.wait(api.trigger({"term": term}))
     assert run["state"] == "success"
