@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-unit lint bench bench-ingest bench-full clean serve stop
+.PHONY: install demo test test-unit lint bench bench-ingest bench-full clean serve stop bi bi-install
 
 install: $(STAMP)
 
@@ -34,6 +34,22 @@ lint: install
 # metadata in PostgreSQL) with a demo county in the landing root: its run starts by itself.
 serve: install
 	$(BIN)/kcbx serve --demo
+
+# Superset in its own virtualenv (its pins cannot share .venv), the dashboards of bi/bundle/
+# imported, serving on 127.0.0.1:8088 against the warehouse in use.
+BI_STAMP := .venv-bi/.installed-$(shell cat bi/requirements.txt bi/constraints.txt | sha256sum | cut -c1-12)
+
+$(BI_STAMP): bi/requirements.txt bi/constraints.txt
+	@test -x .venv-bi/bin/python || $(PYTHON) -m venv .venv-bi
+	.venv-bi/bin/python -m pip install --quiet --disable-pip-version-check -c bi/constraints.txt pip setuptools
+	.venv-bi/bin/pip install --quiet --disable-pip-version-check -c bi/constraints.txt -r bi/requirements.txt
+	@rm -f .venv-bi/.installed-*
+	@touch $@
+
+bi-install: $(BI_STAMP)
+
+bi: install bi-install
+	$(BIN)/kcbx bi start
 
 stop: install
 	$(BIN)/kcbx stop

@@ -224,11 +224,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bi(args: argparse.Namespace) -> int:
+    from kcbx import bi
+
+    settings = settings_module.load()
+    if args.action == "stop":
+        print("  Superset 已停止 / stopped" if bi.stop(settings) else "  Superset 未在运行 / not running")
+        return 0
+    print("启动 Superset / starting Superset on the warehouse", flush=True)
+    try:
+        srv = bi.start(settings)
+    except RuntimeError as exc:
+        return _fail(EXIT_FAILED, str(exc))
+    print(f"Superset: {srv.url}  管理员 admin: admin, 密码 password in {srv.home / 'secrets' / 'user_admin'}")
+    secrets = srv.home / "secrets"
+    print(f"  县教育局 bureau: user {bi.BUREAU_USER}; 乡镇 townships: user town_<乡镇代码>; passwords in {secrets}")
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
+    from kcbx import bi
     from kcbx.orchestration import services
     from kcbx.warehouse import stop_embedded
 
     settings = settings_module.load()
+    if bi.stop(settings):
+        print("  Superset 已停止 / stopped")
     services.stop(settings)
     if stop_embedded(settings):
         print("  嵌入式数据库已停止 / embedded PostgreSQL stopped")
@@ -255,7 +276,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="write a synthetic county into an empty landing root first")
     serve.add_argument("--children", type=int, default=1500, help="children in the demo county (default 1500)")
     serve.set_defaults(func=cmd_serve)
-    stop = sub.add_parser("stop", help="stop every Airflow service `kcbx serve` started, and the embedded PostgreSQL")
+    bi_parser = sub.add_parser(
+        "bi", help="Superset on the warehouse: set up, import the dashboards (bi/bundle/), start or stop",
+        description="start: create the BI accounts (bureau, one per township), initialise Superset once, import the "
+        "dashboards and roles (idempotent) and serve on 127.0.0.1:KCBX_BI_PORT (8088); stop: stop it.",
+    )  # fmt: skip
+    bi_parser.add_argument("action", choices=["start", "stop"], help="start (default steps above) or stop")
+    bi_parser.set_defaults(func=cmd_bi)
+    stop = sub.add_parser(
+        "stop", help="stop Superset, every Airflow service `kcbx serve` started, and the embedded PostgreSQL"
+    )
     stop.set_defaults(func=cmd_stop)
     demo = sub.add_parser("demo", help="synthesise a county and run it")
     demo.add_argument("--children", type=int, default=3000)

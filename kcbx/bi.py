@@ -1,0 +1,174 @@
+"""Superset on the warehouse (`make bi`): set up, import the dashboards, start, stop.
+
+Superset lives in .venv-bi (its pins cannot share .venv); this module only drives it.
+Metadata in SQLite under KCBX_HOME/bi/ (KCBX_BI_METADATA_URL for another database).
+Warehouse accounts: the bureau's (kcbx_bi_bureau) and one per township in the
+warehouse's regions (kcbx_town_<code>), each with its own generated password; Superset
+users `county` and `town_<code>` likewise. Passwords are kept in owner-only files under
+KCBX_HOME/bi/secrets/ and never written into the bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+from kcbx.files import secret_file
+from kcbx.settings import PROJECT_ROOT, Settings
+
+VENV = PROJECT_ROOT / ".venv-bi"
+BI = PROJECT_ROOT / "bi"
+BUREAU_LOGIN, BUREAU_USER = "kcbx_bi_bureau", "county"
+
+
+@dataclass(frozen=True)
+class Server:
+    home: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "superset.pid"
+
+    def secret(self, name: str) -> str:
+        return secret_file(self.home / "secrets" / name)
+
+
+def server(settings: Settings) -> Server:
+    return Server(settings.home / "bi", int(os.environ.get("KCBX_BI_PORT", "8088")))
+
+
+def environment(srv: Server) -> dict[str, str]:
+    return os.environ | {
+        "SUPERSET_CONFIG_PATH": str(BI / "superset_config.py"),
+        "SUPERSET_HOME": str(srv.home),
+        "SUPERSET_SECRET_KEY": srv.secret("superset_secret_key"),
+        "KCBX_BI_METADATA_URL": os.environ.get("KCBX_BI_METADATA_URL") or f"sqlite:///{srv.home / 'superset.db'}",
+        "PYTHONPATH": str(BI),
+    }
+
+
+def townships(conn) -> list[tuple[str, str]]:
+    return conn.execute(
+        "select region_code, region_name from marts.dim_region where region_code = township_code order by 1"
+    ).fetchall()
+
+
+def accounts(settings: Settings, srv: Server) -> dict:
+    """Create or refresh the warehouse accounts; what the import needs, passwords included."""
+    from kcbx.accounts import add_account
+    from kcbx.warehouse import connect, database_url, libpq_params
+
+    url = database_url(settings)
+    params = libpq_params(url)
+    result: dict = {
+        "warehouse": {"host": params.get("host", ""), "port": params.get("port", ""), "database": params["dbname"],
+                      "query": f"host={params['host']}" if params.get("host", "").startswith("/") else ""},
+        "bureau": {"login": BUREAU_LOGIN, "password": srv.secret(BUREAU_LOGIN), "user": BUREAU_USER,
+                   "user_password": srv.secret(f"user_{BUREAU_USER}")},
+        "townships": [],
+    }  # fmt: skip
+    if result["warehouse"]["query"]:
+        result["warehouse"]["host"] = ""
+    with connect(url, autocommit=True) as conn:
+        add_account(conn, BUREAU_LOGIN, [], result["bureau"]["password"])
+        for code, name in townships(conn):
+            login, user = f"kcbx_town_{code}", f"town_{code}"
+            add_account(conn, login, [code], srv.secret(login))
+            result["townships"].append({"code": code, "name": name, "login": login, "password": srv.secret(login),
+                                        "user": user, "user_password": srv.secret(f"user_{user}")})  # fmt: skip
+    return result
+
+
+def _superset(srv: Server, *args: str) -> None:
+    done = subprocess.run([str(VENV / "bin" / "superset"), *args], env=environment(srv), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"superset {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def initialise(srv: Server, progress=print) -> None:
+    marker = srv.home / ".initialised"
+    if marker.exists():
+        return
+    progress("  初始化 Superset 元数据库 / initialising Superset's metadata (first start only)")
+    srv.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _superset(srv, "db", "upgrade")
+    _superset(srv, "fab", "create-admin", "--username", "admin", "--firstname", "KCBX", "--lastname", "Admin",
+              "--email", "admin@kcbx.local", "--password", srv.secret("user_admin"))  # fmt: skip
+    _superset(srv, "init")
+    marker.write_text("ok\n")
+
+
+def import_dashboards(settings: Settings, srv: Server, progress=print) -> None:
+    progress("  导入看板 / importing the dashboards (bi/bundle/), accounts and roles")
+    env = environment(srv) | {"KCBX_BI_ACCOUNTS": json.dumps(accounts(settings, srv))}
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), str(BI / "superset_import.py")], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dashboard import failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+
+
+def running(srv: Server) -> bool:
+    try:
+        os.kill(int(srv.pid_file.read_text()), 0)
+        return True
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+
+
+def start(settings: Settings, progress=print) -> Server:
+    """Idempotent: initialises once, imports every time (same UUIDs, nothing duplicated)."""
+    if not (VENV / "bin" / "superset").exists():
+        raise RuntimeError(f"Superset is not installed in {VENV}: run `make bi`")
+    srv = server(settings)
+    initialise(srv, progress)
+    import_dashboards(settings, srv, progress)
+    if running(srv):
+        progress(f"  Superset 已在运行 / already running at {srv.url}")
+        return srv
+    log = (srv.home / "superset.log").open("ab")
+    process = subprocess.Popen(
+        [str(VENV / "bin" / "gunicorn"), "--workers", "2", "--threads", "4", "--timeout", "120",
+         "--bind", f"127.0.0.1:{srv.port}", "superset.app:create_app()"],
+        env=environment(srv), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    srv.pid_file.write_text(str(process.pid))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Superset stopped: see {srv.home / 'superset.log'}")
+        with suppress(OSError), urllib.request.urlopen(f"{srv.url}/health", timeout=5) as answer:
+            if answer.status == 200:
+                return srv
+        time.sleep(1)
+    raise RuntimeError(f"Superset did not answer at {srv.url}: see {srv.home / 'superset.log'}")
+
+
+def stop(settings: Settings) -> bool:
+    srv = server(settings)
+    if not running(srv):
+        return False
+    pid = int(srv.pid_file.read_text())
+    with suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    for _ in range(40):
+        if not running(srv):
+            break
+        time.sleep(0.5)
+    else:
+        with suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    srv.pid_file.unlink(missing_ok=True)
+    return True
