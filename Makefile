@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/kcbx demo
 
-test: install
+# Superset's own virtualenv too: the BI tests start it.
+test: install bi-install
 	$(BIN)/pytest
 
 test-unit: install
