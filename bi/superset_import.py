@@ -1,6 +1,7 @@
 """Import KCBX's dashboards into Superset and set up who sees what (run in .venv-bi).
 
     KCBX_BI_ACCOUNTS=<json> .venv-bi/bin/python bi/superset_import.py
+    KCBX_BI_ACCOUNTS_FILE=<path> superset-init's python bi/superset_import.py   (docker-compose)
 
 KCBX_BI_ACCOUNTS (JSON, from `kcbx bi`): {"warehouse": {"host", "port", "database",
 "query"}, "bureau": {"login", "password", "user", "user_password"}, "townships":
@@ -115,7 +116,8 @@ def _user(sm, username: str, password: str, roles: list[str]) -> None:
 
 
 def main() -> int:
-    accounts = json.loads(os.environ["KCBX_BI_ACCOUNTS"])
+    given = os.environ.get("KCBX_BI_ACCOUNTS_FILE")
+    accounts = json.loads(Path(given).read_text() if given else os.environ["KCBX_BI_ACCOUNTS"])
     from superset.app import create_app
 
     app = create_app()

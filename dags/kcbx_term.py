@@ -85,6 +85,7 @@ def kcbx_term():
         from kcbx import pipeline
 
         with pipeline.holding_term(term, run_id):
+            pipeline.record_build(term, run_id, "started")
             return pipeline.transform(list(ingested))
 
     @task(execution_timeout=pendulum.duration(hours=1))

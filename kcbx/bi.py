@@ -42,7 +42,9 @@ class Server:
         return self.home / "superset.pid"
 
     def secret(self, name: str) -> str:
-        return secret_file(self.home / "secrets" / name)
+        # docker-compose mounts the per-account secret files instead (KCBX_BI_SECRETS_DIR)
+        folder = Path(os.environ.get("KCBX_BI_SECRETS_DIR") or self.home / "secrets")
+        return secret_file(folder / name)
 
 
 def server(settings: Settings) -> Server:
@@ -60,6 +62,9 @@ def environment(srv: Server) -> dict[str, str]:
 
 
 def townships(conn) -> list[tuple[str, str]]:
+    """The warehouse's townships; none before the first run has built the regions."""
+    if conn.execute("select to_regclass('marts.dim_region')").fetchone()[0] is None:
+        return []
     return conn.execute(
         "select region_code, region_name from marts.dim_region where region_code = township_code order by 1"
     ).fetchall()

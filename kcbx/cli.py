@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -231,6 +232,14 @@ def cmd_bi(args: argparse.Namespace) -> int:
     if args.action == "stop":
         print("  Superset 已停止 / stopped" if bi.stop(settings) else "  Superset 未在运行 / not running")
         return 0
+    if args.action == "accounts":
+        # for docker-compose: what bi/superset_import.py needs, into an owner-only file
+        from kcbx.files import owner_only
+
+        with owner_only():
+            args.out.write_text(json.dumps(bi.accounts(settings, bi.server(settings)), ensure_ascii=False))
+        print(f"  BI 账户 accounts written to {args.out}")
+        return 0
     print("启动 Superset / starting Superset on the warehouse", flush=True)
     try:
         srv = bi.start(settings)
@@ -281,7 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="start: create the BI accounts (bureau, one per township), initialise Superset once, import the "
         "dashboards and roles (idempotent) and serve on 127.0.0.1:KCBX_BI_PORT (8088); stop: stop it.",
     )  # fmt: skip
-    bi_parser.add_argument("action", choices=["start", "stop"], help="start (default steps above) or stop")
+    bi_parser.add_argument(
+        "action",
+        choices=["start", "stop", "accounts"],
+        help="start (the steps above), stop, or accounts: create the warehouse accounts and write what the import "
+        "needs to --out (docker-compose's superset-init reads it)",
+    )
+    bi_parser.add_argument("--out", type=Path, default=Path("bi-accounts.json"), help="with accounts: the JSON file")
     bi_parser.set_defaults(func=cmd_bi)
     stop = sub.add_parser(
         "stop", help="stop Superset, every Airflow service `kcbx serve` started, and the embedded PostgreSQL"

@@ -209,9 +209,10 @@ def has_changes(term_id: str, run_id: str, landing: str | None = None) -> bool:
     return True
 
 
-def record_build(term_id: str, run_id: str) -> None:
+def record_build(term_id: str, run_id: str, outcome: str = "built") -> None:
+    """`started` before dbt touches anything, `built` once the reports are written."""
     from kcbx.orchestration import changes
 
     settings = settings_module.load()
     with connect(stage_url(settings, "loader"), autocommit=True) as conn:
-        changes.record(conn, run_id, term_id, changes.fingerprint(conn, settings), "built")
+        changes.record(conn, run_id, term_id, changes.fingerprint(conn, settings), outcome)

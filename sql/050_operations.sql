@@ -16,14 +16,18 @@ create table if not exists audit.pipeline_runs (
     term_id text not null,
     -- hash of every current delivery (all terms), the code and the thresholds
     fingerprint text not null,
-    outcome text not null check (outcome in ('built', 'unchanged')),
+    -- started: the build began (a run killed after it leaves the term to be built again)
+    outcome text not null,
     finished_at timestamptz not null default now(),
     primary key (run_id, term_id)
 );
+alter table audit.pipeline_runs drop constraint if exists pipeline_runs_outcome_check;
+alter table audit.pipeline_runs add constraint pipeline_runs_outcome_check
+    check (outcome in ('started', 'built', 'unchanged'));
 comment on table audit.pipeline_runs is '流水线运行记录 — each finished term run: built, or unchanged (nothing new)';
 
 revoke all on audit.term_locks, audit.pipeline_runs
     from kcbx_loader, kcbx_transformer, kcbx_reporter, kcbx_bi, kcbx_township, kcbx_auditor, kcbx_admin;
 grant select, insert, update, delete on audit.term_locks to kcbx_loader;
-grant select, insert on audit.pipeline_runs to kcbx_loader;
+grant select, insert, update on audit.pipeline_runs to kcbx_loader;
 grant select on audit.pipeline_runs, audit.term_locks to kcbx_auditor, kcbx_admin;

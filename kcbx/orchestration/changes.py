@@ -46,17 +46,20 @@ def fingerprint(conn: psycopg.Connection, settings: Settings) -> str:
 
 
 def last_fingerprint(conn: psycopg.Connection, term_id: str) -> str | None:
+    """What the term was last fully built (or found unchanged) from; None when its last
+    build began and never finished (killed or failed): then it is built again."""
     row = conn.execute(
-        "select fingerprint from audit.pipeline_runs where term_id = %s order by finished_at desc limit 1",
+        "select fingerprint, outcome from audit.pipeline_runs where term_id = %s order by finished_at desc limit 1",
         (term_id,),
     ).fetchone()
-    return row[0] if row else None
+    return row[0] if row and row[1] != "started" else None
 
 
 def record(conn: psycopg.Connection, run_id: str, term_id: str, print_: str, outcome: str) -> None:
     conn.execute(
         "insert into audit.pipeline_runs (run_id, term_id, fingerprint, outcome) values (%s, %s, %s, %s) "
-        "on conflict do nothing",
+        "on conflict (run_id, term_id) do update set fingerprint = excluded.fingerprint, "
+        "outcome = excluded.outcome, finished_at = now()",
         (run_id, term_id, print_, outcome),
     )
 

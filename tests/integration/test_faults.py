@@ -57,9 +57,10 @@ def faulty(tmp_path_factory):
 def kill_run_when(warehouse: Warehouse, landing, marker: str, delay: float = 0.0) -> list[str]:
     """Start `kcbx run`, and SIGKILL it and every process it started - Airflow, dbt, GX,
     but not the warehouse server, which a killed pipeline leaves running - once a line
-    containing `marker` appears. Returns the lines seen."""
+    containing `marker` appears. Returns the lines seen. The run is a --rebuild: on a
+    warehouse that already holds the county, a plain run would find nothing new."""
     process = subprocess.Popen(
-        [KCBX, "run", "--landing", str(landing), "--term", TERM],
+        [KCBX, "run", "--landing", str(landing), "--term", TERM, "--rebuild"],
         env=os.environ | warehouse.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

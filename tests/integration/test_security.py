@@ -49,7 +49,7 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         ("audit", "formula_cells", frozenset({"SELECT", "INSERT"})),
         ("audit", "setup_version", SELECT),
         ("audit", "term_locks", frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})),
-        ("audit", "pipeline_runs", frozenset({"SELECT", "INSERT"})),
+        ("audit", "pipeline_runs", frozenset({"SELECT", "INSERT", "UPDATE"})),
     ],
     "kcbx_transformer": [
         ("staging", "*", OWNER),

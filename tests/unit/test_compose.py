@@ -29,9 +29,9 @@ def test_official_airflow_services_plus_warehouse_and_bi(compose):
         "airflow-worker",
         "redis",
         "warehouse",
-        "metabase",
+        "superset",
+        "superset-init",
         "bi-accounts",
-        "bi-setup",
         "kcbx-setup",
     } <= services
     assert compose["services"]["warehouse"]["image"].startswith("postgres:16")
@@ -88,9 +88,10 @@ def test_production_auth_manager_and_local_ports(compose):
 
 
 def test_each_bi_account_has_its_own_password(compose):
-    accounts = compose["services"]["bi-accounts"]["command"][1]
-    assert "--password-env" not in accounts
-    assert accounts.count("--password-file") == 2 and "kcbx_town_$${code}" in accounts
+    accounts = compose["services"]["bi-accounts"]
+    # kcbx bi accounts: one login per account, its password from its own file in secrets/bi
+    assert accounts["command"] == ["-c", "kcbx bi accounts --out /run/kcbx-bi-accounts/accounts.json"]
+    assert accounts["environment"]["KCBX_BI_SECRETS_DIR"] == "/run/secrets/kcbx-bi"
     assert "TOWNSHIP_PASSWORD" not in RAW
 
 
@@ -112,15 +113,11 @@ def test_celery_executor_with_workers(compose):
     assert worker["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
 
 
-def test_metabase_reads_the_warehouse_through_bi_accounts(compose):
-    metabase = compose["services"]["metabase"]
-    assert metabase["environment"]["MB_DB_TYPE"] == "postgres"  # not the demo-only H2 file
-    accounts = compose["services"]["bi-accounts"]["command"][1]
-    assert "kcbx accounts add kcbx_metabase --bureau" in accounts and "--township" in accounts
-    setup = compose["services"]["bi-setup"]
-    assert "bi/metabase_setup.py" in " ".join(setup["command"])
-    assert setup["depends_on"]["bi-accounts"]["condition"] == "service_completed_successfully"
-    # The setup script and its cards ship in the image.
-    assert "COPY --chown=airflow:0 bi ./bi" in (ROOT / "Dockerfile").read_text()
-    cards = yaml.safe_load((ROOT / "bi" / "cards.yml").read_text(encoding="utf-8"))
-    assert {d for card in cards["cards"] for d in card["dashboards"]} == set(cards["dashboards"])
+def test_superset_imports_the_bundle_with_the_accounts(compose):
+    superset, init = compose["services"]["superset"], compose["services"]["superset-init"]
+    assert superset["image"] == init["image"] == "apache/superset:6.1.0"  # the version .venv-bi pins
+    assert superset["environment"]["KCBX_BI_METADATA_URL"].startswith("postgresql+psycopg2://superset:")
+    assert "python /app/kcbx_bi/superset_import.py" in init["command"][2]
+    assert init["environment"]["KCBX_BI_ACCOUNTS_FILE"] == "/run/kcbx-bi-accounts/accounts.json"
+    assert init["depends_on"]["bi-accounts"]["condition"] == "service_completed_successfully"
+    assert "apache-superset==6.1.0" in (ROOT / "bi" / "requirements.txt").read_text()

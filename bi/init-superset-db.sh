@@ -1,0 +1,9 @@
+#!/bin/bash
+# Superset's metadata database, next to Airflow's in the `postgres` service. The
+# password comes from SUPERSET_DB_PASSWORD (.env); there is no default.
+set -euo pipefail
+: "${SUPERSET_DB_PASSWORD:?set SUPERSET_DB_PASSWORD in .env}"
+psql -v ON_ERROR_STOP=1 -v pw="$SUPERSET_DB_PASSWORD" --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+create user superset with password :'pw';
+create database superset owner superset;
+SQL

@@ -1,0 +1,36 @@
+"""The dashboards as code agree with themselves and with dbt (bi/dashboards.yml is the
+one source: the bundle is generated from it, the exposures name what it reads)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.unit
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_bundle_is_what_the_source_makes():
+    done = subprocess.run([sys.executable, str(ROOT / "bi" / "build_bundle.py"), "--check"], capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+
+
+def test_exposures_name_the_marts_the_dashboards_read():
+    source = yaml.safe_load((ROOT / "bi" / "dashboards.yml").read_text(encoding="utf-8"))
+    read = {m for spec in source["datasets"].values() for m in re.findall(r"marts\.(\w+)", spec["sql"])}
+    exposures = yaml.safe_load((ROOT / "dbt_project" / "models" / "marts" / "_exposures.yml").read_text())
+    for name in ("township_case_dashboard", "bureau_indicators_dashboard"):
+        exposure = next(e for e in exposures["exposures"] if e["name"] == name)
+        assert {re.search(r"ref\('(\w+)'\)", d).group(1) for d in exposure["depends_on"]} == read, name
+
+
+def test_no_password_in_the_bundle():
+    for path in (ROOT / "bi" / "bundle").rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        for uri in re.findall(r"postgresql\S*://[^\s'\"]+", text):
+            assert ":XXXXXXXXXX@" in uri, (path.name, "a database URI with a password")
