@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
-import urllib.request
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from kcbx import processes
 from kcbx.files import secret_file
 from kcbx.settings import PROJECT_ROOT, Settings
 
@@ -126,11 +123,7 @@ def import_dashboards(settings: Settings, srv: Server, progress=print) -> None:
 
 
 def running(srv: Server) -> bool:
-    try:
-        os.kill(int(srv.pid_file.read_text()), 0)
-        return True
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return False
+    return processes.alive(srv.pid_file)
 
 
 def start(settings: Settings, progress=print) -> Server:
@@ -143,37 +136,15 @@ def start(settings: Settings, progress=print) -> Server:
     if running(srv):
         progress(f"  Superset 已在运行 / already running at {srv.url}")
         return srv
-    log = (srv.home / "superset.log").open("ab")
-    process = subprocess.Popen(
+    log = srv.home / "superset.log"
+    processes.spawn(
         [str(VENV / "bin" / "gunicorn"), "--workers", "2", "--threads", "4", "--timeout", "120",
          "--bind", f"127.0.0.1:{srv.port}", "superset.app:create_app()"],
-        env=environment(srv), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        environment(srv), srv.pid_file, log,
     )  # fmt: skip
-    srv.pid_file.write_text(str(process.pid))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Superset stopped: see {srv.home / 'superset.log'}")
-        with suppress(OSError), urllib.request.urlopen(f"{srv.url}/health", timeout=5) as answer:
-            if answer.status == 200:
-                return srv
-        time.sleep(1)
-    raise RuntimeError(f"Superset did not answer at {srv.url}: see {srv.home / 'superset.log'}")
+    processes.wait_http(f"{srv.url}/health", srv.pid_file, log, timeout=120)
+    return srv
 
 
 def stop(settings: Settings) -> bool:
-    srv = server(settings)
-    if not running(srv):
-        return False
-    pid = int(srv.pid_file.read_text())
-    with suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)
-    for _ in range(40):
-        if not running(srv):
-            break
-        time.sleep(0.5)
-    else:
-        with suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    srv.pid_file.unlink(missing_ok=True)
-    return True
+    return processes.stop_group(server(settings).pid_file, grace=20)

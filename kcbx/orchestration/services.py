@@ -10,16 +10,14 @@ warehouse through the connection kcbx_warehouse.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from kcbx import processes
 from kcbx.files import secret_file
 from kcbx.settings import Settings
 
@@ -127,15 +125,6 @@ def _fernet_key(path: Path) -> str:
     return secret_file(path, make=lambda: Fernet.generate_key().decode())
 
 
-def _alive(pid_file: Path) -> bool:
-    try:
-        pid = int(pid_file.read_text())
-        os.kill(pid, 0)
-        return True
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
-        return False
-
-
 def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) -> Services:
     """Start what is not running; migrate the metadata database first. Idempotent."""
     svc = services(settings)
@@ -150,55 +139,23 @@ def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) 
             raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
         marker.write_text("ok\n")
     for name in only:
-        if _alive(svc.pid_file(name)):
+        if processes.alive(svc.pid_file(name)):
             progress(f"  {name}: 已在运行 / already running")
             continue
-        log = svc.log_file(name).open("ab")
-        process = subprocess.Popen(
-            [_airflow(), *name.split()], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        svc.pid_file(name).write_text(str(process.pid))
-        progress(f"  {name}: 已启动 / started (pid {process.pid}, log {svc.log_file(name)})")
-    wait_healthy(svc, svc.pid_file("api-server"))
+        pid = processes.spawn([_airflow(), name], env, svc.pid_file(name), svc.log_file(name))
+        progress(f"  {name}: 已启动 / started (pid {pid}, log {svc.log_file(name)})")
+    processes.wait_http(f"{svc.url}/api/v2/monitor/health", svc.pid_file("api-server"), svc.log_file("api-server"))
     if svc.passwords_file.exists():
         svc.passwords_file.chmod(0o600)
     return svc
-
-
-def wait_healthy(svc: Services, pid_file: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid_file):
-            raise RuntimeError(f"Airflow api-server stopped: see {svc.log_file('api-server')}")
-        try:
-            with urllib.request.urlopen(f"{svc.url}/api/v2/monitor/health", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"Airflow api-server did not answer at {svc.url} within {timeout:.0f}s: see {svc.home / 'run'}")
 
 
 def stop(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES, sig: int = signal.SIGTERM) -> None:
     """Stop each service and every process it started (its process group)."""
     svc = services(settings)
     for name in only:
-        pid_file = svc.pid_file(name)
-        if not _alive(pid_file):
-            pid_file.unlink(missing_ok=True)
-            continue
-        pid = int(pid_file.read_text())
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
-        for _ in range(60):
-            if not _alive(pid_file):
-                break
-            time.sleep(0.5)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-        pid_file.unlink(missing_ok=True)
-        progress(f"  {name}: 已停止 / stopped")
+        if processes.stop_group(svc.pid_file(name), sig):
+            progress(f"  {name}: 已停止 / stopped")
 
 
 def admin_password(svc: Services) -> str | None:

@@ -1,0 +1,59 @@
+"""Background services KCBX starts on this machine (Airflow's, Superset): one process
+group each, known by a pid file, stopped with everything it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from contextlib import suppress
+from pathlib import Path
+
+
+def alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+        return True
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return False
+
+
+def spawn(command: list[str], env: dict[str, str], pid_file: Path, log_file: Path) -> int:
+    """Start `command` in a session (a process group) of its own, logging to log_file."""
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    pid_file.write_text(str(process.pid))
+    return process.pid
+
+
+def stop_group(pid_file: Path, sig: int = signal.SIGTERM, grace: float = 30) -> bool:
+    """Signal the process group, SIGKILL it after `grace` seconds; False if it was not running."""
+    if not alive(pid_file):
+        pid_file.unlink(missing_ok=True)
+        return False
+    pid = int(pid_file.read_text())
+    with suppress(ProcessLookupError):
+        os.killpg(pid, sig)
+    deadline = time.monotonic() + grace
+    while alive(pid_file) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    if alive(pid_file):
+        with suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
+def wait_http(url: str, pid_file: Path, log_file: Path, timeout: float = 180) -> None:
+    """Until `url` answers 200; fails at once when the process has stopped."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid_file):
+            raise RuntimeError(f"{url} stopped before it answered: see {log_file}")
+        with suppress(OSError), urllib.request.urlopen(url, timeout=5) as answer:
+            if answer.status == 200:
+                return
+        time.sleep(1)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s: see {log_file}")
