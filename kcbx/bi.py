@@ -86,9 +86,9 @@ def accounts(settings: Settings, srv: Server) -> dict:
     with connect(url, autocommit=True) as conn:
         add_account(conn, BUREAU_LOGIN, [], result["bureau"]["password"])
         for code, name in townships(conn):
-            login, user = f"kcbx_town_{code}", f"town_{code}"
-            add_account(conn, login, [code], srv.secret(login))
-            result["townships"].append({"code": code, "name": name, "login": login, "password": srv.secret(login),
+            login, user, password = f"kcbx_town_{code}", f"town_{code}", srv.secret(f"kcbx_town_{code}")
+            add_account(conn, login, [code], password)
+            result["townships"].append({"code": code, "name": name, "login": login, "password": password,
                                         "user": user, "user_password": srv.secret(f"user_{user}")})  # fmt: skip
     return result
 

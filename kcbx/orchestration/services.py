@@ -156,12 +156,3 @@ def stop(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES, s
     for name in only:
         if processes.stop_group(svc.pid_file(name), sig):
             progress(f"  {name}: 已停止 / stopped")
-
-
-def admin_password(svc: Services) -> str | None:
-    import json
-
-    try:
-        return json.loads(svc.passwords_file.read_text())[ADMIN]
-    except (FileNotFoundError, KeyError, ValueError):
-        return None
