@@ -23,6 +23,11 @@ REASONS = {
     "id_check_digit": "身份证号校验位错误 / identity number check character is wrong",
     "id_impossible_date": "身份证号中的出生日期不存在 / identity number encodes a date that does not exist",
     "id_future_date": "身份证号中的出生日期晚于今天 / identity number encodes a birth date in the future",
+    "id_excel_number": (
+        "身份证号被 Excel 存成了数字，末位已丢失：请将该列设为文本格式后重新导出 / the identity number was stored "
+        "as an Excel number, which keeps 15 digits, and its last digits are lost: format the column as text and "
+        "export again"
+    ),
 }
 
 

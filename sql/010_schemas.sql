@@ -33,6 +33,11 @@ comment on column audit.load_files.rows_read is '读取行数（= 入库行数 +
 comment on column audit.load_files.rows_loaded is '入库行数';
 comment on column audit.load_files.rows_rejected is '隔离行数（见 audit.rejected_rows）';
 comment on column audit.load_files.superseded_at is '被更正交付替代的时间；为空表示当前版本';
+-- Government spreadsheets open with a title and note rows above the header (SPEC §2).
+alter table audit.load_files add column if not exists header_row integer;
+alter table audit.load_files add column if not exists title_text text;
+comment on column audit.load_files.header_row is '表头所在行（Excel 行号）；其上各行为标题或说明，不是数据';
+comment on column audit.load_files.title_text is '表头之上的标题和说明行文字（报送单位等；人名和长数字已隐去）';
 
 create table if not exists audit.rejected_rows (
     load_id bigint not null references audit.load_files (load_id),

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from kcbx.feeds import Feed
-from kcbx.ingest.rows import normalise_row, normalise_value
+from kcbx.ingest.rows import normalise_row, normalise_value, rejection
 
 if TYPE_CHECKING:
     from kcbx.ingest.load import FileLoad
@@ -108,7 +108,8 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
             read_options=pacsv.ReadOptions(
                 encoding="utf8" if encoding.startswith("utf-8") else encoding,
                 column_names=names,
-                skip_rows=1,
+                # Physical lines through the header: title rows, blank lines and the header.
+                skip_rows=load.table.header_lines,
                 block_size=BLOCK_SIZE,
                 # One parsing thread: the other core belongs to PostgreSQL parsing the COPY.
                 use_threads=False,
@@ -118,12 +119,14 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            # Blank lines stay rows (of empty values), so row numbers count them as Excel does.
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise FastPathUnavailable(str(exc)) from exc
 
     read = loaded = 0
+    seen = load.table.header_row  # rows of the file before this block
     students = pa.array([], pa.string())  # distinct 学籍号 so far: bounded by the roll, not the file
     student_col = by_col.get("student_no")
     while True:
@@ -150,9 +153,10 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
             column_ok, column_values = _check_column(column, arr, today)
             ok = pc.and_(ok, column_ok)
             values.append(column_values)
-        # Blank lines are layout, not data, as in the row-by-row path; row numbers count data rows.
+        # Blank rows are layout, not data, as in the row-by-row path; they still count in row numbers.
         data = pc.invert(blank)
-        numbers = pc.add(pc.cumulative_sum(pc.cast(data, pa.int64())), read + 1)
+        numbers = pa.array(np.arange(seen + 1, seen + 1 + n, dtype=np.int64))
+        seen += n
         read += pc.sum(pc.cast(data, pa.int64())).as_py() or 0
         fast = pc.and_(ok, data)
         table = pa.table(
@@ -201,7 +205,7 @@ def _slow_rows(
         row = normalise_row(feed, cells, load.today)
         if row.reason:
             delivered = {h: columns[f"c{j}"][i] for j, h in enumerate(load.header)}
-            load.rejects.add(number, row.reason, row.detail, delivered)
+            load.rejects.add(number, *rejection(row, delivered.values()), delivered)
             continue
         writer.writerow([load.load_id, number, load.term_id, *row.values, None])
         if "student_no" in by_col:

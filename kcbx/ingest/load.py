@@ -19,9 +19,10 @@ from psycopg import sql
 from kcbx.feeds import Feed
 from kcbx.feeds import feed as get_feed
 from kcbx.ingest import fast
+from kcbx.ingest.headers import no_header_message, title_text
 from kcbx.ingest.keys import register_keys, responsible_material
-from kcbx.ingest.readers import FileProblem, fingerprint, open_table
-from kcbx.ingest.rows import normalise_row
+from kcbx.ingest.readers import FileProblem, Table, fingerprint, open_table
+from kcbx.ingest.rows import is_blank, normalise_row, rejection
 from kcbx.ingest.schema import ensure_term_partition, raw_table_columns
 from kcbx.ingest.writers import BoundedQueuedWriter, RejectSpool, as_text
 
@@ -38,6 +39,8 @@ class FileResult:
     message: str | None = None
     encoding: str | None = None
     formula_cells: int = 0
+    header_row: int | None = None  # the header's row as Excel shows it; rows above are titles
+    title: str | None = None  # the title and note rows' text (names the sending unit)
 
 
 @dataclass
@@ -67,12 +70,25 @@ class FileLoad:
     term_id: str
     load_id: int
     today: date
-    header: list[str]
-    known: dict[int, str]  # header position -> raw column
-    extra: dict[int, str]  # header position -> undeclared header (kept in raw.extra)
-    missing: list[str]  # required headers the file lacks
+    table: Table
     rejects: RejectSpool
     materials: set[str] = field(default_factory=set)  # key materials seen (numbers, 学籍号, 责任人)
+
+    @property
+    def header(self) -> list[str]:
+        return self.table.header
+
+    @property
+    def known(self) -> dict[int, str]:  # header position -> raw column
+        return self.table.match.known
+
+    @property
+    def extra(self) -> dict[int, str]:  # header position -> undeclared header (kept in raw.extra)
+        return self.table.match.extra
+
+    @property
+    def missing(self) -> list[str]:  # required headers the file lacks
+        return self.table.match.missing
 
 
 def delivered_files(landing: Path, term_id: str, feed_name: str) -> list[Path]:
@@ -205,7 +221,8 @@ def _load_file(
         outcome.formula_cells = record_formula_cells(conn, feed, load_id)
     conn.execute(
         "update audit.load_files set status = %s, encoding = %s, rows_read = %s, rows_loaded = %s, "
-        "rows_rejected = %s, message = %s, finished_at = clock_timestamp() where load_id = %s",
+        "rows_rejected = %s, message = %s, header_row = %s, title_text = %s, finished_at = clock_timestamp() "
+        "where load_id = %s",
         (
             outcome.status,
             outcome.encoding,
@@ -213,25 +230,12 @@ def _load_file(
             outcome.rows_loaded,
             outcome.rows_rejected,
             outcome.message,
+            outcome.header_row,
+            outcome.title,
             load_id,
         ),
     )
     return outcome
-
-
-def _header_map(feed: Feed, header: list[str]) -> tuple[dict[int, str], dict[int, str], list[str]]:
-    """Column positions for declared columns, positions of undeclared ones, missing required headers."""
-    known: dict[int, str] = {}
-    extra: dict[int, str] = {}
-    for position, name in enumerate(header):
-        cleaned = (name or "").strip().lstrip("\ufeff")
-        column = feed.header_index.get(cleaned)
-        if column is not None and column.col not in known.values():
-            known[position] = column.col
-        elif cleaned:
-            extra[position] = cleaned
-    missing = [c.name for c in feed.columns if c.required and c.col not in known.values()]
-    return known, extra, missing
 
 
 def _copy_rows(
@@ -246,8 +250,9 @@ def _copy_rows(
 ) -> tuple[FileResult, set[str]]:
     """COPY the usable rows; return the result and the key materials (numbers, 学籍号) seen."""
     result = FileResult(path.name, "loaded")
-    with open_table(path, encoding) as (result.encoding, header, rows):
-        load = FileLoad(feed, term_id, load_id, today, header, *_header_map(feed, header), RejectSpool(load_id))
+    with open_table(path, feed, encoding) as table:
+        result.encoding, result.header_row, result.title = table.encoding, table.header_row, title_text(table.preamble)
+        load = FileLoad(feed, term_id, load_id, today, table, RejectSpool(load_id))
         target = sql.SQL("copy {} ({}) from stdin").format(
             sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
         )
@@ -262,15 +267,12 @@ def _copy_rows(
                 result.rows_read, result.rows_loaded = fast.copy_blocks(load, path, result.encoding, copy.write)
         else:
             with conn.cursor() as cur, cur.copy(target) as copy:
-                _copy_row_by_row(load, rows, copy, result)
+                _copy_row_by_row(load, table.rows, copy, result)
     load.rejects.copy_into(conn)
     result.rows_rejected = load.rejects.count
     if load.missing:
         result.status = "rejected"
-        result.message = (
-            f"缺少必填列 {', '.join(load.missing)}，请按模板表头重新导出 / "
-            f"missing required column(s) {', '.join(load.missing)}"
-        )
+        result.message = no_header_message(feed, table.header_row, load.missing)
     return result, load.materials
 
 
@@ -282,11 +284,9 @@ def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:
     student_position = columns.index("student_no") if "student_no" in columns else None
     responsible_position = columns.index("responsible_person") if "responsible_person" in columns else None
     township_position = columns.index("township_code") if "township_code" in columns else None
-    number = 1  # the header; data rows count from 2 and blank lines are not counted
-    for cells in rows:
-        if not any(c not in (None, "") for c in cells):
-            continue  # blank lines are layout, not data
-        number += 1
+    for number, cells in rows:
+        if is_blank(cells):
+            continue  # blank rows are layout, not data (they still count in row numbers)
         result.rows_read += 1
         delivered = {header[i] if i < len(header) else f"列{i + 1}": v for i, v in enumerate(cells)}
         if missing:
@@ -294,7 +294,7 @@ def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:
             continue
         row = normalise_row(feed, {col: cells[i] for i, col in known.items() if i < len(cells)}, load.today)
         if row.reason:
-            rejects.add(number, row.reason, row.detail, delivered)
+            rejects.add(number, *rejection(row, cells), delivered)
             continue
         extras = {name: as_text(cells[i]) for i, name in extra.items() if i < len(cells) and cells[i] not in (None, "")}
         if id_position is not None and row.values[id_position]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,7 +28,72 @@ REASON_LABELS = {
     "bad_digits": "代码位数或字符不对 / code has the wrong length or characters",
     "bad_grade": "年级无法识别 / grade not recognised",
     "file_missing_column": "缺少必填列，整个文件被拒收 / file rejected: required column missing",
+    "not_a_data_row": "合计、备注或填表人等说明行，不是数据行 / a total, note or signature row, not a data row",
 }
+
+# What a clerk types below (or between) the data: totals, notes and signatures.
+NOTE_ROW = re.compile(
+    r"^(合\s*计|总\s*计|小\s*计|共\s*计|备\s*注|注\s*[:：]|说\s*明|填表|填报|制表|审核|负责人|联系人|单位负责人)"
+)
+# Excel's text form of a number it holds in floating point: 4.11085201001012E+17.
+SCIENTIFIC = re.compile(r"^[0-9](\.[0-9]+)?E\+?[0-9]+$", re.IGNORECASE)
+EXACT_DIGITS = 15  # a spreadsheet number keeps 15 significant digits
+
+
+def is_blank(cells: Iterable[object]) -> bool:
+    return all(c is None or c == "" for c in cells)
+
+
+def not_a_data_row(cells: Iterable[object]) -> bool:
+    """A row whose first non-empty cell starts like 合计 / 备注： / 填表人： (a summary or note)."""
+    first = next((t for t in (clean_text(c) for c in cells) if t), None)
+    return first is not None and NOTE_ROW.match(first) is not None
+
+
+def rejection(row: RowResult, cells: Iterable[object]) -> tuple[str, str | None]:
+    """(reason, column) a rejected row is quarantined with: a summary or note row is named
+    as such rather than by the first required value it lacks."""
+    if not_a_data_row(cells):
+        return "not_a_data_row", None
+    return row.reason or "missing_value", row.detail
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def number_digits(value: int | float) -> str | None:
+    """The digits of a whole spreadsheet number (None for a fraction)."""
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return str(abs(int(value)))
+
+
+def id_lost_to_excel(value: object) -> bool:
+    """An 18-digit number that went through a spreadsheet number: a numeric cell of more
+    than 15 digits, or Excel's scientific text form. Its last digits are gone."""
+    if _is_number(value):
+        digits = number_digits(value)
+        return digits is not None and len(digits) > EXACT_DIGITS
+    text = clean_text(value)
+    return text is not None and SCIENTIFIC.match(text) is not None
+
+
+def _digits_from_number(column: Column, value: int | float) -> tuple[str | None, str | None]:
+    """A code (学校标识码, 区划代码) typed into a number cell: exact up to 15 digits, with the
+    leading zeros Excel dropped restored to the column's declared length."""
+    digits = number_digits(value)
+    if digits is None or len(digits) > EXACT_DIGITS:
+        return None, "bad_digits"
+    if column.length and len(digits) < column.length:
+        digits = digits.zfill(column.length)
+    return _digits_checked(column, digits)
+
+
+def _digits_checked(column: Column, text: str) -> tuple[str | None, str | None]:
+    if text.isascii() and text.isdigit() and len(text) == column.length:
+        return text, None
+    return None, "bad_digits"
 
 
 def normalise_value(column: Column, value: object, today: date) -> tuple[str | None, str | None]:
@@ -44,19 +111,30 @@ def normalise_value(column: Column, value: object, today: date) -> tuple[str | N
     except ValueError:
         return None, {"date": "bad_date", "grade": "bad_grade", "level": "bad_code"}[column.type]
     if column.type == "id":
-        text = clean_id(value)
-        if text is None:
-            return None, None
-        check = identity.validate(text, today)
-        return (check.number, check.reason)
+        return _identity_number(value, today)
+    if column.type == "digits" and _is_number(value):
+        return _digits_from_number(column, value)
     text = clean_text(value)
     if text is None:
         return None, None
     if column.type == "code" and text not in column.codes:
         return None, "bad_code"
-    if column.type == "digits" and not (text.isascii() and text.isdigit() and len(text) == column.length):
-        return None, "bad_digits"
+    if column.type == "digits":
+        return _digits_checked(column, text)
     return text, None
+
+
+def _identity_number(value: object, today: date) -> tuple[str | None, str | None]:
+    if id_lost_to_excel(value):
+        return None, "id_excel_number"
+    text = clean_id(value)
+    if text is None:
+        return None, None
+    check = identity.validate(text, today)
+    if check.reason == "id_check_digit" and text.endswith("000"):
+        # The text a CSV export writes for such a number: its last three digits zeroed.
+        return None, "id_excel_number"
+    return (check.number, check.reason)
 
 
 def normalise_row(feed: Feed, cells: dict[str, object], today: date) -> RowResult:
