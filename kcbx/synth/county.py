@@ -31,6 +31,10 @@ class Child:
     plan: str = "normal"
 
 
+# The rows generate() plants for the loader to quarantine, by reason (every form).
+QUARANTINED = {"id_check_digit": 1, "id_future_date": 1, "bad_date": 1}
+
+
 @dataclass
 class County:
     term: Term
@@ -522,7 +526,8 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     if g.term.number == 2:
         _spring_changes(g, planted)
 
-    # Rows that must be quarantined: a wrong check character, a future birth date, a bad date.
+    # Rows that must be quarantined (QUARANTINED): a wrong check character, a future birth
+    # date, a bad date.
     bad = g.child(born=g.cohort_birth())
     g.huji(bad)
     row = g.rows["huji"][-1]

@@ -9,8 +9,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from kcbx.feeds import feed as get_feed
-from kcbx.synth.county import County, generate
-from kcbx.synth.messy import FORMS, Dresser, plant_hostile_text, write_file
+from kcbx.synth.county import QUARANTINED, County, generate
+from kcbx.synth.messy import (
+    FORMS,
+    WORKBOOKS,
+    XLS_MAX_ROWS,
+    Dresser,
+    Planted,
+    excel_broken_copies,
+    footer_rows,
+    plant_hostile_text,
+    title_rows,
+    write_file,
+)
 from kcbx.synth.oracle import expected_cases, expected_findings
 from kcbx.terms import Term
 
@@ -22,20 +33,36 @@ BROKEN_FILES = {
 }
 
 
-def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0) -> Path:
-    """Plain UTF-8 CSV with canonical headers, or (messy) every form SPEC §2 allows."""
+def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0) -> tuple[Path, Planted]:
+    """Plain UTF-8 CSV with canonical headers, or (messy) every form SPEC §2 allows: title
+    rows above the header in half the workbooks, one huji CSV and one attendance CSV; a
+    total, note and signature below the data; the 学籍 export as .xls; identity numbers
+    Excel turned into numbers. Returns the rows added for the loader to quarantine."""
     rng = random.Random(seed)
     term_dir = out / county.term.term_id
+    planted = Planted()
 
-    def deliver(feed_name: str, stem: str, rows, form: str | None = None) -> None:
+    def deliver(feed_name: str, stem: str, rows, form: str | None = None, titled=False, broken=False) -> None:
         form = form or (rng.choice(FORMS) if messy else "utf-8")
-        if messy:
-            dresser = Dresser(feed_name, rng, excel=form == "xlsx")
-            header, cells = dresser.headers, (dresser.cells(r) for r in rows)
-        else:
+        if not messy:
             header = [c.name for c in get_feed(feed_name).columns]
-            cells = ([r.get(h, "") for h in header] for r in rows)
-        write_file(term_dir / feed_name / stem, form, header, cells)
+            write_file(term_dir / feed_name / stem, form, header, ([r.get(h, "") for h in header] for r in rows))
+            return
+        rows = list(rows)
+        if form == "xls" and len(rows) + 10 > XLS_MAX_ROWS:
+            form = "xlsx"
+        dresser = Dresser(feed_name, rng, excel=form in WORKBOOKS)
+        cells = [dresser.cells(r) for r in rows]
+        preamble = footer = ()
+        if titled or (form in WORKBOOKS and rng.random() < 0.5):
+            clerk = county_clerk(rng)
+            preamble, footer = title_rows(feed_name, county.term.term_id, clerk), footer_rows(len(rows), clerk, len(dresser.headers))
+            planted.add(feed_name, "not_a_data_row", sum(1 for r in footer if r))
+        if broken:
+            copies = excel_broken_copies(cells, get_feed(feed_name).raw_columns.index("id_number"), form)
+            planted.add(feed_name, "id_excel_number", len(copies))
+            cells += copies
+        write_file(term_dir / feed_name / stem, form, dresser.headers, [*cells, *footer], preamble)
 
     for feed_name, rows in county.rows.items():
         if feed_name == "kaoqin":
@@ -45,7 +72,12 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
             for row in rows:
                 by_town.setdefault(row["户籍地区划代码"][:9], []).append(row)
             for i, (town, town_rows) in enumerate(sorted(by_town.items())):
-                deliver(feed_name, f"huji_{town}", town_rows, FORMS[i % len(FORMS)] if messy else None)
+                form = FORMS[i % len(FORMS)] if messy else None
+                # The first township's CSV opens with a title; its and every workbook's
+                # clerk pasted in rows from a sheet whose 身份证号 column was a number.
+                deliver(feed_name, f"huji_{town}", town_rows, form, titled=i == 0, broken=i == 0 or form in WORKBOOKS)
+        elif feed_name == "xueji" and messy:
+            deliver(feed_name, feed_name, rows, "xls", broken=True)  # the national 学籍 system's export
         else:
             deliver(feed_name, feed_name, rows)
     smallest = min((len(r) for r in county.attendance.values()), default=0)
@@ -54,15 +86,20 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
             {"学校标识码": school, "日期": day.isoformat(), "全国学籍号": no, "班级": cls, "出勤状态": status}
             for day, no, cls, status in records
         )
-        # Attendance is large: CSV in each encoding; the smallest school sends Excel.
+        # Attendance is large: CSV in each encoding (the first with a title and a total,
+        # through the fast path); the smallest school sends Excel.
         form = None
         if messy:
             form = "xlsx" if len(records) == smallest else FORMS[i % 3]
-        deliver("kaoqin", f"kaoqin_{school}", rows, form)
+        deliver("kaoqin", f"kaoqin_{school}", rows, form, titled=messy and i == 0 and form != "xlsx")
     if messy:
         for name, content in BROKEN_FILES.items():
             (term_dir / name).write_bytes(content)
-    return term_dir
+    return term_dir, planted
+
+
+def county_clerk(rng: random.Random) -> str:
+    return rng.choice("王李张刘陈杨") + rng.choice(("秀英", "建国", "丽", "伟", "敏"))
 
 
 def synthesize(
@@ -84,11 +121,14 @@ def synthesize(
         "messy": messy,
         "note": "Computed from the rows written, by kcbx.synth.oracle (SPEC §3 rules). "
         "'child' is the identity number, or 'student:<全国学籍号>' for a child without one. "
-        "cases: each 一人一案 case as it stands after the last term (kcbx.synth.oracle.expected_cases).",
+        "cases: each 一人一案 case as it stands after the last term (kcbx.synth.oracle.expected_cases). "
+        "rows: rows each feed delivers per term (title and blank rows are not rows); rejections: the rows "
+        "the loader must quarantine, by reason.",
         "findings": [],
         "counts": {},
         "rows": {},
         "rejected_files": {},
+        "rejections": {},
         "changes": {},
         "cases": [],
     }
@@ -97,14 +137,16 @@ def synthesize(
         county = generate(children=children, seed=seed, term=t.term_id)
         if messy:
             expected.setdefault("formula_cells", {})[t.term_id] = plant_hostile_text(county.rows)
-        write_landing(county, out, messy=messy, seed=seed)
+        _, planted = write_landing(county, out, messy=messy, seed=seed)
         findings = [{"term_id": t.term_id, **f} for f in expected_findings(county)]
         generated.append((county, findings))
         expected["findings"] += findings
         expected["counts"][t.term_id] = dict(sorted(Counter(f["finding_type"] for f in findings).items()))
-        expected["rows"][t.term_id] = {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"} | {
+        delivered = {name: len(rows) for name, rows in county.rows.items() if name != "kaoqin"} | {
             "kaoqin": sum(len(r) for r in county.attendance.values())
         }
+        expected["rows"][t.term_id] = {name: n + planted.rows[name] for name, n in delivered.items()}
+        expected["rejections"][t.term_id] = dict(sorted((Counter(QUARANTINED) + planted.reasons).items()))
         expected["rejected_files"][t.term_id] = sorted(BROKEN_FILES) if messy else []
         expected["changes"][t.term_id] = county.changes
         expected.setdefault("controls", {})[t.term_id] = county.controls
