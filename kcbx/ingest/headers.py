@@ -87,7 +87,7 @@ def title_text(preamble: list[list[object]]) -> str | None:
     parts = [t for cells in preamble for t in (clean_text(c) for c in cells) if t]
     if not parts:
         return None
-    text = " / ".join(parts)
+    text = " / ".join(" ".join(p.split()) for p in parts)
     text = _PERSON.sub(lambda m: f"{m.group(1)}：＊", text)
     text = _LONG_NUMBER.sub("＊", text)
     return text[:TITLE_MAX_CHARS]

@@ -49,8 +49,8 @@ def term():
     return f"{year}-{year + 1}-1"
 
 
-def deliver(root: Path, term: str, feed: str, name: str, form: str, header, rows) -> Path:
-    return write_file(root / term / feed / name, form, header, rows)
+def deliver(root: Path, term: str, feed: str, name: str, form: str, header, rows, preamble=()) -> Path:
+    return write_file(root / term / feed / name, form, header, rows, preamble)
 
 
 def ingest(conn, root, term, feed="huji"):
@@ -81,14 +81,14 @@ CANONICAL = [
 ]
 
 
-@pytest.mark.parametrize("form", ["utf-8", "utf-8-sig", "gb18030", "xlsx"])
+@pytest.mark.parametrize("form", ["utf-8", "utf-8-sig", "gb18030", "xlsx", "xls"])
 def test_each_file_form_loads_the_same_rows(conn, tmp_path, term, form):
     deliver(tmp_path, term, "huji", "town", form, HUJI_HEADER, [list(r) for r in CANONICAL])
     result = ingest(conn, tmp_path, term)
     assert result.files[0].status == "loaded"
     assert raw_rows(conn, term) == CANONICAL
     encoding = conn.execute("select encoding from audit.load_files where term_id = %s", (term,)).fetchone()[0]
-    assert encoding == {"utf-8": "utf-8", "utf-8-sig": "utf-8-sig", "gb18030": "gb18030", "xlsx": "xlsx"}[form]
+    assert encoding == form  # the text encoding, or the workbook format
 
 
 def test_aliases_spaces_full_width_lower_x_and_every_date_form(conn, tmp_path, term):
@@ -112,13 +112,14 @@ def test_aliases_spaces_full_width_lower_x_and_every_date_form(conn, tmp_path, t
     assert extra == {"备注": "x"}  # an undeclared column is kept as delivered
 
 
-def test_excel_dates_and_grades(conn, tmp_path, term):
+@pytest.mark.parametrize("form", ["xlsx", "xls"])
+def test_excel_dates_and_grades(conn, tmp_path, term, form):
     header = ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"]
     rows = [
         ["G" + BOY, BOY, "王伟", "男", date(2015, 3, 7), "2141082001", "初一", "在读"],
-        ["L00000000000000001", None, "无证", "女", 42070, "2141082001", "三年级", "在读"],
+        ["L00000000000000001", None, "无证", "女", 42070, 2141082001, 3, "在读"],
     ]
-    deliver(tmp_path, term, "xueji", "school", "xlsx", header, rows)
+    deliver(tmp_path, term, "xueji", "school", form, header, rows)
     ingest(conn, tmp_path, term, "xueji")
     assert raw_rows(conn, term, "xueji", "id_number, birth_date, grade") == [
         (BOY, "2015-03-07", "7"),
@@ -356,3 +357,193 @@ def test_formula_cells_load_as_their_cached_values_not_code(conn, tmp_path, term
     ingest(conn, tmp_path, term, "kaoqin")
     # openpyxl was never asked to calculate: a formula with no cached value is an empty cell.
     assert [r[0] for r in rejected(conn, term)] == ["missing_value", "missing_value"]
+
+
+# --- Spreadsheets as offices save them (SPEC §2: title rows, .xls, numbers Excel broke) ---
+
+CLERK = "赵秀英"
+TITLE = [
+    ["长川市城关镇0-18周岁人口花名册"],
+    [f"填报单位：城关镇派出所　填报日期：2025年9月30日　填表人：{CLERK}　电话：13812345678"],
+    [],
+]
+
+
+def load_file_row(conn, term):
+    return conn.execute(
+        "select status, header_row, title_text, rows_read, rows_loaded, rows_rejected, message "
+        "from audit.load_files where term_id = %s",
+        (term,),
+    ).fetchone()
+
+
+def source_rows(conn, term, feed="huji"):
+    return [r[0] for r in raw_rows(conn, term, feed, "source_row")]
+
+
+@pytest.mark.parametrize("form", ["utf-8", "gb18030", "xlsx", "xls"])
+def test_title_and_note_rows_above_the_header_are_skipped_and_recorded(conn, tmp_path, term, form):
+    deliver(tmp_path, term, "huji", "town", form, HUJI_HEADER, [list(r) for r in CANONICAL], preamble=TITLE)
+    ingest(conn, tmp_path, term)
+    assert raw_rows(conn, term) == CANONICAL
+    status, header_row, title, read, loaded, rejected_, _ = load_file_row(conn, term)
+    assert (status, header_row, read, loaded, rejected_) == ("loaded", 4, 2, 2, 0)
+    # The rows a clerk sees in Excel: title, note, blank, header, then data on rows 5 and 6.
+    assert source_rows(conn, term) == [5, 6]
+    assert "城关镇0-18周岁人口花名册" in title and "城关镇派出所" in title
+    assert CLERK not in title and "13812345678" not in title  # the sending unit, not its clerk
+
+
+def test_a_header_below_the_tenth_row_rejects_the_file_with_what_was_looked_for(conn, tmp_path, term):
+    notes = [[f"说明第{i}条"] for i in range(1, 10)] + [["身份证号", "姓名", "性别"]]  # row 10: a partial header
+    deliver(tmp_path, term, "huji", "town", "xlsx", HUJI_HEADER, [list(CANONICAL[0])], preamble=notes)
+    result = ingest(conn, tmp_path, term)
+    status, header_row, _, read, loaded, rejected_, message = load_file_row(conn, term)
+    assert status == "rejected" and header_row == 10  # the closest row
+    for required in ("身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"):
+        assert required in message
+    assert "第 10 行" in message and "row 10" in message and "前 10 行" in message
+    # Below the closest row: the real header and the data row, quarantined, not lost.
+    assert (read, loaded, rejected_) == (2, 0, 2) == (result.files[0].rows_read, 0, result.files[0].rows_rejected)
+    assert [r[0] for r in rejected(conn, term)] == ["file_missing_column", "file_missing_column"]
+
+
+def test_a_file_of_only_blank_rows_is_empty(conn, tmp_path, term):
+    folder = tmp_path / term / "huji"
+    folder.mkdir(parents=True)
+    (folder / "blank.csv").write_text(",,,\n\n,,\n", encoding="utf-8")
+    [file_result] = ingest(conn, tmp_path, term).files
+    assert file_result.status == "rejected" and "文件为空" in file_result.message
+
+
+@pytest.mark.parametrize("form", ["xlsx", "xls"])
+def test_identity_numbers_excel_turned_into_numbers(conn, tmp_path, term, form):
+    legacy = BOY[:6] + "850307" + BOY[14:17]  # 15 digits: exact in a number cell
+    rows = [
+        list(CANONICAL[0]),
+        [float(GIRL_X[:17] + "1"), "李娜", "女", "2016-05-01", "411082100202", "失踪"],  # 18 digits as a number
+        [int(legacy), "张三", "男", "1985-03-07", 411082100201, "正常"],
+    ]
+    deliver(tmp_path, term, "huji", "town", form, HUJI_HEADER, rows)
+    ingest(conn, tmp_path, term)
+    loaded = raw_rows(conn, term)
+    assert loaded[0] == CANONICAL[0]
+    assert loaded[1][0] == identity.upgrade_15(legacy) and loaded[1][4] == "411082100201"
+    [(reason, column, _)] = rejected(conn, term)
+    assert (reason, column) == ("id_excel_number", "身份证号")
+    label = conn.execute("select reason_label from audit.rejected_rows where reason = 'id_excel_number'").fetchone()[0]
+    assert "存成了数字" in label and "文本格式" in label and "as text" in label
+
+
+def test_identity_numbers_in_excel_text_forms_from_a_csv(conn, tmp_path, term):
+    lost = float(BOY)
+    rows = [
+        [f"{lost:.14E}", "王伟", "男", "2015-03-07", "411082100201", "正常"],  # 4.11082201503071E+17
+        [f"{int(lost) // 1000 * 1000}", "王伟", "男", "2015-03-07", "411082100201", "正常"],  # ...000, check fails
+        list(CANONICAL[1]),
+    ]
+    deliver(tmp_path, term, "huji", "town", "utf-8", HUJI_HEADER, rows)
+    ingest(conn, tmp_path, term)
+    assert raw_rows(conn, term) == [CANONICAL[1]]
+    assert [r[0] for r in rejected(conn, term)] == ["id_excel_number", "id_excel_number"]
+
+
+@pytest.mark.parametrize("form", ["xlsx", "xls"])
+def test_codes_in_number_cells_keep_their_digits(conn, tmp_path, term, form):
+    header = ["学校标识码", "学校名称", "办学类型", "乡镇代码"]
+    rows = [
+        [141082001, "一小", "小学", 411082100000],  # Excel dropped the leading zero of 0141082001
+        [2141082002.0, "二中", "初中", "411082100000"],
+        [1234567890123456, "三小", "小学", 411082100000],  # 16 digits: not a code Excel kept
+        [2141082004.5, "四小", "小学", 411082100000],
+    ]
+    deliver(tmp_path, term, "schools", "schools", form, header, rows)
+    ingest(conn, tmp_path, term, "schools")
+    assert raw_rows(conn, term, "schools", "school_code, township_code") == [
+        ("0141082001", "411082100000"),
+        ("2141082002", "411082100000"),
+    ]
+    assert [(r[0], r[1]) for r in rejected(conn, term)] == [("bad_digits", "学校标识码")] * 2
+
+
+@pytest.mark.parametrize("form", ["utf-8", "xlsx", "xls"])
+def test_totals_notes_and_signatures_are_quarantined_as_not_data_rows(conn, tmp_path, term, form):
+    footer = [[], ["合计", "2人", "", "", "", ""], ["备注：以上为本镇全部人员"], ["填表人：赵秀英", "审核人：（签字）"]]
+    deliver(tmp_path, term, "huji", "town", form, HUJI_HEADER, [*map(list, CANONICAL), *footer], preamble=TITLE)
+    result = ingest(conn, tmp_path, term)
+    assert raw_rows(conn, term) == CANONICAL
+    assert result.summary()["rows_read"] == 5 == result.summary()["rows_loaded"] + result.summary()["rows_rejected"]
+    got = conn.execute(
+        "select source_row, reason, column_name from audit.rejected_rows r join audit.load_files f using (load_id) "
+        "where f.term_id = %s order by source_row",
+        (term,),
+    ).fetchall()
+    assert got == [(8, "not_a_data_row", None), (9, "not_a_data_row", None), (10, "not_a_data_row", None)]
+
+
+def test_a_child_named_like_a_note_still_loads(conn, tmp_path, term):
+    """Only a row that cannot load is called a note row: nothing valid is lost to the rule."""
+    deliver(
+        tmp_path,
+        term,
+        "huji",
+        "town",
+        "utf-8",
+        ["姓名", *HUJI_HEADER[:1], *HUJI_HEADER[2:]],
+        [
+            ["合计", BOY, "男", "2015-03-07", "411082100201", "正常"],
+        ],
+    )
+    ingest(conn, tmp_path, term)
+    assert raw_rows(conn, term, columns="name") == [("合计",)]
+
+
+def test_fast_path_matches_the_row_path_below_titles_with_blank_lines_and_totals(conn, tmp_path, monkeypatch):
+    """Attendance through Arrow (skipping the title by lines, keeping blank lines as rows)
+    and through the row-by-row reader give the same rows, numbers and reasons."""
+    rows = messy_attendance(11, rows=400)
+    rows[100:100] = [[]]  # a blank line inside the data
+    rows += [[], ["合计", "400人次", "", "", ""], ["填表人：赵秀英", "", "", "", ""]]
+    preamble = [["长川市城关镇中心小学学生考勤表"], ["2025年9月\n第1周"], []]  # a line break inside a title cell
+    fast_term, slow_term = next(_years), next(_years)
+    fast_term, slow_term = f"{fast_term}-{fast_term + 1}-1", f"{slow_term}-{slow_term + 1}-1"
+    for term in (fast_term, slow_term):
+        deliver(tmp_path, term, "kaoqin", "school", "utf-8-sig", KAOQIN_HEADER, rows, preamble=preamble)
+    went_fast = []
+    real = load.fast.copy_blocks
+    monkeypatch.setattr(load.fast, "copy_blocks", lambda *a: went_fast.append(1) or real(*a))
+    ingest(conn, tmp_path, fast_term, "kaoqin")
+    assert went_fast, "the attendance CSV must take the fast path"
+    monkeypatch.setattr(load.fast, "eligible", lambda *args: False)
+    ingest(conn, tmp_path, slow_term, "kaoqin")
+    columns = "source_row, school_code, day, student_no, class_name, attendance_status"
+    fast_rows, slow_rows = raw_rows(conn, fast_term, "kaoqin", columns), raw_rows(conn, slow_term, "kaoqin", columns)
+    assert len(fast_rows) > 100 and fast_rows == slow_rows
+    assert [(r[0], r[1]) for r in rejected(conn, fast_term)] == [(r[0], r[1]) for r in rejected(conn, slow_term)]
+    for term in (fast_term, slow_term):
+        status, header_row, title, read, loaded, rejected_, _ = load_file_row(conn, term)
+        assert (status, read, loaded + rejected_) == ("loaded", 402, 402)
+        assert header_row == 4 and title.startswith("长川市城关镇中心小学学生考勤表 / 2025年9月")
+    reasons = conn.execute(
+        "select source_row, reason from audit.rejected_rows r join audit.load_files f using (load_id) "
+        "where f.term_id = %s and reason = 'not_a_data_row'",
+        (fast_term,),
+    ).fetchall()
+    # header on row 4, 400 data rows and one blank line: rows 5-405; a blank row, then the total.
+    assert reasons == [(407, "not_a_data_row"), (408, "not_a_data_row")]
+
+
+def test_an_xls_that_is_really_a_web_page_is_refused_with_a_remedy(conn, tmp_path, term):
+    folder = tmp_path / term / "huji"
+    folder.mkdir(parents=True)
+    (folder / "export.xls").write_text("<html><table><tr><td>身份证号</td></tr></table></html>", encoding="utf-8")
+    [file_result] = ingest(conn, tmp_path, term).files
+    assert file_result.status == "rejected" and "另存为 .xlsx" in file_result.message
+
+
+@pytest.mark.parametrize("form", ["xlsx", "xls"])
+def test_rows_keep_excel_numbers_below_leading_blank_rows(conn, tmp_path, term, form):
+    preamble = [[], [], ["", "长川市城关镇花名册"]]
+    deliver(tmp_path, term, "huji", "town", form, HUJI_HEADER, [list(r) for r in CANONICAL], preamble=preamble)
+    ingest(conn, tmp_path, term)
+    assert load_file_row(conn, term)[1] == 4 and source_rows(conn, term) == [5, 6]
