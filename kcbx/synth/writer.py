@@ -56,7 +56,8 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
         preamble = footer = ()
         if titled or (form in WORKBOOKS and rng.random() < 0.5):
             clerk = county_clerk(rng)
-            preamble, footer = title_rows(feed_name, county.term.term_id, clerk), footer_rows(len(rows), clerk, len(dresser.headers))
+            preamble = title_rows(feed_name, county.term.term_id, clerk)
+            footer = footer_rows(len(rows), clerk, len(dresser.headers))
             planted.add(feed_name, "not_a_data_row", sum(1 for r in footer if r))
         if broken:
             copies = excel_broken_copies(cells, get_feed(feed_name).raw_columns.index("id_number"), form)
