@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-unit lint bench bench-ingest bench-full clean serve stop bi bi-install
+.PHONY: install demo test test-unit lint bench bench-ingest bench-readers bench-full clean serve stop bi bi-install
 
 install: $(STAMP)
 
@@ -59,12 +59,16 @@ clean:
 	-$(BIN)/kcbx db stop
 	rm -rf $(VENV) .kcbx reports dbt_project/target dbt_project/logs expectations/gx
 
-# Ingest against plain COPY (a few minutes), then whole `kcbx run`s of 25k/50k/100k-child
-# counties with a new-week rerun each (about 25 minutes on 2 cores).
-bench: bench-ingest bench-full
+# Ingest against plain COPY (a few minutes), the spreadsheet readers side by side (about 4
+# minutes), then whole `kcbx run`s of 25k/50k/100k-child counties with a new-week rerun
+# each (about 25 minutes on 2 cores).
+bench: bench-ingest bench-readers bench-full
 
 bench-ingest: install
 	$(BIN)/python bench/ingest_bench.py
+
+bench-readers: install
+	$(BIN)/python bench/reader_bench.py
 
 bench-full: install
 	$(BIN)/python bench/full_run_bench.py

@@ -123,13 +123,13 @@ def normalised_csv(source: Path, target: Path) -> None:
     """The exact CSV the loader streams to COPY, written to a file for the baseline."""
     from kcbx.feeds import feed
     from kcbx.ingest import fast
-    from kcbx.ingest.load import FileLoad, _header_map
+    from kcbx.ingest.load import FileLoad
+    from kcbx.ingest.readers import open_table
     from kcbx.ingest.writers import RejectSpool
 
-    header = ["学校标识码", "日期", "全国学籍号", "班级", "出勤状态"]
     kaoqin = feed("kaoqin")
-    load = FileLoad(kaoqin, TERM, 1, date.today(), header, *_header_map(kaoqin, header), RejectSpool(1))
-    with target.open("wb") as fh:
+    with open_table(source, kaoqin, "utf-8") as table, target.open("wb") as fh:
+        load = FileLoad(kaoqin, TERM, 1, date.today(), table, RejectSpool(1))
         fast.copy_blocks(load, source, "utf-8", fh.write)
 
 

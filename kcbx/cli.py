@@ -313,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--children", type=int, default=3000)
     synth.add_argument("--seed", type=int, default=20250901)
     synth.add_argument("--term", default="2025-2026-1")
-    synth.add_argument("--messy", action="store_true", help="GB18030/BOM/XLSX, header aliases, full-width, date forms")
+    synth.add_argument(
+        "--messy",
+        action="store_true",
+        help="every form SPEC §2 allows: GB18030/BOM CSV, XLSX and XLS, title rows above the header, totals and "
+        "notes below the data, header aliases, full-width digits, date forms, numbers Excel broke",
+    )
     synth.add_argument("--terms", type=int, default=1, choices=(1, 2), help="consecutive terms of the same county")
     synth.set_defaults(func=cmd_synth)
     ledgers = sub.add_parser("ledgers", help="write the Excel ledgers (台账) for a term")
