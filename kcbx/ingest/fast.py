@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 _STRIPPABLE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 NOT_CANONICAL = f"^{_STRIPPABLE}|{_STRIPPABLE}$|[\\x{{ff01}}-\\x{{ff5e}}]"
 BLOCK_SIZE = 4 << 20
+# OWASP CSV injection: what a spreadsheet reads as the start of a formula or DDE command
+# (one pattern for Arrow, Python and PostgreSQL's regular expressions).
+FORMULA_START = r"^[-=+@\t\r]"
+FORMULA_RE = re.compile(FORMULA_START)
 
 
 class FastPathUnavailable(Exception):
@@ -62,31 +68,49 @@ def _type_ok(column, arr: pa.Array) -> pa.Array:
     return pa.repeat(pa.scalar(True), len(arr))
 
 
-def _check_column(column, arr: pa.Array, today: date) -> tuple[pa.Array, pa.Array]:
-    """(row is usable, normalised values) for one column of a block.
+@dataclass
+class Checked:
+    """One column of a block after checking: which rows may load, their normalised values."""
 
-    Each distinct value is checked once (attendance repeats dates, schools and codes
+    ok: pa.Array | None  # None: every row
+    values: pa.Array
+    formula_like: bool  # a value starts like a spreadsheet formula (noted in audit.formula_cells)
+
+
+def _check_column(column, arr: pa.Array, today: date) -> Checked:
+    """Each distinct value is checked once (attendance repeats dates, schools and codes
     hundreds of thousands of times). A value that is already canonical passes as is;
     any other goes through the Python normaliser, the one implementation of the rules,
     so 2015/3/7 or a full-width code is fixed here at the cost of one call per distinct
-    value rather than per row.
+    value rather than per row. Empty cells arrive as nulls. In the usual block, where
+    every value is canonical, the column passes through without a copy.
     """
     encoded = pc.dictionary_encode(arr)
     distinct = encoded.dictionary
-    is_empty = pc.equal(distinct, "")
     canonical = pc.and_(pc.invert(pc.match_substring_regex(distinct, NOT_CANONICAL)), _type_ok(column, distinct))
-    distinct_ok = pc.if_else(is_empty, not column.required, canonical)
-    fixed = pc.if_else(is_empty, pa.nulls(len(distinct), pa.string()), distinct)
-    suspects = pc.indices_nonzero(pc.and_(pc.invert(canonical), pc.invert(is_empty)))
-    if len(suspects):
-        outcomes = [normalise_value(column, v, today) for v in distinct.take(suspects).to_pylist()]
-        usable = pa.array([reason is None and (value is not None or not column.required) for value, reason in outcomes])
-        flags = np.zeros(len(distinct), dtype=bool)
-        flags[suspects.to_numpy()] = True
-        mask = pa.array(flags)
-        distinct_ok = pc.replace_with_mask(distinct_ok, mask, usable)
-        fixed = pc.replace_with_mask(fixed, mask, pa.array([v for v, _ in outcomes], pa.string()))
-    return pc.take(distinct_ok, encoded.indices), pc.take(fixed, encoded.indices)
+    suspects = pc.indices_nonzero(pc.invert(canonical))
+    formula_like = column.type == "text" and pc.any(pc.match_substring_regex(distinct, FORMULA_START)).as_py()
+    if not len(suspects):
+        ok = pc.is_valid(arr) if column.required and arr.null_count else None
+        return Checked(ok, arr, bool(formula_like))
+    outcomes = [normalise_value(column, v, today) for v in distinct.take(suspects).to_pylist()]
+    usable = pa.array([reason is None and (value is not None or not column.required) for value, reason in outcomes])
+    fixed_values = pa.array([v for v, _ in outcomes], pa.string())
+    flags = np.zeros(len(distinct), dtype=bool)
+    flags[suspects.to_numpy()] = True
+    mask = pa.array(flags)
+    distinct_ok = pc.replace_with_mask(canonical, mask, usable)
+    fixed = pc.replace_with_mask(distinct, mask, fixed_values)
+    if column.type == "text":
+        formula_like = formula_like or any(v and FORMULA_RE.match(v) for v, _ in outcomes)
+    ok = pc.fill_null(pc.take(distinct_ok, encoded.indices), not column.required)
+    return Checked(ok, pc.take(fixed, encoded.indices), bool(formula_like))
+
+
+def _and(left: pa.Array | None, right: pa.Array | None) -> pa.Array | None:
+    if left is None:
+        return right
+    return left if right is None else pc.and_(left, right)
 
 
 def copy_blocks(load: FileLoad, path: Path, encoding: str, write: Callable[[bytes], None]) -> tuple[int, int]:
@@ -116,8 +140,10 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
+                # Empty cells (quoted or not) arrive as nulls, which COPY writes as NULL.
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
             ),
             # Blank lines stay rows (of empty values), so row numbers count them as Excel does.
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
@@ -126,6 +152,7 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
         raise FastPathUnavailable(str(exc)) from exc
 
     read = loaded = 0
+    load.formula_columns = set()  # found while checking, so no scan of the loaded rows is needed
     seen = load.table.header_row  # rows of the file before this block
     students = pa.array([], pa.string())  # distinct 学籍号 so far: bounded by the roll, not the file
     student_col = by_col.get("student_no")
@@ -137,8 +164,8 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise FastPathUnavailable(str(exc)) from exc
         n = batch.num_rows
-        blank = pa.repeat(pa.scalar(True), n)
-        ok = pa.repeat(pa.scalar(True), n)
+        blank: pa.Array | None = None  # rows whose every cell is empty (None: none such seen yet)
+        ok: pa.Array | None = None
         values: list[pa.Array] = []
         for column in feed.columns:
             name = by_col.get(column.col)
@@ -148,17 +175,19 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
                     ok = pa.repeat(pa.scalar(False), n)
                 continue
             arr = batch.column(name)
-            empty = pc.equal(arr, "")
-            blank = pc.and_(blank, empty)
-            column_ok, column_values = _check_column(column, arr, today)
-            ok = pc.and_(ok, column_ok)
-            values.append(column_values)
+            empty = pc.is_null(arr)
+            blank = empty if blank is None else pc.and_(blank, empty)
+            checked = _check_column(column, arr, today)
+            ok = _and(ok, checked.ok)
+            values.append(checked.values)
+            if checked.formula_like:
+                load.formula_columns.add(column.col)
         # Blank rows are layout, not data, as in the row-by-row path; they still count in row numbers.
-        data = pc.invert(blank)
+        blanks = 0 if blank is None else pc.sum(pc.cast(blank, pa.int64())).as_py() or 0
+        data = pc.invert(blank) if blanks else None
         numbers = pa.array(np.arange(seen + 1, seen + 1 + n, dtype=np.int64))
         seen += n
-        read += pc.sum(pc.cast(data, pa.int64())).as_py() or 0
-        fast = pc.and_(ok, data)
+        read += n - blanks
         table = pa.table(
             [
                 pa.repeat(pa.scalar(load.load_id, pa.int64()), n),
@@ -168,7 +197,10 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
                 pa.nulls(n, pa.string()),  # extra: none on this path
             ],
             names=["load_id", "source_row", "term_id", *feed.raw_columns, "extra"],
-        ).filter(fast)
+        )
+        fast = _and(ok, data)
+        if fast is not None:
+            table = table.filter(fast)
         if table.num_rows:
             sink = io.BytesIO()
             pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
@@ -177,9 +209,10 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
             if student_col is not None:
                 block = pc.unique(table.column("student_no"))
                 students = pc.unique(pa.concat_arrays([students, block]))
-        slow = pc.indices_nonzero(pc.and_(pc.invert(ok), data)).to_pylist()
-        if slow:
-            loaded += _slow_rows(load, batch, by_col, slow, numbers, write)
+        if ok is not None:
+            slow = pc.indices_nonzero(_and(pc.invert(ok), data)).to_pylist()
+            if slow:
+                loaded += _slow_rows(load, batch, by_col, slow, numbers, write)
     load.materials.update("student:" + s for s in students.to_pylist())
     return read, loaded
 
@@ -204,9 +237,13 @@ def _slow_rows(
         cells = {col: columns[name][i] for col, name in by_col.items()}
         row = normalise_row(feed, cells, load.today)
         if row.reason:
-            delivered = {h: columns[f"c{j}"][i] for j, h in enumerate(load.header)}
+            # As delivered: an empty cell is "" here, as the row-by-row reader gives it.
+            delivered = {h: columns[f"c{j}"][i] or "" for j, h in enumerate(load.header)}
             load.rejects.add(number, *rejection(row, delivered.values()), delivered)
             continue
+        for column, value in zip(feed.columns, row.values, strict=True):
+            if column.type == "text" and value and FORMULA_RE.match(value):
+                load.formula_columns.add(column.col)
         writer.writerow([load.load_id, number, load.term_id, *row.values, None])
         if "student_no" in by_col:
             load.materials.add(f"student:{row.values[feed.raw_columns.index('student_no')]}")

@@ -10,17 +10,26 @@ from kcbx.identity import child_key
 
 
 def register_keys(conn: psycopg.Connection, pii_key: str, materials: set[str]) -> None:
-    """Add child keys for identity numbers and 学籍号 not seen before."""
+    """Add child keys for identity numbers and 学籍号 not seen before. A weekly attendance
+    file names the same students every week: only the new ones are keyed and written."""
     if not materials:
         return
     conn.execute("create temp table if not exists new_keys (material text, child_key text) on commit drop")
-    with conn.cursor() as cur, cur.copy("copy new_keys (material, child_key) from stdin") as copy:
+    with conn.cursor() as cur, cur.copy("copy new_keys (material) from stdin") as copy:
         for material in materials:
-            copy.write_row((material, child_key(pii_key, material)))
-    conn.execute(
-        "insert into pii.child_keys (material, child_key) select material, child_key from new_keys "
-        "on conflict (material) do nothing"
-    )
+            copy.write_row((material,))
+    unseen = conn.execute(
+        "delete from new_keys n where not exists (select from pii.child_keys k where k.material = n.material) "
+        "returning material"
+    ).fetchall()
+    if unseen:
+        with conn.cursor() as cur, cur.copy("copy new_keys (material, child_key) from stdin") as copy:
+            for (material,) in unseen:
+                copy.write_row((material, child_key(pii_key, material)))
+        conn.execute(
+            "insert into pii.child_keys (material, child_key) select material, child_key from new_keys "
+            "where child_key is not null on conflict (material) do nothing"
+        )
     conn.execute("truncate new_keys")
 
 

@@ -73,6 +73,8 @@ class FileLoad:
     table: Table
     rejects: RejectSpool
     materials: set[str] = field(default_factory=set)  # key materials seen (numbers, 学籍号, 责任人)
+    # text columns holding a formula-like value, when the reader checked (None: look in raw)
+    formula_columns: set[str] | None = None
 
     @property
     def header(self) -> list[str]:
@@ -131,7 +133,7 @@ def ingest_feed(
             result.skipped = True
             progress(f"  {feed_name}: 与已加载的交付相同，跳过 / same delivery as already loaded, skipped")
             return result
-        ensure_term_partition(conn, feed, term_id)
+        target = ensure_term_partition(conn, feed, term_id)
         # A delivery is the set of its files. Files delivered again unchanged keep their
         # load (a weekly attendance file added to the folder loads just that file);
         # files changed or no longer delivered are superseded and stay in the history.
@@ -147,7 +149,8 @@ def ingest_feed(
             if (path.name, prints[path][0]) in current:
                 progress(f"  {feed_name}/{path.name}: 未变，沿用已加载数据 / unchanged, already loaded")
                 continue
-            file_result = _load_file(conn, feed, term_id, path, prints[path], pii_key, today or date.today())
+            job = FileJob(feed, term_id, path, *prints[path], target, today or date.today())
+            file_result = _load_file(conn, job, pii_key)
             result.files.append(file_result)
             note = f", {file_result.rows_rejected:,} 行隔离 rejected" if file_result.rows_rejected else ""
             if file_result.status == "rejected":
@@ -171,13 +174,10 @@ def analyze(conn: psycopg.Connection, feed_name: str) -> None:
         conn.execute(sql.SQL("analyze {}").format(table))
 
 
-# OWASP CSV injection: what a spreadsheet reads as the start of a formula or DDE command.
-FORMULA_PATTERN = r"^[-=+@\t\r]"
-
-
-def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int) -> int:
-    """Note (never the value) each free-text cell of a load that starts like a formula."""
-    texts = [c.col for c in feed.columns if c.type == "text"]
+def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int, columns: set[str] | None = None) -> int:
+    """Note (never the value) each free-text cell of a load that starts like a formula;
+    `columns`, when the reader already knows, limits the search to the columns holding one."""
+    texts = [c.col for c in feed.columns if c.type == "text" and (columns is None or c.col in columns)]
     if not texts:
         return 0
     found = sql.SQL(" union all ").join(
@@ -186,7 +186,7 @@ def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int) -> 
             sql.Identifier("raw", feed.name),
             sql.Literal(load_id),
             sql.Identifier(col),
-            sql.Literal(FORMULA_PATTERN),
+            sql.Literal(fast.FORMULA_START),
         )
         for col in texts
     )
@@ -194,31 +194,43 @@ def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int) -> 
     return cur.rowcount
 
 
-def _load_file(
-    conn: psycopg.Connection, feed: Feed, term_id: str, path: Path, print_: tuple[str, str], pii_key: str, today: date
-) -> FileResult:
-    sha, encoding = print_
+@dataclass
+class FileJob:
+    """One delivered file to load, and where its rows go."""
+
+    feed: Feed
+    term_id: str
+    path: Path
+    sha256: str
+    encoding: str
+    target: sql.Identifier  # the raw table, or the term's partition of it
+    today: date
+
+
+def _load_file(conn: psycopg.Connection, job: FileJob, pii_key: str) -> FileResult:
     load_id = conn.execute(
         "insert into audit.load_files (term_id, feed, file_name, sha256, status) "
         "values (%s, %s, %s, %s, 'loading') returning load_id",
-        (term_id, feed.name, path.name, sha),
+        (job.term_id, job.feed.name, job.path.name, job.sha256),
     ).fetchone()[0]
+    formula_columns: set[str] | None = None
     try:
         try:
             with conn.transaction():
-                outcome, materials = _copy_rows(conn, feed, term_id, path, encoding, load_id, today, allow_fast=True)
-                register_keys(conn, pii_key, materials)
+                outcome, load = _copy_rows(conn, job, load_id, allow_fast=True)
+                register_keys(conn, pii_key, load.materials)
         except fast.FastPathUnavailable:
             # e.g. ragged rows: the row-by-row reader quarantines them one by one.
             with conn.transaction():
-                outcome, materials = _copy_rows(conn, feed, term_id, path, encoding, load_id, today, allow_fast=False)
-                register_keys(conn, pii_key, materials)
+                outcome, load = _copy_rows(conn, job, load_id, allow_fast=False)
+                register_keys(conn, pii_key, load.materials)
+        formula_columns = load.formula_columns
     except FileProblem as problem:
-        outcome = FileResult(path.name, "rejected", message=str(problem))
+        outcome = FileResult(job.path.name, "rejected", message=str(problem))
     if outcome.rows_read != outcome.rows_loaded + outcome.rows_rejected:
-        raise RuntimeError(f"row accounting broken for {path.name}: {outcome}")  # never commit a loss
+        raise RuntimeError(f"row accounting broken for {job.path.name}: {outcome}")  # never commit a loss
     if outcome.rows_loaded:
-        outcome.formula_cells = record_formula_cells(conn, feed, load_id)
+        outcome.formula_cells = record_formula_cells(conn, job.feed, load_id, formula_columns)
     conn.execute(
         "update audit.load_files set status = %s, encoding = %s, rows_read = %s, rows_loaded = %s, "
         "rows_rejected = %s, message = %s, header_row = %s, title_text = %s, finished_at = clock_timestamp() "
@@ -238,23 +250,15 @@ def _load_file(
     return outcome
 
 
-def _copy_rows(
-    conn: psycopg.Connection,
-    feed: Feed,
-    term_id: str,
-    path: Path,
-    encoding: str,
-    load_id: int,
-    today: date,
-    allow_fast: bool,
-) -> tuple[FileResult, set[str]]:
-    """COPY the usable rows; return the result and the key materials (numbers, 学籍号) seen."""
+def _copy_rows(conn: psycopg.Connection, job: FileJob, load_id: int, allow_fast: bool) -> tuple[FileResult, FileLoad]:
+    """COPY the usable rows; return the result and the load (key materials, formula-like columns)."""
+    feed, path = job.feed, job.path
     result = FileResult(path.name, "loaded")
-    with open_table(path, feed, encoding) as table:
+    with open_table(path, feed, job.encoding) as table:
         result.encoding, result.header_row, result.title = table.encoding, table.header_row, title_text(table.preamble)
-        load = FileLoad(feed, term_id, load_id, today, table, RejectSpool(load_id))
+        load = FileLoad(feed, job.term_id, load_id, job.today, table, RejectSpool(load_id))
         target = sql.SQL("copy {} ({}) from stdin").format(
-            sql.Identifier("raw", feed.name), sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
+            job.target, sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
         )
         if allow_fast and fast.eligible(feed, path, load.extra, load.missing):
             # The queued writer sends from a thread, so Arrow prepares the next block while
@@ -273,7 +277,7 @@ def _copy_rows(
     if load.missing:
         result.status = "rejected"
         result.message = no_header_message(feed, table.header_row, load.missing)
-    return result, load.materials
+    return result, load
 
 
 def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:

@@ -127,20 +127,24 @@ def apply(conn: psycopg.Connection, pii_key: str) -> None:
             )
 
 
-def ensure_term_partition(conn: psycopg.Connection, feed: Feed, term_id: str) -> None:
-    """The term's partition of a partitioned raw table, created on its first delivery."""
+def ensure_term_partition(conn: psycopg.Connection, feed: Feed, term_id: str) -> sql.Identifier:
+    """The table a term's rows are copied into: the term's partition of a partitioned raw
+    table (created on its first delivery), else the raw table. Copying into the partition
+    itself spares PostgreSQL routing every row through the parent (a fifth of the COPY)."""
+    table = sql.Identifier("raw", feed.name)
     partitioned = conn.execute(
         "select relkind = 'p' from pg_class where oid = to_regclass(%s)", (f"raw.{feed.name}",)
     ).fetchone()
     if not partitioned or not partitioned[0]:
-        return
+        return table
     partition = f"{feed.name}_{term_id.replace('-', '_')}"
     if conn.execute("select to_regclass(%s) is null", (f"raw.{partition}",)).fetchone()[0]:
         conn.execute(
             sql.SQL("create table if not exists {} partition of {} for values in ({})").format(
-                sql.Identifier("raw", partition), sql.Identifier("raw", feed.name), sql.Literal(term_id)
+                sql.Identifier("raw", partition), table, sql.Literal(term_id)
             )
         )
+    return sql.Identifier("raw", partition)
 
 
 def ensure_setup(settings, force: bool = False) -> bool:
