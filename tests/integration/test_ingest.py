@@ -503,6 +503,9 @@ def test_fast_path_matches_the_row_path_below_titles_with_blank_lines_and_totals
     and through the row-by-row reader give the same rows, numbers and reasons."""
     rows = messy_attendance(11, rows=400)
     rows[100:100] = [[]]  # a blank line inside the data
+    # class names a spreadsheet would run; the second is formula-like once folded to ASCII
+    rows[7] = ["2141082001", "2025-09-01", "L1", '=HYPERLINK("http://example.invalid")', "出勤"]
+    rows[9] = ["2141082001", "2025-09-01", "L2", "＠SUM(1)", "出勤"]
     rows += [[], ["合计", "400人次", "", "", ""], ["填表人：赵秀英", "", "", "", ""]]
     preamble = [["长川市城关镇中心小学学生考勤表"], ["2025年9月\n第1周"], []]  # a line break inside a title cell
     fast_term, slow_term = next(_years), next(_years)
@@ -520,6 +523,13 @@ def test_fast_path_matches_the_row_path_below_titles_with_blank_lines_and_totals
     fast_rows, slow_rows = raw_rows(conn, fast_term, "kaoqin", columns), raw_rows(conn, slow_term, "kaoqin", columns)
     assert len(fast_rows) > 100 and fast_rows == slow_rows
     assert [(r[0], r[1]) for r in rejected(conn, fast_term)] == [(r[0], r[1]) for r in rejected(conn, slow_term)]
+    formula_cells = (
+        "select c.source_row, c.column_name from audit.formula_cells c join audit.load_files f using (load_id) "
+        "where f.term_id = %s order by 1"
+    )
+    noted = conn.execute(formula_cells, (fast_term,)).fetchall()
+    assert noted == conn.execute(formula_cells, (slow_term,)).fetchall()
+    assert [column for _, column in noted] == ["class_name", "class_name"]
     for term in (fast_term, slow_term):
         status, header_row, title, read, loaded, rejected_, _ = load_file_row(conn, term)
         assert (status, read, loaded + rejected_) == ("loaded", 402, 402)
@@ -547,3 +557,14 @@ def test_rows_keep_excel_numbers_below_leading_blank_rows(conn, tmp_path, term, 
     deliver(tmp_path, term, "huji", "town", form, HUJI_HEADER, [list(r) for r in CANONICAL], preamble=preamble)
     ingest(conn, tmp_path, term)
     assert load_file_row(conn, term)[1] == 4 and source_rows(conn, term) == [5, 6]
+
+
+def test_a_sheet_above_the_size_bound_is_refused_before_it_is_read(conn, tmp_path, term, monkeypatch):
+    """Calamine holds a whole sheet in memory: the bound is read from the zip directory."""
+    from kcbx.ingest import readers
+
+    deliver(tmp_path, term, "huji", "town", "xlsx", HUJI_HEADER, [list(r) for r in CANONICAL] * 200)
+    monkeypatch.setattr(readers, "MAX_SHEET_XML", 16 << 10)
+    monkeypatch.setattr(readers, "CalamineWorkbook", None)  # reading it would fail the test
+    [file_result] = ingest(conn, tmp_path, term).files
+    assert file_result.status == "rejected" and "工作表过大" in file_result.message and "CSV" in file_result.message
