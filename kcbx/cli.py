@@ -1,4 +1,4 @@
-"""kcbx command line: run, demo, synth, ledgers, accounts, db."""
+"""kcbx command line: run, status, demo, synth, ledgers, accounts, db, serve, bi, stop."""
 
 from __future__ import annotations
 
@@ -15,8 +15,18 @@ from kcbx.terms import Term
 
 EXIT_FAILED, EXIT_USAGE, EXIT_WAREHOUSE, EXIT_BUSY = 1, 2, 3, 4
 
+# What a command reports under --json: its body, and its first failure message.
+_REPORT: dict = {}
+
+
+def _emit(**fields) -> None:
+    _REPORT.setdefault("body", {}).update(fields)
+
 
 def _fail(code: int, message: str) -> int:
+    from kcbx.orchestration.failures import scrub
+
+    _REPORT.setdefault("error", scrub(message))
     print(f"kcbx: {message}", file=sys.stderr, flush=True)
     return code
 
@@ -29,6 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from kcbx.runner import run_term
     from kcbx.warehouse import WarehouseUnavailable, connect, redact, stage_url
 
+    _emit(term_id=args.term, landing=str(args.landing), state="not_run", failed_tasks=[])
     try:
         Term.parse(args.term)
     except ValueError as exc:
@@ -64,30 +75,41 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     try:
         # Nothing new: say so and leave everything as it is, without starting Airflow.
-        if args.rebuild or has_changes(args.term, f"cli__{time.time():.0f}", str(args.landing)):
-            state, failed = run_term(settings, args.landing, args.term, rebuild=args.rebuild)
-        else:
-            state, failed = "success", []
+        ran = args.rebuild or has_changes(args.term, f"cli__{time.time():.0f}", str(args.landing))
+        state, failed = run_term(settings, args.landing, args.term, rebuild=args.rebuild) if ran else ("success", [])
     finally:
         lock.close()  # the advisory lock ends with the session, also if this process is killed
     elapsed = time.monotonic() - started
+    outcome = "failed" if state != "success" else "built" if ran else "unchanged"
+    _emit(seconds=round(elapsed, 1), failed_tasks=failed, state=outcome)
     if state != "success":
         return _fail(
             EXIT_FAILED,
             f"流水线未完成 / the pipeline did not finish ({state}); failed tasks: {', '.join(failed) or '?'}. "
             f"Task logs: {settings.home / 'airflow' / 'logs'}",
         )
+    from kcbx.ops.status import term_status
+
     with connect(stage_url(settings, "reporter")) as conn:
         counts = conn.execute(
             "select f.finding_type, t.finding_label, count(*) from marts.fct_findings f "
             "join marts.finding_types t using (finding_type) where f.term_id = %s group by 1, 2 order by 1",
             (args.term,),
         ).fetchall()
+        loads = term_status(conn, args.term, date.today()).summary
     print(f"完成 done in {elapsed:.0f}s. 比对发现 findings:", flush=True)
     for finding_type, label, count in counts:
         print(f"  {label:<10} {finding_type:<26} {count:>6}")
-    print(f"报告 report: {settings.reports_dir / args.term / 'index.html'}")
-    print(f"数据质量 Data Docs: {settings.reports_dir / args.term / 'data_docs' / 'index.html'}")
+    outputs = settings.reports_dir / args.term
+    print(f"报告 report: {outputs / 'index.html'}")
+    print(f"数据质量 Data Docs: {outputs / 'data_docs' / 'index.html'}")
+    _emit(
+        findings={finding_type: count for finding_type, _, count in counts},
+        loads=loads,
+        report=str(outputs / "index.html"),
+        data_docs=str(outputs / "data_docs" / "index.html"),
+        ledgers=str(outputs / "ledgers"),
+    )
     return 0
 
 
@@ -102,6 +124,18 @@ def cmd_synth(args: argparse.Namespace) -> int:
         for kind, count in counts.items():
             print(f"  {kind:<26} {count:>6}")
     print(f"expected findings: {args.out / 'expected.json'}")
+    _emit(
+        out=str(args.out),
+        children=args.children,
+        seed=args.seed,
+        messy=args.messy,
+        terms=expected["terms"],
+        findings=expected["counts"],
+        rows=expected["rows"],
+        rejections=expected["rejections"],
+        rejected_files=expected["rejected_files"],
+        expected=str(args.out / "expected.json"),
+    )
     return 0
 
 
@@ -145,6 +179,7 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
     from kcbx.outputs.ledgers import write_ledgers
     from kcbx.warehouse import WarehouseUnavailable, connect, database_url, is_admin, stage_url
 
+    _emit(term_id=args.term, unmasked=args.unmasked, files=[])
     try:
         term = Term.parse(args.term).term_id  # it becomes part of a path
     except ValueError as exc:
@@ -165,6 +200,36 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
         print("注意：台账含完整身份证号，仅限授权人员使用 / ledgers hold full identity numbers: authorised staff only")
     for path in paths:
         print(path)
+    _emit(files=[str(path) for path in paths])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import os
+
+    from kcbx.ops.status import as_json, lines, status
+    from kcbx.warehouse import WarehouseUnavailable, connect, stage_url
+
+    terms = None
+    if args.term:
+        try:
+            terms = [Term.parse(args.term).term_id]
+        except ValueError as exc:
+            return _fail(EXIT_USAGE, f"学期编号无效 / invalid term: {exc}")
+    settings = settings_module.load()
+    if args.url_env:
+        url = os.environ.get(args.url_env, "")
+        if not url:
+            return _fail(EXIT_USAGE, f"环境变量 {args.url_env} 为空 / {args.url_env} holds no warehouse URL")
+    try:
+        url = os.environ[args.url_env] if args.url_env else stage_url(settings, "reporter")
+        with connect(url, autocommit=True) as conn:
+            report = status(conn, terms, date.today())
+    except WarehouseUnavailable as exc:
+        return _fail(EXIT_WAREHOUSE, str(exc))
+    for line in lines(report):
+        print(line)
+    _emit(**as_json(report))
     return 0
 
 
@@ -265,25 +330,132 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+RUN_EPILOG = """\
+landing folder (SPEC §2): one folder per term, one per feed, any file names
+  LANDING/2025-2026-1/huji/城关镇.xlsx        户籍 (公安), one file per township or all in one
+  LANDING/2025-2026-1/xueji/学籍.xls           学籍 export
+  LANDING/2025-2026-1/kaoqin/2141082001.csv    考勤, one file per school (and per week)
+  LANDING/2025-2026-1/{regions,schools,calendar,...}/   reference feeds in every term
+  feeds: {feeds}
+  CSV (UTF-8 or GB18030), XLSX or XLS; title rows above the header are fine
+
+exit codes
+  0  the pipeline ran (findings are data, not failures), or nothing was new
+  1  a stage failed (the message names it and where its log is)
+  2  bad term or landing folder
+  3  the warehouse is unreachable or cannot be set up
+  4  another run of the same term is in progress
+
+examples
+  kcbx run --landing /data/kcbx/landing --term 2025-2026-1
+  kcbx run --landing /data/kcbx/landing --term 2025-2026-1 --json > run.json
+"""
+
+STATUS_EPILOG = """\
+freshness: base lists (户籍, 学籍, 防返贫, 残联, 民政, 司法, reference feeds) are due by the
+census date (30 September / 31 March): on_time, late, overdue (not delivered, past due) or
+not_due; continuous records (考勤, 学籍异动, 童工, 劝返, 去向) have no deadline.
+
+examples
+  kcbx status                       every term in the warehouse
+  kcbx status --term 2025-2026-1 --json | jq '.terms[0].summary'
+  KCBX_AUDIT_URL=postgresql://audit_li:...@db/kcbx kcbx status --url-env KCBX_AUDIT_URL
+"""
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON document on stdout (schema in the README; no names or identity numbers) "
+        "and every human line on stderr, e.g. `kcbx %(prog)s --json | jq .exit_code`".replace(
+            "%(prog)s", parser.prog.split()[-1]
+        ),
+    )
+
+
+class _Version(argparse.Action):
+    """--version on one line, unwrapped (argparse's own action wraps it to the terminal)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from kcbx.ops.output import version_text
+
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kcbx", description="控辍保学 data platform")
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run one term's pipeline through the Airflow DAG")
-    run.add_argument("--landing", type=Path, required=True)
-    run.add_argument("--term", required=True)
+    from kcbx.feeds import catalogue
+
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="kcbx",
+        description="控辍保学 data platform: department feeds -> Airflow -> dbt -> Great Expectations -> reports",
+        epilog="Each command has its own --help, e.g. `kcbx run --help`. Configuration: environment variables "
+        "(KCBX_DATABASE_URL, KCBX_HOME, KCBX_PII_KEY, ...), see the README.",
+    )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="print kcbx's version and the pinned Airflow, dbt and GX versions"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run one term's pipeline through the Airflow DAG",
+        description="Load a term's deliveries, build the warehouse, check data quality and write the reports, "
+        "through the Airflow DAG kcbx_term run in this process. Against KCBX_DATABASE_URL, or the embedded "
+        "PostgreSQL under KCBX_HOME when it is unset.",
+        epilog=RUN_EPILOG.replace("{feeds}", " ".join(catalogue())),
+        formatter_class=raw,
+    )
+    run.add_argument(
+        "--landing", type=Path, required=True, metavar="DIR",
+        help="the landing folder holding one folder per term (layout below), e.g. --landing /data/kcbx/landing",
+    )  # fmt: skip
+    run.add_argument(
+        "--term", required=True, metavar="TERM",
+        help="the term to run, YYYY-YYYY-N with N=1 autumn and 2 spring, e.g. --term 2025-2026-1",
+    )  # fmt: skip
     run.add_argument(
         "--rebuild", action="store_true",
         help="build the warehouse and write the reports even when no delivery, code or setting changed "
-        "(by default such a run says so and changes nothing)",
+        "(by default such a run says so and changes nothing), e.g. after deleting a report",
     )  # fmt: skip
+    _json_flag(run)
     run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser(
+        "status",
+        help="what each department delivered per term, the last run, findings, open cases and failed checks",
+        description="Per term and feed: delivered or missing, files, rows read/loaded/rejected, when loaded, "
+        "superseded deliveries and freshness against the deadlines; the last run of the pipeline (start, end, "
+        "result, the step that failed); findings and open cases by type; data-quality checks that failed. "
+        "Read-only; as the reporter login by default.",
+        epilog=STATUS_EPILOG,
+        formatter_class=raw,
+    )
+    status.add_argument("--term", metavar="TERM", help="one term only, e.g. --term 2025-2026-2 (default: every term)")
+    status.add_argument(
+        "--url-env", metavar="VAR",
+        help="read with the login in the URL held by environment variable VAR instead of the reporter login, e.g. "
+        "an auditor's account: --url-env KCBX_AUDIT_URL (a URL on the command line would show its password to "
+        "other users of the machine)",
+    )  # fmt: skip
+    _json_flag(status)
+    status.set_defaults(func=cmd_status)
+
     serve = sub.add_parser(
         "serve", help="start the Airflow services (scheduler, dag-processor, triggerer, api-server) on this machine",
         description="Start Airflow with the LocalExecutor and metadata in PostgreSQL; kcbx_term then runs by itself "
         "nightly and after each delivery lands in KCBX_LANDING_ROOT. A second call starts only what is not running.",
     )  # fmt: skip
-    serve.add_argument("--demo", action="store_true", help="write a synthetic county into an empty landing root first")
-    serve.add_argument("--children", type=int, default=1500, help="children in the demo county (default 1500)")
+    serve.add_argument(
+        "--demo", action="store_true",
+        help="write a synthetic county for today's term into an empty landing root first, e.g. kcbx serve --demo",
+    )  # fmt: skip
+    serve.add_argument(
+        "--children", type=int, default=1500, metavar="N", help="children in the demo county (default 1500)"
+    )
     serve.set_defaults(func=cmd_serve)
     bi_parser = sub.add_parser(
         "bi", help="Superset on the warehouse: set up, import the dashboards (bi/bundle/), start or stop",
@@ -294,66 +466,141 @@ def build_parser() -> argparse.ArgumentParser:
         "action",
         choices=["start", "stop", "accounts"],
         help="start (the steps above), stop, or accounts: create the warehouse accounts and write what the import "
-        "needs to --out (docker-compose's superset-init reads it)",
+        "needs to --out (docker-compose's superset-init reads it), e.g. kcbx bi start",
     )
-    bi_parser.add_argument("--out", type=Path, default=Path("bi-accounts.json"), help="with accounts: the JSON file")
+    bi_parser.add_argument(
+        "--out", type=Path, default=Path("bi-accounts.json"), metavar="FILE",
+        help="with accounts: the JSON file to write (owner-only), e.g. --out /run/secrets/bi-accounts.json",
+    )  # fmt: skip
     bi_parser.set_defaults(func=cmd_bi)
     stop = sub.add_parser(
         "stop", help="stop Superset, every Airflow service `kcbx serve` started, and the embedded PostgreSQL"
     )
     stop.set_defaults(func=cmd_stop)
-    demo = sub.add_parser("demo", help="synthesise a county and run it")
-    demo.add_argument("--children", type=int, default=3000)
-    demo.add_argument("--seed", type=int, default=20250901)
-    demo.add_argument("--term", default="2025-2026-1")
-    demo.add_argument("--fresh", action="store_true", help="regenerate the demo landing zone")
+    demo = sub.add_parser(
+        "demo",
+        help="synthesise a county and run it",
+        description="Write a synthetic county (every input form SPEC §2 allows) into KCBX_HOME/demo/landing once, "
+        "then `kcbx run` it and say where the reports are.",
+    )
+    demo.add_argument("--children", type=int, default=3000, metavar="N", help="children in the county (default 3000)")
+    demo.add_argument("--seed", type=int, default=20250901, metavar="S", help="random seed, e.g. --seed 7")
+    demo.add_argument("--term", default="2025-2026-1", metavar="TERM", help="the term (default 2025-2026-1)")
+    demo.add_argument("--fresh", action="store_true", help="regenerate the demo landing zone (e.g. after --children)")
     demo.set_defaults(func=cmd_demo)
-    synth = sub.add_parser("synth", help="write a synthetic landing zone with expected findings")
-    synth.add_argument("--out", type=Path, required=True)
-    synth.add_argument("--children", type=int, default=3000)
-    synth.add_argument("--seed", type=int, default=20250901)
-    synth.add_argument("--term", default="2025-2026-1")
+    synth = sub.add_parser(
+        "synth",
+        help="write a synthetic landing zone with expected findings",
+        description="Write a synthetic county's deliveries for one or two terms and expected.json: the findings, "
+        "cases, rows and rejections its data implies, computed independently of the warehouse.",
+        epilog="example: kcbx synth --out /tmp/county --children 20000 --messy --terms 2",
+    )
+    synth.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="landing folder to write, e.g. --out /tmp/county"
+    )
+    synth.add_argument("--children", type=int, default=3000, metavar="N", help="children aged 0-18 (default 3000)")
+    synth.add_argument(
+        "--seed",
+        type=int,
+        default=20250901,
+        metavar="S",
+        help="random seed (default 20250901; the same seed gives the same county)",
+    )
+    synth.add_argument("--term", default="2025-2026-1", metavar="TERM", help="the first term (default 2025-2026-1)")
     synth.add_argument(
         "--messy",
         action="store_true",
         help="every form SPEC §2 allows: GB18030/BOM CSV, XLSX and XLS, title rows above the header, totals and "
         "notes below the data, header aliases, full-width digits, date forms, numbers Excel broke",
     )
-    synth.add_argument("--terms", type=int, default=1, choices=(1, 2), help="consecutive terms of the same county")
+    synth.add_argument(
+        "--terms", type=int, default=1, choices=(1, 2), help="consecutive terms of the same county, e.g. --terms 2"
+    )
+    _json_flag(synth)
     synth.set_defaults(func=cmd_synth)
-    ledgers = sub.add_parser("ledgers", help="write the Excel ledgers (台账) for a term")
-    ledgers.add_argument("--term", required=True)
-    ledgers.add_argument("--unmasked", action="store_true", help="full identity numbers (administrators only)")
+    ledgers = sub.add_parser(
+        "ledgers",
+        help="write the Excel ledgers (台账) for a term",
+        description="Write the 适龄儿童台账, 疑似辍学台账, 辍学台账 and 一人一案台账 workbooks (one sheet per "
+        "township) into KCBX_REPORTS_DIR/TERM/ledgers, identity numbers masked.",
+    )
+    ledgers.add_argument("--term", required=True, metavar="TERM", help="the term, e.g. --term 2025-2026-1")
+    ledgers.add_argument(
+        "--unmasked", action="store_true",
+        help="full identity numbers and birth dates; refused unless the set-up login is an administrator "
+        "(kcbx_admin or superuser)",
+    )  # fmt: skip
+    _json_flag(ledgers)
     ledgers.set_defaults(func=cmd_ledgers)
     db = sub.add_parser("db", help="the warehouse: its URL, the one-time set-up, stopping the embedded server")
     db.add_argument(
         "action",
         choices=["url", "setup", "stop"],
         help="url: print the set-up login's URL (or --login's); setup: apply sql/ (schemas, roles, grants, "
-        "row-level security) as the set-up login; stop: stop the embedded server",
+        "row-level security) as the set-up login; stop: stop the embedded server. e.g. kcbx db url --login reporter",
     )
-    db.add_argument("--login", choices=["loader", "transformer", "reporter"], help="url of a stage's own login")
-    db.add_argument("--show-password", action="store_true", help="print the password too (hidden by default)")
+    db.add_argument(
+        "--login",
+        choices=["loader", "transformer", "reporter"],
+        help="with url: a stage's own login, e.g. --login reporter",
+    )
+    db.add_argument("--show-password", action="store_true", help="with url: print the password too (hidden by default)")
     db.set_defaults(func=cmd_db)
 
-    accounts = sub.add_parser("accounts", help="BI accounts: the bureau's, and townships' (row-level security)")
-    accounts.add_argument("action", choices=["add", "list"])
-    accounts.add_argument("name", nargs="?", help="login role name")
-    accounts.add_argument("--township", action="append", help="乡镇代码 the account may see (repeatable)")
+    accounts = sub.add_parser(
+        "accounts",
+        help="BI accounts: the bureau's, and townships' (row-level security)",
+        epilog="Without --password-env/--password-file a random password is generated and printed once. "
+        "example: kcbx accounts add town_chengguan --township 411082100000",
+    )
+    accounts.add_argument("action", choices=["add", "list"], help="add an account, or list the accounts")
+    accounts.add_argument("name", nargs="?", help="with add: the login role name, e.g. town_chengguan")
+    accounts.add_argument(
+        "--township", action="append", metavar="CODE",
+        help="乡镇代码 the account may see (repeatable), e.g. --township 411082100000",
+    )  # fmt: skip
     accounts.add_argument("--bureau", action="store_true", help="a bureau account: every township")
     secret = accounts.add_mutually_exclusive_group()
-    secret.add_argument("--password-env", help="environment variable holding the account's password")
-    secret.add_argument("--password-file", type=Path, help="file holding the account's password (a secret per account)")
-    accounts.epilog = "Without --password-env/--password-file a random password is generated and printed once."
+    secret.add_argument(
+        "--password-env", metavar="VAR", help="environment variable holding the password, e.g. --password-env PW"
+    )
+    secret.add_argument(
+        "--password-file", type=Path, metavar="FILE",
+        help="file holding the account's password (a secret per account), e.g. --password-file /run/secrets/pw",
+    )  # fmt: skip
     accounts.set_defaults(func=cmd_accounts)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from kcbx.ops.output import json_output, versions, write_document
+
     # The embedded server's path library warns when XDG_RUNTIME_DIR is unset (as in CI).
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    _REPORT.clear()
+    as_json = getattr(args, "json", False)
+    code = EXIT_FAILED
+    try:
+        with json_output(as_json):
+            code = args.func(args)
+    except Exception as exc:
+        from kcbx.orchestration.failures import scrub
+
+        _REPORT.setdefault("error", scrub(f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        if as_json:
+            write_document(
+                {
+                    "command": args.command,
+                    "exit_code": code,
+                    "error": _REPORT.get("error"),
+                    "versions": versions(),
+                    **_REPORT.get("body", {}),
+                }
+            )
+    return code
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ class Feed:
     label: str
     provider: str
     columns: tuple[Column, ...]
+    schedule: str = "base"  # base: due by the term's census date; continuous: all term
     identity: str | None = None
     partition_by_term: bool = False
     birth: str | None = None
@@ -61,6 +62,7 @@ def _feed(name: str, spec: dict) -> Feed:
         label=spec["label"],
         provider=spec["provider"],
         columns=columns,
+        schedule=spec["schedule"],
         identity=spec.get("identity"),
         partition_by_term=spec.get("partition_by_term", False),
         birth=spec.get("birth"),

@@ -153,12 +153,14 @@ def acquire_term(term_id: str, run_id: str) -> bool:
     """True once this run holds the term; False while another run does (the DAG waits).
     `kcbx run` does not wait: it refuses, as it does for another `kcbx run`."""
     from kcbx.ingest import schema
-    from kcbx.orchestration import term_lock
+    from kcbx.orchestration import changes, term_lock
 
     settings = settings_module.load()
     schema.ensure_setup(settings)
     with connect(stage_url(settings, "loader"), autocommit=True) as conn:
         holder = term_lock.acquire(conn, term_id, run_id, in_process=_in_process())
+        if holder is None:
+            changes.record(conn, run_id, term_id, "", "running")  # kcbx status shows the run and its start
     if holder and _in_process():
         raise PipelineInputError(
             f"学期 {term_id} 正在由计划运行 {holder} 处理，请待其完成后再试 / "
@@ -197,7 +199,7 @@ def has_changes(term_id: str, run_id: str, landing: str | None = None) -> bool:
         if landing is not None and not changes.landing_matches_loads(conn, Path(landing), term_id):
             return True
         current = changes.fingerprint(conn, settings)
-        unchanged = current == changes.last_fingerprint(conn, term_id)
+        unchanged = current == changes.last_fingerprint(conn, term_id, run_id)
         report_kept = (settings.reports_dir / term_id / "index.html").exists()
         if unchanged and report_kept:
             changes.record(conn, run_id, term_id, current, "unchanged")
@@ -207,6 +209,17 @@ def has_changes(term_id: str, run_id: str, landing: str | None = None) -> bool:
             )
             return False
     return True
+
+
+def record_failure(term_id: str, run_id: str, task_id: str, error: str) -> None:
+    """The failed task and its error's first line, for `kcbx status` (identity-shaped numbers blanked)."""
+    from kcbx.orchestration import changes
+    from kcbx.orchestration.failures import scrub
+
+    settings = settings_module.load()
+    first_line = scrub(error.strip().splitlines()[0] if error.strip() else "")[:500]
+    with connect(stage_url(settings, "loader"), autocommit=True) as conn:
+        changes.record_failure(conn, run_id, term_id, task_id, first_line)
 
 
 def record_build(term_id: str, run_id: str, outcome: str = "built") -> None:

@@ -58,8 +58,9 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
     for line in process.stdout:
         line = line.rstrip()
         tail = [*tail, line][-40:]
-        # dbt prints one line per node; pass those and the summary through as progress.
-        if any(mark in line for mark in (" OK ", "ERROR", "WARN", "Done.", "Completed", " kcbx: ")):
+        # dbt prints a line when a node starts and when it ends: both are progress (a long
+        # model shows which one is running), with the summary.
+        if any(mark in line for mark in (" START ", " OK ", "ERROR", "WARN", "Done.", "Completed", " kcbx: ")):
             progress("  dbt: " + line.split(" | ", 1)[-1].strip())
     code = process.wait()
     results_path = project / "target" / "run_results.json"

@@ -21,10 +21,18 @@ create table if not exists audit.pipeline_runs (
     finished_at timestamptz not null default now(),
     primary key (run_id, term_id)
 );
+-- running: the run holds its term (kcbx status shows it, with its start); failed: a task
+-- failed, named with the first line of its error (identity-shaped numbers blanked)
+alter table audit.pipeline_runs add column if not exists started_at timestamptz not null default now();
+alter table audit.pipeline_runs add column if not exists failed_task text;
+alter table audit.pipeline_runs add column if not exists error text;
 alter table audit.pipeline_runs drop constraint if exists pipeline_runs_outcome_check;
 alter table audit.pipeline_runs add constraint pipeline_runs_outcome_check
-    check (outcome in ('started', 'built', 'unchanged'));
-comment on table audit.pipeline_runs is '流水线运行记录 — each finished term run: built, or unchanged (nothing new)';
+    check (outcome in ('running', 'started', 'built', 'unchanged', 'failed'));
+comment on table audit.pipeline_runs is '流水线运行记录 — each term run: running, started (build began), built, unchanged (nothing new) or failed';
+comment on column audit.pipeline_runs.started_at is '运行开始时间';
+comment on column audit.pipeline_runs.failed_task is '失败的任务（步骤）';
+comment on column audit.pipeline_runs.error is '失败原因（首行，身份证号等已隐去）';
 
 revoke all on audit.term_locks, audit.pipeline_runs
     from kcbx_loader, kcbx_transformer, kcbx_reporter, kcbx_bi, kcbx_township, kcbx_auditor, kcbx_admin;

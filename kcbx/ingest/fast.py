@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -163,6 +164,7 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
         raise FastPathUnavailable(str(exc)) from exc
 
     read = loaded = 0
+    size = max(os.fstat(source.fileno()).st_size, 1)
     load.formula_columns = set()  # found while checking, so no scan of the loaded rows is needed
     seen = load.table.header_row  # rows of the file before this block
     students = pa.array([], pa.string())  # distinct 学籍号 so far: bounded by the roll, not the file
@@ -224,6 +226,7 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
             slow = pc.indices_nonzero(_and(pc.invert(ok), data)).to_pylist()
             if slow:
                 loaded += _slow_rows(load, batch, by_col, slow, numbers, write)
+        load.progress(source.tell() / size, read)
     load.materials.update("student:" + s for s in students.to_pylist())
     return read, loaded
 

@@ -25,8 +25,10 @@ from kcbx.ingest.readers import FileProblem, Table, fingerprint, open_table
 from kcbx.ingest.rows import is_blank, normalise_row, rejection
 from kcbx.ingest.schema import ensure_term_partition, raw_table_columns
 from kcbx.ingest.writers import BoundedQueuedWriter, RejectSpool, as_text
+from kcbx.ops.progress import FileProgress
 
 Progress = Callable[[str], None]
+PROGRESS_ROWS = 10_000  # the row-by-row reader reports its progress this often
 
 
 @dataclass
@@ -75,6 +77,7 @@ class FileLoad:
     materials: set[str] = field(default_factory=set)  # key materials seen (numbers, 学籍号, 责任人)
     # text columns holding a formula-like value, when the reader checked (None: look in raw)
     formula_columns: set[str] | None = None
+    progress: Callable[[float, int], None] = lambda fraction, rows: None  # (share of the file read, rows)
 
     @property
     def header(self) -> list[str]:
@@ -256,7 +259,8 @@ def _copy_rows(conn: psycopg.Connection, job: FileJob, load_id: int, allow_fast:
     result = FileResult(path.name, "loaded")
     with open_table(path, feed, job.encoding) as table:
         result.encoding, result.header_row, result.title = table.encoding, table.header_row, title_text(table.preamble)
-        load = FileLoad(feed, job.term_id, load_id, job.today, table, RejectSpool(load_id))
+        bar = FileProgress(f"{feed.name}/{path.name}", path.stat().st_size)
+        load = FileLoad(feed, job.term_id, load_id, job.today, table, RejectSpool(load_id), progress=bar.update)
         target = sql.SQL("copy {} ({}) from stdin").format(
             job.target, sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
         )
@@ -272,6 +276,7 @@ def _copy_rows(conn: psycopg.Connection, job: FileJob, load_id: int, allow_fast:
         else:
             with conn.cursor() as cur, cur.copy(target) as copy:
                 _copy_row_by_row(load, table.rows, copy, result)
+        bar.finish()
     load.rejects.copy_into(conn)
     result.rows_rejected = load.rejects.count
     if load.missing:
@@ -292,6 +297,8 @@ def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:
         if is_blank(cells):
             continue  # blank rows are layout, not data (they still count in row numbers)
         result.rows_read += 1
+        if not result.rows_read % PROGRESS_ROWS:
+            load.progress(load.table.done(), result.rows_read)
         delivered = {header[i] if i < len(header) else f"列{i + 1}": v for i, v in enumerate(cells)}
         if missing:
             rejects.add(number, "file_missing_column", ", ".join(missing), delivered)

@@ -8,7 +8,7 @@ import codecs
 import csv
 import hashlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
@@ -41,6 +41,7 @@ class Table:
     preamble: list[list[object]]  # the rows above the header
     match: HeaderMatch  # match.missing is empty unless no row held every required header
     rows: Numbered
+    done: Callable[[], float] = lambda: 0.0  # how much of the file has been read, 0..1 (progress)
 
 
 def fingerprint(path: Path) -> tuple[str, str]:
@@ -74,18 +75,18 @@ def fingerprint(path: Path) -> tuple[str, str]:
 def open_table(path: Path, feed: Feed, encoding: str | None = None) -> Iterator[Table]:
     suffix = path.suffix.lower()
     if suffix in SPREADSHEETS:
-        with _open_workbook(path) as (kind, rows):
-            yield _locate(feed, kind, rows, lines=None)
+        with _open_workbook(path) as (kind, rows, done):
+            yield _locate(feed, kind, rows, lines=None, done=done)
     elif suffix == ".csv":
-        with _open_csv(path, encoding or fingerprint(path)[1]) as (encoding, rows, lines):
-            yield _locate(feed, encoding, rows, lines)
+        with _open_csv(path, encoding or fingerprint(path)[1]) as (encoding, rows, lines, done):
+            yield _locate(feed, encoding, rows, lines, done)
     else:
         raise FileProblem(
             f"不支持的文件类型 {suffix}，请提供 CSV、XLSX 或 XLS / unsupported file type {suffix} (CSV, XLSX or XLS)"
         )
 
 
-def _locate(feed: Feed, encoding: str, rows: Numbered, lines: list[int] | None) -> Table:
+def _locate(feed: Feed, encoding: str, rows: Numbered, lines: list[int] | None, done: Callable[[], float]) -> Table:
     """Find the header among the first rows; the rest stream on. `lines` receives, per
     row read so far, the physical line count at its end (CSV only)."""
     head = [next(rows, None) for _ in range(HEADER_SEARCH_ROWS)]
@@ -102,6 +103,7 @@ def _locate(feed: Feed, encoding: str, rows: Numbered, lines: list[int] | None) 
         preamble=[cells for _, cells in head[: search.index]],
         match=search.match,
         rows=chain(head[search.index + 1 :], rows),
+        done=done,
     )
 
 
@@ -118,7 +120,8 @@ def _open_csv(path: Path, encoding: str):
                         lines.append(reader.line_num)
                     yield number, cells
 
-            yield encoding, numbered(), lines
+            size = max(path.stat().st_size, 1)
+            yield encoding, numbered(), lines, lambda: fh.buffer.tell() / size
     except UnicodeDecodeError as exc:
         raise FileProblem(f"文件编码无法识别 / the file is not readable text ({exc.reason})") from exc
     except csv.Error as exc:
@@ -203,6 +206,15 @@ def _open_workbook(path: Path):
         ) from exc
     try:
         # iter_rows starts at row 1 (leading blank rows included), so numbers are Excel's.
-        yield kind, enumerate(sheet.iter_rows(), start=1)
+        numbered = enumerate(sheet.iter_rows(), start=1)
+        height = max(sheet.total_height, 1)
+        read = [0]
+
+        def counted() -> Numbered:
+            for number, cells in numbered:
+                read[0] = number
+                yield number, cells
+
+        yield kind, counted(), lambda: read[0] / height
     finally:
         workbook.close()

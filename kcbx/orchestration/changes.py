@@ -45,22 +45,36 @@ def fingerprint(conn: psycopg.Connection, settings: Settings) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def last_fingerprint(conn: psycopg.Connection, term_id: str) -> str | None:
-    """What the term was last fully built (or found unchanged) from; None when its last
-    build began and never finished (killed or failed): then it is built again."""
+def last_fingerprint(conn: psycopg.Connection, term_id: str, run_id: str = "") -> str | None:
+    """What the term was last fully built (or found unchanged) from, by another run than
+    `run_id`; None when that run did not finish its build (killed or failed): then the
+    term is built again."""
     row = conn.execute(
-        "select fingerprint, outcome from audit.pipeline_runs where term_id = %s order by finished_at desc limit 1",
-        (term_id,),
+        "select fingerprint, outcome from audit.pipeline_runs where term_id = %s and run_id <> %s "
+        "order by finished_at desc limit 1",
+        (term_id, run_id),
     ).fetchone()
-    return row[0] if row and row[1] != "started" else None
+    return row[0] if row and row[1] in ("built", "unchanged") else None
 
 
 def record(conn: psycopg.Connection, run_id: str, term_id: str, print_: str, outcome: str) -> None:
+    """A run's state; its first record is its start."""
     conn.execute(
         "insert into audit.pipeline_runs (run_id, term_id, fingerprint, outcome) values (%s, %s, %s, %s) "
         "on conflict (run_id, term_id) do update set fingerprint = excluded.fingerprint, "
         "outcome = excluded.outcome, finished_at = now()",
         (run_id, term_id, print_, outcome),
+    )
+
+
+def record_failure(conn: psycopg.Connection, run_id: str, term_id: str, task_id: str, error: str) -> None:
+    """A failed task: the run is failed unless its build already finished."""
+    conn.execute(
+        "insert into audit.pipeline_runs (run_id, term_id, fingerprint, outcome, failed_task, error) "
+        "values (%s, %s, '', 'failed', %s, %s) on conflict (run_id, term_id) do update set outcome = 'failed', "
+        "failed_task = excluded.failed_task, error = excluded.error, finished_at = now() "
+        "where audit.pipeline_runs.outcome not in ('built', 'unchanged')",
+        (run_id, term_id, task_id, error),
     )
 
 

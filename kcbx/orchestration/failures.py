@@ -11,6 +11,7 @@ numbers and 学籍号-like strings are blanked before anything is sent.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -120,11 +121,23 @@ def on_task_failure(context) -> None:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
     log = getattr(ti, "log_url", None) or os.path.join(os.environ.get("AIRFLOW_HOME", ""), "logs")
-    notice = failure_notice(
-        ti.dag_id, getattr(dag_run, "run_id", "?"), _term_of(context), ti.task_id,
-        str(context.get("exception") or ""), str(log),
-    )  # fmt: skip
+    term, run_id, error = _term_of(context), getattr(dag_run, "run_id", "?"), str(context.get("exception") or "")
+    notice = failure_notice(ti.dag_id, run_id, term, ti.task_id, error, str(log))
     send(notice)
+    _record_failure(term, run_id, ti.task_id, error)
+
+
+def _record_failure(term: str, run_id: str, task_id: str, error: str) -> None:
+    """The failure in audit.pipeline_runs too (`kcbx status`); a warehouse that is down
+    cannot take it, and the e-mail has gone already."""
+    from kcbx.pipeline import record_failure
+
+    if term == "?":
+        return
+    try:
+        record_failure(term, run_id, task_id, error)
+    except Exception as exc:  # the callback must not fail the callback chain
+        logging.getLogger(__name__).warning("could not record the failure in audit.pipeline_runs: %s", scrub(str(exc)))
 
 
 async def on_late_run(context=None, **kwargs) -> None:

@@ -128,6 +128,8 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     analyze_stale(url)
     context, checkpoint = setup(settings, url, term_id)
     run_id = f"{term_id}-{uuid.uuid4().hex[:8]}"
+    suites = ", ".join(f"{suite.name} ({len(suite.checks)})" for suite in SUITES)
+    progress(f"  GX: 运行检查点 running checkpoint {checkpoint.name}: {suites} 项 checks")
     result = checkpoint.run()
     context.build_data_docs()
     rows = []

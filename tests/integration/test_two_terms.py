@@ -5,8 +5,10 @@ as the generator's scripts and the case oracle say, and a closed term's report i
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
+import jsonschema
 import psycopg
 import pytest
 
@@ -16,6 +18,13 @@ from tests.conftest import TEST_PII_KEY, embedded_warehouse
 pytestmark = pytest.mark.integration
 
 AUTUMN, SPRING = "2025-2026-1", "2025-2026-2"
+# `kcbx status --json` after one term and after two, and the second run's --json document
+SEEN: dict[str, dict] = {}
+
+
+def _json(completed) -> dict:
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +63,10 @@ def loaded(two_terms):
                 "select count(*), max(source_loaded_at) from marts.fct_attendance_daily where term_id = %s", (AUTUMN,)
             ).fetchone(),
         }
-    second = warehouse.kcbx("run", "--landing", str(landing), "--term", SPRING)
-    assert second.returncode == 0, second.stderr[-3000:]
+    SEEN["status_one"] = _json(warehouse.kcbx("status", "--json"))
+    second = warehouse.kcbx("run", "--landing", str(landing), "--term", SPRING, "--json")
+    SEEN["run"] = _json(second)
+    SEEN["status_two"] = _json(warehouse.kcbx("status", "--json"))
     return warehouse, landing, expected, before
 
 
@@ -197,3 +208,96 @@ def test_closed_term_report_is_frozen(loaded, tmp_path):
         assert conn.execute(live_sql, (AUTUMN,)).fetchone()[0] < live_before  # live figures follow the data
         assert conn.execute(frozen_sql, (AUTUMN,)).fetchall() == frozen_before  # the report does not
         assert conn.execute(months_sql, (AUTUMN,)).fetchall() == months_before
+
+
+def _feed_audit(conn, term: str) -> dict[str, tuple]:
+    return {
+        feed: tuple(int(v) for v in values)
+        for feed, *values in conn.execute(
+            "select feed, count(*), sum(rows_read), sum(rows_loaded), sum(rows_rejected) from audit.load_files "
+            "where term_id = %s and superseded_at is null group by feed",
+            (term,),
+        ).fetchall()
+    }
+
+
+def test_status_after_one_and_after_two_terms_matches_the_load_audit_and_the_marts(loaded):
+    from kcbx.ops.schemas import SCHEMAS
+
+    warehouse, _, expected, _ = loaded
+    one, two = SEEN["status_one"], SEEN["status_two"]
+    for document in (one, two):
+        jsonschema.validate(document, SCHEMAS["status"])
+        assert not re.search(r"\d{15}", json.dumps(document)), "no identity-shaped number in status"
+    assert [t["term_id"] for t in one["terms"]] == [AUTUMN]
+    assert [t["term_id"] for t in two["terms"]] == [AUTUMN, SPRING]
+    assert one["terms"][0]["feeds"] == two["terms"][0]["feeds"]  # loading spring left autumn's loads alone
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        for term in two["terms"]:
+            term_id = term["term_id"]
+            audit = _feed_audit(conn, term_id)
+            for feed in term["feeds"]:
+                files, read, loaded_rows, rejected = audit.get(feed["feed"], (0, 0, 0, 0))
+                assert (feed["files"], feed["rows_read"], feed["rows_loaded"], feed["rows_rejected"]) == (
+                    files, read, loaded_rows, rejected,
+                ), feed["feed"]  # fmt: skip
+                assert feed["delivered"] == (files > 0)
+                # the generator's own count of the rows it wrote
+                assert feed["rows_read"] == expected["rows"][term_id][feed["feed"]], feed["feed"]
+            assert term["summary"]["rows_read"] == sum(expected["rows"][term_id].values())
+            marts = dict(
+                conn.execute(
+                    "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1", (term_id,)
+                ).fetchall()
+            )
+            assert term["findings"] == marts == expected["counts"][term_id]
+            open_cases = conn.execute(
+                "select count(*) from marts.fct_case where case_status_code not in ('closed', 'written_off')"
+            ).fetchone()[0]
+            if term_id == SPRING:  # the latest term: the case mart's current state
+                assert sum(term["open_cases"].values()) == open_cases
+            assert term["last_run"]["result"] == "built" and term["last_run"]["failed_task"] is None
+            assert term["last_run"]["started_at"] <= term["last_run"]["finished_at"]
+            assert term["quality"]["checks"] > 0 and term["no_access"] == []
+            # synthetic deliveries are loaded long after the 2025 census dates
+            assert {f["freshness"] for f in term["feeds"] if f["schedule"] == "base"} == {"late"}
+
+
+def test_run_json_reports_what_the_run_built(loaded):
+    from kcbx.ops.schemas import SCHEMAS
+
+    document = SEEN["run"]
+    jsonschema.validate(document, SCHEMAS["run"])
+    assert document["state"] == "built" and document["exit_code"] == 0 and document["term_id"] == SPRING
+    spring = next(t for t in SEEN["status_two"]["terms"] if t["term_id"] == SPRING)
+    assert document["findings"] == spring["findings"] and document["loads"] == spring["summary"]
+
+
+def test_status_reads_as_an_auditor(loaded):
+    from kcbx.ops.schemas import SCHEMAS
+
+    warehouse, *_ = loaded
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        conn.execute("drop role if exists status_auditor")
+        conn.execute("create role status_auditor login password 'status-test-only' in role kcbx_auditor")
+        url = conn.info.dsn
+    auditor = psycopg.conninfo.make_conninfo(url, user="status_auditor", password="status-test-only")
+    out = warehouse.kcbx(
+        "status", "--term", SPRING, "--json", "--url-env", "AUDIT_URL", extra_env={"AUDIT_URL": auditor}
+    )
+    document = _json(out)
+    jsonschema.validate(document, SCHEMAS["status"])
+    [term] = document["terms"]
+    assert term["no_access"] == [] and term["feeds"] and term["findings"] and term["last_run"]
+    as_reporter = _json(warehouse.kcbx("status", "--term", SPRING, "--json"))["terms"][0]
+    assert term["feeds"] == as_reporter["feeds"] and term["findings"] == as_reporter["findings"]
+
+
+def test_ledgers_json_lists_the_workbooks(loaded):
+    from kcbx.ops.schemas import SCHEMAS
+
+    warehouse, *_ = loaded
+    document = _json(warehouse.kcbx("ledgers", "--term", SPRING, "--json"))
+    jsonschema.validate(document, SCHEMAS["ledgers"])
+    assert document["files"] and all(path.endswith(".xlsx") for path in document["files"])
+    assert all(__import__("pathlib").Path(path).exists() for path in document["files"])
