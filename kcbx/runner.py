@@ -63,5 +63,8 @@ def run_term(settings: Settings, landing: Path, term_id: str, rebuild: bool = Fa
     dag = module.dag
     assert dag.dag_id == DAG_ID
     run = dag.test(run_conf={"landing": str(landing.resolve()), "term": term_id, "rebuild": rebuild})
-    failed = [ti.task_id for ti in run.get_task_instances() if ti.state in ("failed", "upstream_failed")]
+    instances = run.get_task_instances()
+    # The tasks that failed, not the ones skipped because of them (upstream_failed).
+    failed = [ti.task_id for ti in instances if ti.state == "failed"]
+    failed = failed or [ti.task_id for ti in instances if ti.state == "upstream_failed"]
     return str(run.state), failed

@@ -112,6 +112,8 @@ def _term_of(context) -> str:
         term = ti.xcom_pull(task_ids="resolve_term")
     except Exception:
         term = None
+    if isinstance(term, dict):  # resolve_term returns the run's term and landing folder
+        term = term.get("term")
     params = context.get("params") or {}
     return str(term or params.get("term") or "?")
 

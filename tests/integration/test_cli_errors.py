@@ -37,12 +37,36 @@ def test_bad_term_and_missing_folder_are_usage_errors(county, tmp_path):
 
 
 def test_demo_synthesises_runs_and_says_where_the_reports_are(tmp_path):
+    """Then a run that fails (another PII key than the warehouse's): exit 1, its --json
+    document and `kcbx status` name the step that failed, and no child."""
+    import json
+    import re
+
+    import jsonschema
+
+    from kcbx.ops.schemas import SCHEMAS
+
     env = {"KCBX_HOME": str(tmp_path), "KCBX_REPORTS_DIR": str(tmp_path / "reports"), "KCBX_DATABASE_URL": ""}
     try:
         result = _kcbx("demo", "--children", "300", env=env)
         assert result.returncode == 0, result.stderr[-3000:]
         assert "报告 report:" in result.stdout and (tmp_path / "reports" / TERM / "index.html").exists()
         assert (tmp_path / "demo" / "landing" / "expected.json").exists()
+        landing = str(tmp_path / "demo" / "landing")
+        wrong_key = env | {"KCBX_PII_KEY": "not-the-key-this-warehouse-was-built-with"}
+        failed = _kcbx("run", "--landing", landing, "--term", TERM, "--rebuild", "--json", env=wrong_key)
+        assert failed.returncode == 1, failed.stderr[-3000:]
+        document = json.loads(failed.stdout)
+        jsonschema.validate(document, SCHEMAS["run"])
+        assert document["state"] == "failed" and document["failed_tasks"] == ["prepare"] and document["exit_code"] == 1
+        status = _kcbx("status", "--json", env=env)
+        assert status.returncode == 0, status.stderr[-3000:]
+        [term] = json.loads(status.stdout)["terms"]
+        run = term["last_run"]
+        assert (run["result"], run["failed_task"]) == ("failed", "prepare") and "KCBX_PII_KEY" in run["error"]
+        assert run["started_at"] <= run["finished_at"]
+        people = _kcbx("status", env=env)
+        assert "失败步骤 failed at prepare" in people.stdout and not re.search(r"\d{15}", people.stdout)
     finally:
         _kcbx("db", "stop", env=env)
 

@@ -67,6 +67,19 @@ def loaded(two_terms):
     second = warehouse.kcbx("run", "--landing", str(landing), "--term", SPRING, "--json")
     SEEN["run"] = _json(second)
     SEEN["status_two"] = _json(warehouse.kcbx("status", "--json"))
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:  # the same moment, read independently
+        SEEN["audit"] = {term: _feed_audit(conn, term) for term in (AUTUMN, SPRING)}
+        SEEN["marts"] = {
+            term: dict(
+                conn.execute(
+                    "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1", (term,)
+                ).fetchall()
+            )
+            for term in (AUTUMN, SPRING)
+        }
+        SEEN["open_cases"] = conn.execute(
+            "select count(*) from marts.fct_case where case_status_code not in ('closed', 'written_off')"
+        ).fetchone()[0]
     return warehouse, landing, expected, before
 
 
@@ -224,7 +237,7 @@ def _feed_audit(conn, term: str) -> dict[str, tuple]:
 def test_status_after_one_and_after_two_terms_matches_the_load_audit_and_the_marts(loaded):
     from kcbx.ops.schemas import SCHEMAS
 
-    warehouse, _, expected, _ = loaded
+    _, _, expected, _ = loaded
     one, two = SEEN["status_one"], SEEN["status_two"]
     for document in (one, two):
         jsonschema.validate(document, SCHEMAS["status"])
@@ -232,35 +245,26 @@ def test_status_after_one_and_after_two_terms_matches_the_load_audit_and_the_mar
     assert [t["term_id"] for t in one["terms"]] == [AUTUMN]
     assert [t["term_id"] for t in two["terms"]] == [AUTUMN, SPRING]
     assert one["terms"][0]["feeds"] == two["terms"][0]["feeds"]  # loading spring left autumn's loads alone
-    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
-        for term in two["terms"]:
-            term_id = term["term_id"]
-            audit = _feed_audit(conn, term_id)
-            for feed in term["feeds"]:
-                files, read, loaded_rows, rejected = audit.get(feed["feed"], (0, 0, 0, 0))
-                assert (feed["files"], feed["rows_read"], feed["rows_loaded"], feed["rows_rejected"]) == (
-                    files, read, loaded_rows, rejected,
-                ), feed["feed"]  # fmt: skip
-                assert feed["delivered"] == (files > 0)
-                # the generator's own count of the rows it wrote
-                assert feed["rows_read"] == expected["rows"][term_id][feed["feed"]], feed["feed"]
-            assert term["summary"]["rows_read"] == sum(expected["rows"][term_id].values())
-            marts = dict(
-                conn.execute(
-                    "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1", (term_id,)
-                ).fetchall()
-            )
-            assert term["findings"] == marts == expected["counts"][term_id]
-            open_cases = conn.execute(
-                "select count(*) from marts.fct_case where case_status_code not in ('closed', 'written_off')"
-            ).fetchone()[0]
-            if term_id == SPRING:  # the latest term: the case mart's current state
-                assert sum(term["open_cases"].values()) == open_cases
-            assert term["last_run"]["result"] == "built" and term["last_run"]["failed_task"] is None
-            assert term["last_run"]["started_at"] <= term["last_run"]["finished_at"]
-            assert term["quality"]["checks"] > 0 and term["no_access"] == []
-            # synthetic deliveries are loaded long after the 2025 census dates
-            assert {f["freshness"] for f in term["feeds"] if f["schedule"] == "base"} == {"late"}
+    for term in two["terms"]:
+        term_id = term["term_id"]
+        audit = SEEN["audit"][term_id]
+        for feed in term["feeds"]:
+            files, read, loaded_rows, rejected = audit.get(feed["feed"], (0, 0, 0, 0))
+            assert (feed["files"], feed["rows_read"], feed["rows_loaded"], feed["rows_rejected"]) == (
+                files, read, loaded_rows, rejected,
+            ), feed["feed"]  # fmt: skip
+            assert feed["delivered"] == (files > 0)
+            # the generator's own count of the rows it wrote
+            assert feed["rows_read"] == expected["rows"][term_id][feed["feed"]], feed["feed"]
+        assert term["summary"]["rows_read"] == sum(expected["rows"][term_id].values())
+        assert term["findings"] == SEEN["marts"][term_id] == expected["counts"][term_id]
+        if term_id == SPRING:  # the latest term: the case mart's current state
+            assert sum(term["open_cases"].values()) == SEEN["open_cases"]
+        assert term["last_run"]["result"] == "built" and term["last_run"]["failed_task"] is None
+        assert term["last_run"]["started_at"] <= term["last_run"]["finished_at"]
+        assert term["quality"]["checks"] > 0 and term["no_access"] == []
+        # synthetic deliveries are loaded long after the 2025 census dates
+        assert {f["freshness"] for f in term["feeds"] if f["schedule"] == "base"} == {"late"}
 
 
 def test_run_json_reports_what_the_run_built(loaded):

@@ -79,3 +79,13 @@ def test_a_failure_notice_names_term_task_and_log_but_no_child():
     assert "/logs/kcbx_term/ingest.log" in notice.body and "row 12" in notice.body
     assert "110105201001011234" not in notice.body and "second line" not in notice.body
     assert scrub("电话 13800138000 编号 2025") == "电话 13800138000 编号 2025"
+
+
+def test_a_failure_is_named_by_the_runs_term_not_its_whole_record():
+    from kcbx.orchestration.failures import _term_of
+
+    class Resolved:
+        def xcom_pull(self, task_ids):
+            return {"term": "2025-2026-2", "landing": "/srv/landing"}  # what resolve_term returns
+
+    assert _term_of({"ti": Resolved(), "params": {}}) == "2025-2026-2"
