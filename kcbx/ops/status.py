@@ -273,10 +273,8 @@ def lines(terms: list[TermStatus]) -> list[str]:
             failed_checks, checks = t.quality["failed"], t.quality["checks"]
             out.append(f"  数据质量 data quality: {checks - len(failed_checks)}/{checks} 项通过 passed")
             for check in failed_checks:
-                out.append(
-                    f"    未通过 not met: {check['suite']}.{check['check']} "
-                    f"({check['severity']}, {check['unexpected_rows']} 行 rows)"
-                )
+                rows_found = "" if check["unexpected_rows"] is None else f", {check['unexpected_rows']} 行 rows"
+                out.append(f"    未通过 not met: {check['suite']}.{check['check']} ({check['severity']}{rows_found})")
         if t.no_access:
             out.append(f"  本账号无权查看 not readable by this login: {', '.join(t.no_access)}")
     return out

@@ -168,7 +168,8 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     failed = [r for r in rows if not r[5]]
     progress(f"  数据质量 data quality: {len(rows) - len(failed)}/{len(rows)} 项通过 passed; Data Docs: {docs}")
     for r in failed:
-        progress(f"    未通过 not met: {r[2]}.{r[3]} ({r[8]}, {r[7]} 行 rows)")
+        rows_found = "" if r[7] is None else f", {r[7]} 行 rows"
+        progress(f"    未通过 not met: {r[2]}.{r[3]} ({r[8]}{rows_found})")
     return {"run_id": run_id, "checks": len(rows), "failed": len(failed), "data_docs": str(docs)}
 
 
