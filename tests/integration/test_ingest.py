@@ -408,11 +408,17 @@ def test_a_header_below_the_tenth_row_rejects_the_file_with_what_was_looked_for(
     assert [r[0] for r in rejected(conn, term)] == ["file_missing_column", "file_missing_column"]
 
 
-def test_a_file_of_only_blank_rows_is_empty(conn, tmp_path, term):
-    folder = tmp_path / term / "huji"
+def ingest_one_file(conn, root: Path, term: str, name: str, content: bytes, feed: str = "huji"):
+    """Deliver one file as given, byte for byte, and load it: its FileResult."""
+    folder = root / term / feed
     folder.mkdir(parents=True)
-    (folder / "blank.csv").write_text(",,,\n\n,,\n", encoding="utf-8")
-    [file_result] = ingest(conn, tmp_path, term).files
+    (folder / name).write_bytes(content)
+    [file_result] = ingest(conn, root, term, feed).files
+    return file_result
+
+
+def test_a_file_of_only_blank_rows_is_empty(conn, tmp_path, term):
+    file_result = ingest_one_file(conn, tmp_path, term, "blank.csv", b",,,\n\n,,\n")
     assert file_result.status == "rejected" and "文件为空" in file_result.message
 
 
@@ -544,10 +550,8 @@ def test_fast_path_matches_the_row_path_below_titles_with_blank_lines_and_totals
 
 
 def test_an_xls_that_is_really_a_web_page_is_refused_with_a_remedy(conn, tmp_path, term):
-    folder = tmp_path / term / "huji"
-    folder.mkdir(parents=True)
-    (folder / "export.xls").write_text("<html><table><tr><td>身份证号</td></tr></table></html>", encoding="utf-8")
-    [file_result] = ingest(conn, tmp_path, term).files
+    page = "<html><table><tr><td>身份证号</td></tr></table></html>".encode()
+    file_result = ingest_one_file(conn, tmp_path, term, "export.xls", page)
     assert file_result.status == "rejected" and "另存为 .xlsx" in file_result.message
 
 
