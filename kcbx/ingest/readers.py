@@ -133,9 +133,9 @@ MAX_XLSX_RATIO = 200  # real workbooks compress 5-20x; a zip bomb compresses 100
 # The reader holds every shared string in memory at once. A county's 150,000-row 户籍
 # workbook has about 20 MB of them; 64 MB is three times that.
 MAX_SHARED_STRINGS = 64 << 20
-# Calamine holds the whole first sheet in memory before the first row is read. Its peak
-# grows with the sheet's XML (bench/reader_bench.py); this bound keeps a load under
-# about 1.5 GB, and is well above a 500,000-row roll.
+# Calamine holds the whole first sheet in memory before the first row is read: 1.65-1.8 MB
+# per MB of the sheet's XML (bench/reader_bench.py). This bound keeps a load near 700 MB
+# and is well above a 500,000-row roll (162 MB of XML).
 MAX_SHEET_XML = 400 << 20
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 (.xls) compound file
