@@ -216,14 +216,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             terms = [Term.parse(args.term).term_id]
         except ValueError as exc:
             return _fail(EXIT_USAGE, f"学期编号无效 / invalid term: {exc}")
-    settings = settings_module.load()
-    if args.url_env:
-        url = os.environ.get(args.url_env, "")
-        if not url:
-            return _fail(EXIT_USAGE, f"环境变量 {args.url_env} 为空 / {args.url_env} holds no warehouse URL")
+    url = os.environ.get(args.url_env, "") if args.url_env else None
+    if args.url_env and not url:
+        return _fail(EXIT_USAGE, f"环境变量 {args.url_env} 为空 / {args.url_env} holds no warehouse URL")
     try:
-        url = os.environ[args.url_env] if args.url_env else stage_url(settings, "reporter")
-        with connect(url, autocommit=True) as conn:
+        with connect(url or stage_url(settings_module.load(), "reporter"), autocommit=True) as conn:
             report = status(conn, terms, date.today())
     except WarehouseUnavailable as exc:
         return _fail(EXIT_WAREHOUSE, str(exc))

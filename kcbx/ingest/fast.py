@@ -43,6 +43,10 @@ FORMULA_START = r"^[-=+@\t\r]"
 FORMULA_RE = re.compile(FORMULA_START)
 
 
+def _formula_like(value: str | None) -> bool:
+    return bool(value and FORMULA_RE.match(value))
+
+
 class FastPathUnavailable(Exception):
     """The file cannot be read block-wise (e.g. ragged rows); use the row-by-row path."""
 
@@ -114,7 +118,7 @@ def _check_column(column, arr: pa.Array, today: date) -> Checked:
     distinct_ok = pc.replace_with_mask(canonical, mask, usable)
     fixed = pc.replace_with_mask(distinct, mask, fixed_values)
     if column.type == "text":
-        formula_like = formula_like or any(v and FORMULA_RE.match(v) for v, _ in outcomes)
+        formula_like = formula_like or any(_formula_like(v) for v, _ in outcomes)
     ok = pc.fill_null(pc.take(distinct_ok, encoded.indices), not column.required)
     return Checked(ok, pc.take(fixed, encoded.indices), bool(formula_like))
 
@@ -260,7 +264,7 @@ def _slow_rows(
             load.rejects.add(number, *rejection(row, delivered.values()), delivered)
             continue
         for column, value in zip(feed.columns, row.values, strict=True):
-            if column.type == "text" and value and FORMULA_RE.match(value):
+            if column.type == "text" and _formula_like(value):
                 load.formula_columns.add(column.col)
         writer.writerow([load.load_id, number, load.term_id, *row.values, None])
         if "student_no" in by_col:
