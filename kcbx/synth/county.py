@@ -17,6 +17,8 @@ from kcbx.terms import Term
 COUNTY6 = "411082"
 COUNTY_CODE = COUNTY6 + "000000"
 COUNTY_NAME = "长葛市"
+# Share of ordinary enrolled children whose attendance drifts away during a term.
+DRIFTING_SHARE = 0.04
 PRESENT_NOISE = (("出勤", 0.945), ("迟到", 0.02), ("病假", 0.02), ("事假", 0.01), ("旷课", 0.005))
 
 
@@ -258,6 +260,8 @@ class Generator:
                     status = "出勤" if i >= len(days) - run - 2 else self._noise()
                 else:
                     status = None if i % 2 else "旷课"  # unmarked days count as unexcused
+            elif pattern.startswith("drift"):  # 监测预警: drifts away from `start` at `speed`
+                status = self._drift_day(i, *(int(x) for x in pattern.removeprefix("drift").split(":")))
             elif pattern.startswith("run"):  # an unexcused run too short to count, then present
                 run = int(pattern.removeprefix("run"))
                 status = "旷课" if len(days) - run - 1 <= i < len(days) - 1 else "出勤"
@@ -265,6 +269,25 @@ class Generator:
                 raise ValueError(pattern)
             if status is not None:
                 out.append((day, student_no, self.classes.get(student_no, ""), status))
+
+    def drift_pattern(self) -> str:
+        """A drifting child (监测预警): from a school day `start` its chance of an unexcused
+        day grows by `speed` per cent a day, up to 90 %; a child with `back` > 0 comes back
+        that many school days after starting to drift. Drawn from attendance_rng, so the
+        children are the same in every term and only their attendance differs."""
+        r = self.attendance_rng
+        start = r.randrange(5, max(6, len(self.school_days) - 10))
+        speed = r.choice((4, 8, 15, 30))  # slow … fast
+        back = r.choice((0, 0, r.randrange(8, 16)))  # a third recover
+        return f"drift{start}:{speed}:{back}"
+
+    def _drift_day(self, i: int, start: int, speed: int, back: int) -> str | None:
+        if i < start or (back and i >= start + back):
+            return self._noise()
+        chance = min(0.9, speed * (i - start + 1) / 100)
+        if self.attendance_rng.random() < chance:
+            return "旷课" if self.attendance_rng.random() < 0.7 else None  # or not marked at all
+        return "迟到" if self.attendance_rng.random() < 0.15 else "出勤"
 
     def _noise(self) -> str:
         r = self.attendance_rng.random()
@@ -310,7 +333,9 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
             else:
                 school = g.school_for(c)
                 no = g.xueji(c, school)
-                g.attend(school, no, "normal")
+                # 监测预警: a few children drift away at different speeds (some come back)
+                drifts = g.attendance_rng.random() < DRIFTING_SHARE
+                g.attend(school, no, g.drift_pattern() if drifts else "normal")
         elif grade >= 10 and g.rng.random() < 0.5:  # finished grade 9 here
             g.xueji(c, g.junior[g.town_of(c.village)], status="毕业", changed=date(g.term.year, 7, 1))
 

@@ -1,0 +1,210 @@
+{#- 到校情况周报/月报 (agg_attendance_weekly / agg_attendance_monthly): per school, township
+    and county over each week or month of a term, from the attendance grid (unmarked
+    days are unexcused, SPEC §3) and the roll calls delivered. Frozen like
+    frozen_school_months: a term's rows are written when it first arrives, and after
+    that only the latest term's latest stored period and later ones are written again -
+    a period is closed once a later one has been reported, and a closed period's report
+    does not change when later data arrive. Schools expected to report: county schools
+    with a student on the roll or in a roll call this term. -#}
+{% macro attendance_period_report(period) -%}
+with grid as (
+    select * from {{ ref('int_attendance_grid') }}
+),
+
+pairs as (
+    select * from {{ ref('int_attendance_pairs') }}
+),
+
+calendar as (
+    select * from {{ ref('stg_jiaoyu__calendar_days') }}
+),
+
+reporting as (
+    select * from {{ ref('int_school_reporting') }}
+),
+
+delivered as (
+    select * from {{ ref('int_attendance_school_days') }}
+),
+
+schools as (
+    select * from {{ ref('stg_jiaoyu__schools') }}
+),
+
+terms as (
+    select * from {{ ref('int_terms') }}
+),
+
+counties as (
+    select term_id, min(region_code) as county_code
+    from {{ ref('stg_tongji__regions') }}
+    where region_level = '县'
+    group by term_id
+),
+
+{% if is_incremental() %}
+stored as (
+    select term_id, max(period_start) as last_period_start
+    from {{ this }}
+    group by term_id
+),
+
+scope as (
+    select terms.term_id, coalesce(stored.last_period_start, '1900-01-01'::date) as from_day
+    from terms
+    left join stored
+        on terms.term_id = stored.term_id
+    where stored.term_id is null
+        or terms.term_id = (select max(term_id) from terms)
+),
+{% else %}
+scope as (
+    select term_id, '1900-01-01'::date as from_day
+    from terms
+),
+{% endif %}
+
+school_days as (
+    select calendar.term_id, calendar.day, date_trunc('{{ period }}', calendar.day)::date as period_start
+    from calendar
+    inner join scope
+        on calendar.term_id = scope.term_id
+        and calendar.day >= scope.from_day
+    where calendar.is_school_day
+),
+
+expected_schools as (
+    select pairs.term_id, pairs.school_code, schools.township_code, count(*) as students
+    from pairs
+    inner join schools
+        on pairs.term_id = schools.term_id
+        and pairs.school_code = schools.school_code
+    inner join scope
+        on pairs.term_id = scope.term_id
+    group by pairs.term_id, pairs.school_code, schools.township_code
+),
+
+school_periods as (
+    select
+        expected_schools.term_id,
+        expected_schools.school_code,
+        expected_schools.township_code,
+        school_days.period_start,
+        count(*) as school_days,
+        count(reporting.day) as reported_days,
+        count(*) * expected_schools.students as roll_calls_expected,
+        coalesce(sum(delivered.roll_calls), 0) as roll_calls_delivered
+    from expected_schools
+    inner join school_days
+        on expected_schools.term_id = school_days.term_id
+    left join reporting
+        on expected_schools.term_id = reporting.term_id
+        and expected_schools.school_code = reporting.school_code
+        and school_days.day = reporting.day
+    left join delivered
+        on expected_schools.term_id = delivered.term_id
+        and expected_schools.school_code = delivered.school_code
+        and school_days.day = delivered.day
+    group by
+        expected_schools.term_id,
+        expected_schools.school_code,
+        expected_schools.township_code,
+        expected_schools.students,
+        school_days.period_start
+),
+
+student_periods as (
+    select
+        grid.term_id,
+        grid.school_code,
+        expected_schools.township_code,
+        date_trunc('{{ period }}', grid.day)::date as period_start,
+        grid.student_key,
+        count(*) as student_days,
+        count(*) filter (where grid.attendance_kind = 'present') as present_days,
+        count(*) filter (where grid.attendance_kind = 'excused') as excused_days,
+        count(*) filter (where grid.attendance_kind = 'unexcused') as unexcused_days
+    from grid
+    inner join school_days
+        on grid.term_id = school_days.term_id
+        and grid.day = school_days.day
+    inner join expected_schools
+        on grid.term_id = expected_schools.term_id
+        and grid.school_code = expected_schools.school_code
+    group by grid.term_id, grid.school_code, expected_schools.township_code, date_trunc('{{ period }}', grid.day), grid.student_key
+),
+
+attendance as (
+    select
+        term_id,
+        period_start,
+        case when grouping(township_code) = 1 then 'county' when grouping(school_code) = 1 then 'township' else 'school' end
+            as unit_level,
+        school_code,
+        township_code,
+        sum(student_days) as student_days,
+        sum(present_days) as present_days,
+        sum(excused_days) as excused_days,
+        sum(unexcused_days) as unexcused_days,
+        count(distinct student_key) filter (where unexcused_days > 0) as children_with_unexcused_days
+    from student_periods
+    group by grouping sets ((term_id, period_start, township_code, school_code), (term_id, period_start, township_code), (term_id, period_start))
+),
+
+reporting_units as (
+    select
+        term_id,
+        period_start,
+        case when grouping(township_code) = 1 then 'county' when grouping(school_code) = 1 then 'township' else 'school' end
+            as unit_level,
+        school_code,
+        township_code,
+        max(school_days) as school_days,
+        count(*) as schools,
+        count(*) filter (where reported_days < school_days) as schools_missing_days,
+        sum(school_days - reported_days) as missed_school_days,
+        sum(roll_calls_expected) as roll_calls_expected,
+        sum(roll_calls_delivered) as roll_calls_delivered
+    from school_periods
+    group by grouping sets ((term_id, period_start, township_code, school_code), (term_id, period_start, township_code), (term_id, period_start))
+),
+
+final as (
+    select
+        reporting_units.term_id,
+        reporting_units.period_start,
+        {% if period == 'week' %}reporting_units.period_start + 6{% else %}(reporting_units.period_start + interval '1 month' - interval '1 day')::date{% endif %}
+            as period_end,
+        reporting_units.unit_level,
+        case reporting_units.unit_level
+            when 'county' then coalesce(counties.county_code, 'county')
+            when 'township' then reporting_units.township_code
+            else reporting_units.school_code
+        end as unit_code,
+        reporting_units.township_code,
+        reporting_units.school_days::integer as school_days,
+        reporting_units.schools::integer as schools,
+        reporting_units.schools_missing_days::integer as schools_missing_days,
+        reporting_units.missed_school_days::integer as missed_school_days,
+        reporting_units.roll_calls_expected::bigint as roll_calls_expected,
+        reporting_units.roll_calls_delivered::bigint as roll_calls_delivered,
+        coalesce(attendance.student_days, 0)::bigint as student_days,
+        coalesce(attendance.present_days, 0)::bigint as present_days,
+        coalesce(attendance.excused_days, 0)::bigint as excused_days,
+        coalesce(attendance.unexcused_days, 0)::bigint as unexcused_days,
+        round(attendance.present_days::numeric / nullif(attendance.student_days, 0), 4) as attendance_rate,
+        coalesce(attendance.children_with_unexcused_days, 0)::bigint as children_with_unexcused_days,
+        now() as frozen_at
+    from reporting_units
+    left join attendance
+        on reporting_units.term_id = attendance.term_id
+        and reporting_units.period_start = attendance.period_start
+        and reporting_units.unit_level = attendance.unit_level
+        and reporting_units.township_code is not distinct from attendance.township_code
+        and reporting_units.school_code is not distinct from attendance.school_code
+    left join counties
+        on reporting_units.term_id = counties.term_id
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,213 @@
+-- 预警效果回测 (proof on history): for every past school week whose horizon is in the
+-- warehouse, each rule's warnings against what happened next (int_warning_events):
+--   rule score    - the early warning (int_warning_scores.is_warned);
+--   rule baseline - the plain rule: warning_baseline_days unexcused days in a row;
+--   rule none     - no warning: every event is found when the 疑似辍学 rule fires.
+-- A child-week counts when the child is not yet in a 疑似辍学 run. Positive: the child
+-- had an event in the following horizon_weeks school weeks. precision = warned and
+-- positive ÷ warned; recall = warned and positive ÷ positive; lead time: school days
+-- from the child's first warning in the horizon_weeks before an event (after its
+-- previous event) to the event, 0 for an event nobody warned of. Per group (重点群体,
+-- 性别, 学段) with each rate's ratio to the whole county's (the aequitas "disparity").
+with scores as (
+    select * from {{ ref('int_warning_scores') }}
+),
+
+events as (
+    select * from {{ ref('int_warning_events') }}
+),
+
+horizons as (
+    select unnest(array[{{ var('warning_horizons') | join(', ') }}]) as horizon_weeks
+),
+
+rules as (
+    select * from (
+        values
+            ('score', '预警评分（warning_parts）', 1),
+            ('baseline', '连续旷课{{ var("warning_baseline_days") }}天即预警', 2),
+            ('none', '不预警（疑似辍学规则触发时才发现）', 3)
+    ) as rules (rule, rule_label, rule_order)
+),
+
+observed as (
+    select max(week_seq) as last_week_seq from scores
+),
+
+child_weeks as (
+    select scores.*, horizons.horizon_weeks
+    from scores
+    cross join horizons
+    cross join observed
+    where not scores.is_in_run
+        and scores.week_seq + horizons.horizon_weeks <= observed.last_week_seq
+),
+
+outcomes as (
+    select
+        child_weeks.*,
+        exists (
+            select 1 from events
+            where events.child_key = child_weeks.child_key
+                and events.week_seq > child_weeks.week_seq
+                and events.week_seq <= child_weeks.week_seq + child_weeks.horizon_weeks
+        ) as is_positive
+    from child_weeks
+),
+
+judged as (
+    select
+        outcomes.*,
+        rules.rule,
+        case rules.rule
+            when 'score' then outcomes.is_warned
+            when 'baseline' then outcomes.is_baseline_warned
+            else false
+        end as is_rule_warned
+    from outcomes
+    cross join rules
+),
+
+grouped_weeks as (
+    select judged.*, grouping.group_kind, grouping.group_value
+    from judged
+    cross join lateral (
+        select '全部' as group_kind, '全部' as group_value
+        union all select '性别', judged.sex where judged.sex is not null
+        union all select '学段', judged.stage_band where judged.stage_band is not null
+        union all select '重点群体', unnest(judged.priority_groups)
+    ) as grouping
+),
+
+week_counts as (
+    select
+        rule,
+        horizon_weeks,
+        group_kind,
+        group_value,
+        count(*) as child_weeks,
+        count(*) filter (where is_rule_warned) as warned_child_weeks,
+        count(*) filter (where is_positive) as positive_child_weeks,
+        count(*) filter (where is_rule_warned and is_positive) as true_positives,
+        count(distinct week_seq) as weeks_evaluated
+    from grouped_weeks
+    group by rule, horizon_weeks, group_kind, group_value
+),
+
+-- each event's earliest warning in the horizon before it, per rule
+event_leads as (
+    select
+        events.child_key,
+        events.event_seq,
+        events.week_seq,
+        horizons.horizon_weeks,
+        rules.rule,
+        coalesce(events.event_seq - min(scores.week_end_seq) filter (
+            where case rules.rule
+                when 'score' then scores.is_warned
+                when 'baseline' then scores.is_baseline_warned
+                else false
+            end
+        ), 0) as lead_days
+    from events
+    cross join horizons
+    cross join rules
+    left join scores
+        on events.child_key = scores.child_key
+        and scores.week_seq >= events.week_seq - horizons.horizon_weeks
+        and scores.week_seq < events.week_seq
+        and scores.week_end_seq > coalesce(events.previous_event_seq, 0)
+    group by events.child_key, events.event_seq, events.week_seq, horizons.horizon_weeks, rules.rule
+),
+
+-- the child as it was in its last scored week up to the event
+event_children as (
+    select distinct on (events.child_key, events.event_seq)
+        events.child_key,
+        events.event_seq,
+        scores.sex,
+        scores.stage_band,
+        scores.priority_groups
+    from events
+    left join scores
+        on events.child_key = scores.child_key
+        and scores.week_seq <= events.week_seq
+    order by events.child_key, events.event_seq, scores.week_seq desc
+),
+
+grouped_leads as (
+    select event_leads.*, grouping.group_kind, grouping.group_value
+    from event_leads
+    inner join event_children
+        on event_leads.child_key = event_children.child_key
+        and event_leads.event_seq = event_children.event_seq
+    cross join lateral (
+        select '全部' as group_kind, '全部' as group_value
+        union all select '性别', event_children.sex where event_children.sex is not null
+        union all select '学段', event_children.stage_band where event_children.stage_band is not null
+        union all select '重点群体', unnest(event_children.priority_groups)
+    ) as grouping
+),
+
+lead_counts as (
+    select
+        rule,
+        horizon_weeks,
+        group_kind,
+        group_value,
+        count(*) as events,
+        count(*) filter (where lead_days > 0) as events_warned,
+        percentile_cont(0.5) within group (order by lead_days) as median_lead_days,
+        percentile_cont(0.5) within group (order by lead_days) filter (where lead_days > 0)
+            as median_lead_days_warned
+    from grouped_leads
+    group by rule, horizon_weeks, group_kind, group_value
+),
+
+rates as (
+    select
+        week_counts.*,
+        round(warned_child_weeks::numeric / nullif(child_weeks, 0), 4) as warning_rate,
+        round(true_positives::numeric / nullif(warned_child_weeks, 0), 4) as precision,
+        round(true_positives::numeric / nullif(positive_child_weeks, 0), 4) as recall
+    from week_counts
+),
+
+final as (
+    select
+        rates.rule,
+        rules.rule_label,
+        rules.rule_order,
+        rates.horizon_weeks,
+        rates.group_kind,
+        rates.group_value,
+        rates.weeks_evaluated,
+        rates.child_weeks,
+        rates.warned_child_weeks,
+        rates.positive_child_weeks,
+        rates.true_positives,
+        rates.warning_rate,
+        rates.precision,
+        rates.recall,
+        coalesce(lead_counts.events, 0) as events,
+        coalesce(lead_counts.events_warned, 0) as events_warned,
+        lead_counts.median_lead_days,
+        lead_counts.median_lead_days_warned,
+        round(rates.warning_rate / nullif(county.warning_rate, 0), 2) as warning_rate_ratio,
+        round(rates.precision / nullif(county.precision, 0), 2) as precision_ratio,
+        round(rates.recall / nullif(county.recall, 0), 2) as recall_ratio
+    from rates
+    inner join rules
+        on rates.rule = rules.rule
+    left join rates as county
+        on rates.rule = county.rule
+        and rates.horizon_weeks = county.horizon_weeks
+        and county.group_kind = '全部'
+    left join lead_counts
+        on rates.rule = lead_counts.rule
+        and rates.horizon_weeks = lead_counts.horizon_weeks
+        and rates.group_kind = lead_counts.group_kind
+        and rates.group_value = lead_counts.group_value
+)
+
+select * from final

@@ -1,0 +1,43 @@
+{{ config(post_hook="{{ township_row_security() }}", grants={'+select': ['kcbx_township']}) }}
+-- 预警名单: one row per child per school week it is warned (int_warning_scores), with the
+-- parts of its score in words an official reads. is_new: not warned the week before.
+with scores as (
+    select * from {{ ref('int_warning_scores') }}
+),
+
+warned as (
+    select
+        *,
+        lag(week_seq) over (partition by child_key order by week_seq) as previous_warned_week_seq
+    from scores
+    where is_warned
+),
+
+final as (
+    select
+        {{ dbt.hash("term_id || '|' || week_start::text || '|' || child_key") }} as warning_id,
+        term_id,
+        week_start,
+        week_start + 6 as week_end,
+        week_of_term,
+        week_end_day as warned_on,
+        child_key,
+        school_code,
+        township_code,
+        score,
+        details,
+        (
+            select string_agg(part ->> 'words', '；' order by ordinality)
+            from jsonb_array_elements(details) with ordinality as parts (part, ordinality)
+        ) as summary,
+        current_run,
+        recent_unexcused,
+        drop_points,
+        stage_band,
+        priority_groups,
+        has_earlier_case,
+        previous_warned_week_seq is distinct from week_seq - 1 as is_new
+    from warned
+)
+
+select * from final
