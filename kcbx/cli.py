@@ -89,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"Task logs: {settings.home / 'airflow' / 'logs'}",
         )
     from kcbx.ops.status import term_status
+    from kcbx.outputs.monitoring import latest_warnings
 
     with connect(stage_url(settings, "reporter")) as conn:
         counts = conn.execute(
@@ -97,15 +98,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             (args.term,),
         ).fetchall()
         loads = term_status(conn, args.term, date.today()).summary
+        warnings = latest_warnings(conn, args.term)
     print(f"完成 done in {elapsed:.0f}s. 比对发现 findings:", flush=True)
     for finding_type, label, count in counts:
         print(f"  {label:<10} {finding_type:<26} {count:>6}")
     outputs = settings.reports_dir / args.term
+    if warnings.week_start:
+        print(
+            f"监测预警 warnings: 第{warnings.week_of_term or '-'}周 ({warnings.week_start}) 预警 {warnings.warned} 人，"
+            f"其中新增 {warnings.new} 人 / {warnings.warned} warned, {warnings.new} new; "
+            f"预警名单: {outputs / '预警名单' / warnings.week_start.isoformat()}"
+        )
     print(f"报告 report: {outputs / 'index.html'}")
     print(f"数据质量 Data Docs: {outputs / 'data_docs' / 'index.html'}")
     _emit(
         findings={finding_type: count for finding_type, _, count in counts},
         loads=loads,
+        warnings=warnings.as_dict(),
         report=str(outputs / "index.html"),
         data_docs=str(outputs / "data_docs" / "index.html"),
         ledgers=str(outputs / "ledgers"),
@@ -117,7 +126,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from kcbx.synth.writer import synthesize
 
     expected = synthesize(
-        args.out, children=args.children, seed=args.seed, term=args.term, messy=args.messy, terms=args.terms
+        args.out,
+        children=args.children,
+        seed=args.seed,
+        term=args.term,
+        messy=args.messy,
+        terms=args.terms,
+        weekly=args.weekly,
     )
     for term_id, counts in expected["counts"].items():
         print(f"合成县数据 synthetic county written to {args.out / term_id} ({args.children} children)")
@@ -129,6 +144,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         children=args.children,
         seed=args.seed,
         messy=args.messy,
+        weekly=args.weekly,
         terms=expected["terms"],
         findings=expected["counts"],
         rows=expected["rows"],
@@ -512,6 +528,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument(
         "--terms", type=int, default=1, choices=(1, 2), help="consecutive terms of the same county, e.g. --terms 2"
+    )
+    synth.add_argument(
+        "--weekly",
+        action="store_true",
+        help="attendance as weekly deliveries: one file per school and week (kaoqin_<school>_<Monday>), as "
+        "schools reporting 周报 send them; without it each school sends one file for the term",
     )
     _json_flag(synth)
     synth.set_defaults(func=cmd_synth)

@@ -118,11 +118,17 @@ def report(term_id: str) -> dict:
 
     _progress("[4/4] 生成报告 reports")
     settings = settings_module.load()
+    from kcbx.outputs.bulletin import write_bulletins
     from kcbx.outputs.ledgers import write_ledgers
+    from kcbx.outputs.monitoring import write_warning_lists, write_weekly_report
 
+    outputs = settings.reports_dir / term_id
     with owner_only(), connect(stage_url(settings, "reporter")) as conn:
         path = write_report(settings, conn, term_id)
-        ledgers = write_ledgers(conn, term_id, settings.reports_dir / term_id / "ledgers")
+        ledgers = write_ledgers(conn, term_id, outputs / "ledgers")
+        weekly = write_weekly_report(conn, term_id, outputs / "ledgers")
+        warning_lists = write_warning_lists(conn, term_id, outputs / "预警名单")
+        bulletins = write_bulletins(conn, term_id, outputs / "通报")
         counts = dict(
             conn.execute(
                 "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1 order by 1",
@@ -130,7 +136,9 @@ def report(term_id: str) -> dict:
             ).fetchall()
         )
     _progress(f"  报告 report: {path}")
-    _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}")
+    _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}; 周报 weekly: {weekly.name}")
+    _progress(f"  预警名单 warning lists: {len(warning_lists)} 个文件 files in {outputs / '预警名单'}")
+    _progress(f"  通报 bulletins: {len(bulletins)} 页 pages in {outputs / '通报'}")
     return {"report": str(path), "findings": counts}
 
 

@@ -75,6 +75,16 @@ SCHEMAS = {
             "failed_tasks": {"type": "array", "items": {"type": "string"}},
             "findings": _COUNTS,
             "loads": _SUMMARY,
+            "warnings": {
+                "type": "object",
+                "required": ["week_start", "week_of_term", "warned", "new"],
+                "properties": {
+                    "week_start": {"type": ["string", "null"]},
+                    "week_of_term": {"type": ["integer", "null"]},
+                    "warned": {"type": "integer"},
+                    "new": {"type": "integer"},
+                },
+            },
             "report": {"type": "string"},
             "data_docs": {"type": "string"},
             "ledgers": {"type": "string"},
@@ -82,7 +92,7 @@ SCHEMAS = {
     ),
     "status": _document(["terms"], {"terms": {"type": "array", "items": _TERM}}),
     "synth": _document(
-        ["out", "children", "seed", "messy", "terms", "findings", "rows", "rejections", "expected"],
+        ["out", "children", "seed", "messy", "weekly", "terms", "findings", "rows", "rejections", "expected"],
         {
             "terms": {"type": "array", "items": {"type": "string"}},
             "findings": {"type": "object", "additionalProperties": _COUNTS},

@@ -88,6 +88,22 @@ SECTIONS = {
     "reasons": "select f.feed, r.reason_label, count(*) as rejected from audit.rejected_rows r "
     "join audit.load_files f using (load_id) "
     "where f.term_id = %(term)s and f.superseded_at is null group by 1, 2 order by 1, 3 desc",
+    "weekly": "select period_start, school_days, schools_missing_days, missed_school_days, roll_calls_expected, "
+    "roll_calls_delivered, attendance_rate, unexcused_days, children_with_unexcused_days "
+    "from marts.agg_attendance_weekly where term_id = %(term)s and unit_level = 'county' order by period_start",
+    "warnings_by_week": "select week_start, count(*) as warned, count(*) filter (where is_new) as new_warnings "
+    "from marts.fct_early_warnings where term_id = %(term)s group by week_start order by week_start",
+    "backtest": "select rule_label, horizon_weeks, weeks_evaluated, child_weeks, warned_child_weeks, precision, "
+    "recall, events, events_warned, median_lead_days, median_lead_days_warned from marts.agg_warning_backtest "
+    "where group_kind = '全部' order by horizon_weeks, rule_order",
+    "fairness": "select group_kind, group_value, child_weeks, warned_child_weeks, warning_rate, precision, recall, "
+    "warning_rate_ratio, precision_ratio, recall_ratio from marts.agg_warning_backtest "
+    "where rule = 'score' and horizon_weeks = (select min(horizon_weeks) from marts.agg_warning_backtest) "
+    "order by group_kind = '全部' desc, group_kind, group_value",
+    "targets": "select coalesce(r.region_name, t.unit_code) as unit_name, t.target_label, t.target_value, t.value, "
+    "t.is_met from marts.frozen_term_targets t left join marts.dim_region r on r.region_code = t.unit_code "
+    "where t.term_id = %(term)s and t.unit_level in ('county', 'township') "
+    "order by t.unit_level = 'township', unit_name, t.target_label",
     "quality": "select suite, expectation, case severity when 'critical' then '严重' else '警告' end as severity, "
     "success, unexpected_count from audit.gx_results "
     "where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
@@ -95,8 +111,50 @@ SECTIONS = {
 }
 
 
+WEEKLY_HEADER = ["周一", "上课日", "有漏报的学校", "漏报学校日", "应报考勤人次", "已报考勤人次", "出勤率"]
+WEEKLY_HEADER += ["旷课人日", "有旷课的学生"]
+BACKTEST_HEADER = ["做法", "观察期（周）", "回测周数", "儿童周", "预警", "准确率", "召回率", "事件", "事前已预警"]
+BACKTEST_HEADER += ["提前天数中位数", "已预警事件提前天数中位数"]
+MET = {True: "达标", False: "未达标", None: "无数据"}
+
+
 def _percent(value) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def _backtest_chart(rows: list[dict], width: int = 640) -> str:
+    """Precision, recall and median lead time (warned events) per rule and horizon, as
+    inline SVG bars: rates on a 0-100 % scale, lead time in school days on its own."""
+    if not rows:
+        return "<p>无数据</p>"
+    bars = []
+    for r in rows:
+        name = f"{r['rule_label'][:10]}（{r['horizon_weeks']}周）"
+        lead = r["median_lead_days_warned"] or 0
+        bars += [
+            (name, "准确率", float(r["precision"] or 0), f"{100 * float(r['precision'] or 0):.0f}%", 1.0),
+            (name, "召回率", float(r["recall"] or 0), f"{100 * float(r['recall'] or 0):.0f}%", 1.0),
+            (name, "提前天数", float(lead), f"{lead:g}天", 10.0),
+        ]
+    colours = {"准确率": "#2c7fb8", "召回率": "#41ab5d", "提前天数": "#c0392b"}
+    bar_h, gap, label_w = 14, 3, 230
+    height = len(bars) * (bar_h + gap) + 30
+    parts = [f'<svg role="img" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
+    for i, (name, measure, value, text, scale) in enumerate(bars):
+        y = i * (bar_h + gap)
+        w = int((width - label_w - 60) * min(value / scale, 1.0))
+        label = f"{name} {measure}" if i % 3 == 0 else measure
+        parts.append(
+            f'<text x="0" y="{y + 11}" font-size="11">{html.escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="{colours[measure]}"></rect>'
+            f'<text x="{label_w + w + 4}" y="{y + 11}" font-size="11">{html.escape(text)}</text>'
+        )
+    parts.append(
+        f'<text x="0" y="{height - 8}" font-size="11">'
+        "准确率、召回率按 0–100%；提前天数（已预警事件中位数）按 0–10 个上课日。</text>"
+    )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> Path:
@@ -135,6 +193,27 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         table_cases=_table(
             ["案件状态", "四步法阶段", "案件数", "超期未劝返", "应升级未升级"],
             data["cases"],
+        ),
+        table_weekly=_table(
+            WEEKLY_HEADER,
+            [{**r, "attendance_rate": _percent(r["attendance_rate"])} for r in data["weekly"]],
+        ),
+        table_warnings_by_week=_table(["周一", "预警人数", "其中新增"], data["warnings_by_week"]),
+        chart_backtest=_backtest_chart(data["backtest"]),
+        table_backtest=_table(
+            BACKTEST_HEADER,
+            [{**r, "precision": _percent(r["precision"]), "recall": _percent(r["recall"])} for r in data["backtest"]],
+        ),
+        table_fairness=_table(
+            ["分组维度", "分组", "儿童周", "预警", "预警率", "准确率", "召回率", "预警率比", "准确率比", "召回率比"],
+            [{**r, **{k: _percent(r[k]) for k in ("warning_rate", "precision", "recall")}} for r in data["fairness"]],
+        ),
+        table_targets=_table(
+            ["单位", "指标", "目标", "实际", "达标"],
+            [
+                (r["unit_name"], r["target_label"], _percent(r["target_value"]), _percent(r["value"]), MET[r["is_met"]])
+                for r in data["targets"]
+            ],
         ),
         checks=len(quality),
         failed_checks=sum(1 for r in data["quality"] if not r["success"]),

@@ -58,14 +58,51 @@ def _out_of_school_reason(hukou_status: str | None, registrations: list[dict]) -
     return "registry_other" if rows else "never_enrolled"
 
 
+def usable_rows(county: County, today: date) -> dict[str, list[dict]]:
+    """Every feed but attendance as ingestion would load it (raw column names)."""
+    return {name: _usable(name, county.rows[name], today) for name in county.rows if name != "kaoqin"}
+
+
+def school_days_of(rows: dict[str, list[dict]]) -> list[date]:
+    return sorted(date.fromisoformat(r["day"]) for r in rows["calendar"] if r["is_school_day"] == "是")
+
+
+def roll_calls(
+    county: County, school_day_set: set[date], today: date
+) -> tuple[dict[tuple[str, str], dict[date, str]], dict[str, set[date]]]:
+    """Attendance on school days: per (school, student) the best status of each day
+    (present / excused / unexcused), and per school the days it reported."""
+    rank = {"present": 2, "excused": 1, "unexcused": 0}
+    day_status: dict[tuple[str, str], dict[date, str]] = defaultdict(dict)
+    reported: dict[str, set[date]] = defaultdict(set)
+    feed = get_feed("kaoqin")
+    for school_code, records in county.attendance.items():
+        for day, student_no, class_name, status in records:
+            cells = {
+                "school_code": school_code,
+                "day": day,
+                "student_no": student_no,
+                "class_name": class_name,
+                "attendance_status": status,
+            }
+            result = normalise_row(feed, cells, today)
+            if result.reason is not None or day not in school_day_set:
+                continue
+            reported[school_code].add(day)
+            kind = "present" if status in PRESENT else "excused" if status in EXCUSED else "unexcused"
+            previous = day_status[(school_code, student_no)].get(day)
+            if previous is None or rank[kind] > rank[previous]:
+                day_status[(school_code, student_no)][day] = kind
+    return day_status, reported
+
+
 def expected_findings(county: County, dropout_days: int | None = None, today: date | None = None) -> list[dict]:
     today = today or date.today()
     if dropout_days is None:
         dropout_days = dbt_var("dropout_days")  # the threshold's one default
     term = Term.parse(county.term.term_id)
-    rows = {name: _usable(name, county.rows[name], today) for name in county.rows if name != "kaoqin"}
-    school_days = sorted(date.fromisoformat(r["day"]) for r in rows["calendar"] if r["is_school_day"] == "是")
-    school_day_set = set(school_days)
+    rows = usable_rows(county, today)
+    school_day_set = set(school_days_of(rows))
     schools = {r["school_code"]: r for r in rows["schools"]}
 
     # A child is its identity number, or its 学籍号 when it has none.
@@ -91,28 +128,7 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
         if m not in birth:
             birth[m] = identity.birth_date(r["id_number"]) if r["id_number"] else date.fromisoformat(r["birth_date"])
 
-    # Attendance on school days, per school and per (school, student): best status of the day.
-    rank = {"present": 2, "excused": 1, "unexcused": 0}
-    day_status: dict[tuple[str, str], dict[date, str]] = defaultdict(dict)
-    reported: dict[str, set[date]] = defaultdict(set)
-    feed = get_feed("kaoqin")
-    for school_code, records in county.attendance.items():
-        for day, student_no, class_name, status in records:
-            cells = {
-                "school_code": school_code,
-                "day": day,
-                "student_no": student_no,
-                "class_name": class_name,
-                "attendance_status": status,
-            }
-            result = normalise_row(feed, cells, today)
-            if result.reason is not None or day not in school_day_set:
-                continue
-            reported[school_code].add(day)
-            kind = "present" if status in PRESENT else "excused" if status in EXCUSED else "unexcused"
-            previous = day_status[(school_code, student_no)].get(day)
-            if previous is None or rank[kind] > rank[previous]:
-                day_status[(school_code, student_no)][day] = kind
+    day_status, reported = roll_calls(county, school_day_set, today)
 
     findings: list[dict] = []
 

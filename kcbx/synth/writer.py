@@ -33,11 +33,15 @@ BROKEN_FILES = {
 }
 
 
-def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0) -> tuple[Path, Planted]:
+def write_landing(
+    county: County, out: Path, messy: bool = False, seed: int = 0, weekly: bool = False
+) -> tuple[Path, Planted]:
     """Plain UTF-8 CSV with canonical headers, or (messy) every form SPEC §2 allows: title
     rows above the header in half the workbooks, one huji CSV and one attendance CSV; a
     total, note and signature below the data; the 学籍 export as .xls; identity numbers
-    Excel turned into numbers. Returns the rows added for the loader to quarantine."""
+    Excel turned into numbers. weekly: each school sends its roll calls week by week
+    (kaoqin_<school>_<Monday>.*), as schools under a 周报 system do. Returns the rows
+    added for the loader to quarantine."""
     rng = random.Random(seed)
     term_dir = out / county.term.term_id
     planted = Planted()
@@ -83,20 +87,31 @@ def write_landing(county: County, out: Path, messy: bool = False, seed: int = 0)
             deliver(feed_name, feed_name, rows)
     smallest = min((len(r) for r in county.attendance.values()), default=0)
     for i, (school, records) in enumerate(sorted(county.attendance.items())):
-        rows = (
-            {"学校标识码": school, "日期": day.isoformat(), "全国学籍号": no, "班级": cls, "出勤状态": status}
-            for day, no, cls, status in records
-        )
         # Attendance is large: CSV in each encoding (the first with a title and a total,
         # through the fast path); the smallest school sends Excel.
         form = None
         if messy:
             form = "xlsx" if len(records) == smallest else FORMS[i % 3]
-        deliver("kaoqin", f"kaoqin_{school}", rows, form, titled=messy and i == 0 and form != "xlsx")
+        for j, (stem, part) in enumerate(_attendance_files(school, records, weekly)):
+            rows = (
+                {"学校标识码": school, "日期": day.isoformat(), "全国学籍号": no, "班级": cls, "出勤状态": status}
+                for day, no, cls, status in part
+            )
+            deliver("kaoqin", stem, rows, form, titled=messy and i == 0 and j == 0 and form != "xlsx")
     if messy:
         for name, content in BROKEN_FILES.items():
             (term_dir / name).write_bytes(content)
     return term_dir, planted
+
+
+def _attendance_files(school: str, records: list[tuple], weekly: bool) -> list[tuple[str, list[tuple]]]:
+    """(file stem, roll calls): one file for the term, or one per week (Monday-start)."""
+    if not weekly:
+        return [(f"kaoqin_{school}", records)]
+    weeks: dict[date, list[tuple]] = {}
+    for record in records:
+        weeks.setdefault(record[0] - timedelta(days=record[0].weekday()), []).append(record)
+    return [(f"kaoqin_{school}_{monday.isoformat()}", part) for monday, part in sorted(weeks.items())]
 
 
 def county_clerk(rng: random.Random) -> str:
@@ -110,6 +125,7 @@ def synthesize(
     term: str = "2025-2026-1",
     messy: bool = False,
     terms: int = 1,
+    weekly: bool = False,
 ) -> dict:
     """Write `terms` consecutive terms of one county (the same children) and expected.json."""
     term_ids = [Term.parse(term)]
@@ -138,7 +154,7 @@ def synthesize(
         county = generate(children=children, seed=seed, term=t.term_id)
         if messy:
             expected.setdefault("formula_cells", {})[t.term_id] = plant_hostile_text(county.rows)
-        _, planted = write_landing(county, out, messy=messy, seed=seed)
+        _, planted = write_landing(county, out, messy=messy, seed=seed, weekly=weekly)
         findings = [{"term_id": t.term_id, **f} for f in expected_findings(county)]
         generated.append((county, findings))
         expected["findings"] += findings

@@ -83,14 +83,14 @@ measured as (
         child_weeks.current_run,
         child_weeks.recent_days,
         child_weeks.recent_unexcused,
-        -- percentage points the last window's attendance rate is below the term's before it
-        -- (needs 5 earlier reported days to say anything)
+        -- whole percentage points the last window's attendance rate is below the term's
+        -- before it (needs 5 earlier reported days to say anything); integer arithmetic,
+        -- so the figure is exact: earlier rate p/e minus recent rate r/n = (p*n - r*e)/(e*n)
         case
-            when child_weeks.days_so_far - child_weeks.recent_days >= 5 then greatest(0, floor(
-                100.0 * (child_weeks.present_so_far - child_weeks.recent_present)
-                / (child_weeks.days_so_far - child_weeks.recent_days)
-                - 100.0 * child_weeks.recent_present / child_weeks.recent_days
-            ))::integer
+            when child_weeks.days_so_far - child_weeks.recent_days >= 5 then greatest(0, (
+                100 * (child_weeks.present_so_far - child_weeks.recent_present) * child_weeks.recent_days
+                - 100 * child_weeks.recent_present * (child_weeks.days_so_far - child_weeks.recent_days)
+            ) / ((child_weeks.days_so_far - child_weeks.recent_days) * child_weeks.recent_days))
             else 0
         end as drop_points,
         grades.grade,
