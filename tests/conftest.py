@@ -18,6 +18,17 @@ KCBX = str(Path(sys.executable).with_name("kcbx"))
 PG15 = Path("/usr/lib/postgresql/15/bin")
 TEST_PII_KEY = "kcbx-test-key-not-for-production"
 TERM = "2025-2026-1"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass

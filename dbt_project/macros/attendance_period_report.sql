@@ -64,12 +64,23 @@ scope as (
 ),
 {% endif %}
 
+-- the term's calendar arrives whole at its start: days after the latest day any school
+-- reported are not due yet
+reported_until as (
+    select term_id, max(day) as last_day
+    from reporting
+    group by term_id
+),
+
 school_days as (
     select calendar.term_id, calendar.day, date_trunc('{{ period }}', calendar.day)::date as period_start
     from calendar
     inner join scope
         on calendar.term_id = scope.term_id
         and calendar.day >= scope.from_day
+    inner join reported_until
+        on calendar.term_id = reported_until.term_id
+        and calendar.day <= reported_until.last_day
     where calendar.is_school_day
 ),
 

@@ -15,10 +15,9 @@ import urllib.request
 import psycopg
 import pytest
 
-from tests.conftest import ROOT, TERM, _free_port, embedded_warehouse
+from tests.conftest import CHROMIUM, ROOT, TERM, _free_port, embedded_warehouse
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
 
 
 class Client:

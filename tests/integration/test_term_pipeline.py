@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from kcbx.identity import child_key
-from tests.conftest import TERM, TEST_PII_KEY
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, TERM, TEST_PII_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -382,19 +382,6 @@ def test_ledgers_one_sheet_per_township_with_masked_numbers(db, warehouse):
     assert rows_per_ledger["适龄儿童台账"] > out_of_school
     cases = db.execute("select count(*) from marts.fct_case where opened_term_id = %s", (TERM,)).fetchone()[0]
     assert rows_per_ledger["一人一案台账"] == cases > 0
-
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def test_report_renders_in_a_browser(warehouse, tmp_path, run):
