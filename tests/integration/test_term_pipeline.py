@@ -73,6 +73,31 @@ def test_every_out_of_school_finding_has_the_oracles_reason(db, county):
     assert set(found.values()) <= labels and len(set(found.values())) >= 4
 
 
+def test_weekly_figures_and_warnings_equal_the_oracles(db, county):
+    """agg_attendance_weekly per school and fct_early_warnings against kcbx.synth.
+    monitoring_oracle's answers in expected.json (computed from the rows written)."""
+    oracle = _expected(county)["monitoring"][TERM]
+    fields = ["school_days", "missed_school_days", "roll_calls_expected", "roll_calls_delivered", "student_days"]
+    fields += ["present_days", "excused_days", "unexcused_days", "children_with_unexcused_days"]
+    weekly = {
+        (school, str(week)): list(rest)
+        for school, week, *rest in db.execute(
+            f"select unit_code, period_start, {', '.join(fields)} from marts.agg_attendance_weekly "
+            "where term_id = %s and unit_level = 'school'",
+            (TERM,),
+        )
+    }
+    assert weekly == {(w["school_code"], w["week_start"]): [w[f] for f in fields] for w in oracle["weekly"]}
+    warnings = {
+        (key, str(week)): (score, {p["part"]: p["points"] for p in details})
+        for key, week, score, details in db.execute(
+            "select child_key, week_start, score, details from marts.fct_early_warnings where term_id = %s", (TERM,)
+        )
+    }
+    assert warnings == {(_key(w["child"]), w["week_start"]): (w["score"], w["points"]) for w in oracle["warnings"]}
+    assert len(warnings) >= 10
+
+
 def test_primary_school_graduation_is_not_completion(db, county):
     """小升初 (SPEC §3): 毕业 at grade 6 with no junior registration is out of school; a
     junior registration beside it, or 毕业 at grade 9, is not."""
@@ -424,6 +449,7 @@ TOWNSHIP_MARTS = {
     "marts.fct_findings": "township_code",
     "marts.fct_enrolment": "township_code",
     "marts.dim_child_bi": "home_township_code",
+    "marts.fct_early_warnings": "township_code",
 }
 
 
@@ -447,11 +473,13 @@ def test_township_account_sees_only_its_townships_rows(warehouse, db):
                 f"select count(*), count(*) filter (where {column} is distinct from %s) from {table}", (town,)
             ).fetchone()
             assert (seen, foreign) == (mine, 0), table
-            if table != "marts.fct_case_action":
+            if table not in ("marts.fct_case_action", "marts.fct_early_warnings"):  # may be none there
                 assert 0 < mine < total, table
         # Aggregates: its own township's and schools' rows, and the county-wide figures.
         units = set(conn.execute("select distinct unit_level, township_code from marts.agg_indicators").fetchall())
         assert ("county", None) in units and ("township", town) in units
+        weekly = set(conn.execute("select distinct unit_level, township_code from marts.agg_attendance_weekly"))
+        assert weekly == {("county", None), ("township", town), ("school", town)}
         assert units <= {("county", None), ("township", town), ("school", town)}
         # Reference dimensions are shared; raw data, identities, audit and daily rows are not.
         assert conn.execute("select count(*) from marts.dim_school").fetchone()[0] > 0
