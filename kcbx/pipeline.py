@@ -126,7 +126,7 @@ def report(term_id: str) -> dict:
     with owner_only(), connect(stage_url(settings, "reporter")) as conn:
         path = write_report(settings, conn, term_id)
         ledgers = write_ledgers(conn, term_id, outputs / "ledgers")
-        weekly = write_weekly_report(conn, term_id, outputs / "ledgers")
+        weekly = write_weekly_report(conn, term_id, outputs / "周报")
         warning_lists = write_warning_lists(conn, term_id, outputs / "预警名单")
         bulletins = write_bulletins(conn, term_id, outputs / "通报")
         counts = dict(
@@ -136,7 +136,7 @@ def report(term_id: str) -> dict:
             ).fetchall()
         )
     _progress(f"  报告 report: {path}")
-    _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}; 周报 weekly: {weekly.name}")
+    _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}; 周报 weekly: {weekly}")
     _progress(f"  预警名单 warning lists: {len(warning_lists)} 个文件 files in {outputs / '预警名单'}")
     _progress(f"  通报 bulletins: {len(bulletins)} 页 pages in {outputs / '通报'}")
     return {"report": str(path), "findings": counts}

@@ -289,3 +289,16 @@ def test_bulletin_prints_on_a4_in_chromium(monitored, tmp_path):
     assert sizes and all(abs(float(w) - 595) < 2 and abs(float(h) - 842) < 2 for w, h in sizes)  # A4 portrait
     months = sorted(p.name for p in (monitored["reports"] / "通报").glob(f"通报_{TERM}_*.html"))
     assert months == [f"通报_{TERM}_2025-09.html", f"通报_{TERM}_2025-10.html"]
+
+
+def test_weekly_workbook_reads_back(monitored):
+    path = monitored["reports"] / "周报" / f"到校情况周报_{TERM}.xlsx"
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["全县", "和尚桥镇", "坡胡镇"]
+    rows = list(workbook["全县"].iter_rows(min_row=3, values_only=True))
+    # week, Monday, unit, school days, schools, with a missed day, missed days, expected,
+    # delivered, rate, unexcused, children with unexcused days (W1 as delivered first: frozen)
+    assert rows[0][2:] == ("全县", 5, 2, 0, 0, 25, 25, "88.00%", 1, 1) and rows[0][0] == "第1周"
+    assert [r[0] for r in rows if r[2] == "全县"] == ["第1周", "第2周", "第3周", "第4周"]
+    schools = list(workbook["坡胡镇"].iter_rows(min_row=3, values_only=True))
+    assert [(r[0], r[2], r[6]) for r in schools][2] == ("第3周", "坡胡第一初级中学", 1)  # the missed 10-10
