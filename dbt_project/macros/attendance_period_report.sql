@@ -36,10 +36,7 @@ terms as (
 ),
 
 counties as (
-    select term_id, min(region_code) as county_code
-    from {{ ref('stg_tongji__regions') }}
-    where region_level = '县'
-    group by term_id
+    {{ county_codes() }}
 ),
 
 {% if is_incremental() %}
@@ -149,8 +146,7 @@ attendance as (
     select
         term_id,
         period_start,
-        case when grouping(township_code) = 1 then 'county' when grouping(school_code) = 1 then 'township' else 'school' end
-            as unit_level,
+        {{ unit_level_of() }} as unit_level,
         school_code,
         township_code,
         sum(student_days) as student_days,
@@ -166,8 +162,7 @@ reporting_units as (
     select
         term_id,
         period_start,
-        case when grouping(township_code) = 1 then 'county' when grouping(school_code) = 1 then 'township' else 'school' end
-            as unit_level,
+        {{ unit_level_of() }} as unit_level,
         school_code,
         township_code,
         max(school_days) as school_days,

@@ -3,7 +3,6 @@ against values worked out by hand."""
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,13 +12,11 @@ import pytest
 
 from kcbx import identity
 from tests.conftest import TEST_PII_KEY, embedded_warehouse
+from tests.data.handmade import COUNTY, JUNIOR, PRIMARY, TOWN1, TOWN2, VILLAGE1, VILLAGE2, write_csv, write_places
 
 pytestmark = pytest.mark.integration
 
 TERM = "2025-2026-1"
-COUNTY, TOWN1, TOWN2 = "411082000000", "411082100000", "411082101000"
-VILLAGE1, VILLAGE2 = "411082100201", "411082101201"
-PRIMARY, JUNIOR = "2141082001", "2141082002"
 DAYS = [date(2025, 9, d) for d in range(1, 6)]
 
 # name: (born, sex, 户籍 status or None, village, (school, grade, 学籍状态) or None, attendance)
@@ -79,33 +76,10 @@ def _number(name: str) -> str:
     return identity.make_number("411082", date.fromisoformat(born), 2 * seq + (1 if sex == "男" else 2))
 
 
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 def _landing(root: Path) -> Path:
     term = root / TERM
-    _write(
-        term / "regions" / "regions.csv",
-        ["区划代码", "名称", "级别", "上级代码"],
-        [
-            [COUNTY, "长葛市", "县", "411000000000"],
-            [TOWN1, "和尚桥镇", "乡镇", COUNTY],
-            [TOWN2, "坡胡镇", "乡镇", COUNTY],
-            [VILLAGE1, "东村", "村", TOWN1],
-            [VILLAGE2, "西村", "村", TOWN2],
-        ],
-    )
-    _write(
-        term / "schools" / "schools.csv",
-        ["学校标识码", "学校名称", "办学类型", "乡镇代码"],
-        [[PRIMARY, "和尚桥中心小学", "小学", TOWN1], [JUNIOR, "坡胡第一初级中学", "初中", TOWN2]],
-    )
-    _write(
+    write_places(term)
+    write_csv(
         term / "calendar" / "calendar.csv",
         ["日期", "是否上课日"],
         [[d.isoformat(), "是"] for d in DAYS] + [["2025-09-06", "否"]],
@@ -122,16 +96,16 @@ def _landing(root: Path) -> Path:
             kaoqin += [[school, d.isoformat(), student_no, mark] for d, mark in zip(DAYS, attendance, strict=False)]
         if name in POVERTY:
             fupin.append([number, f"儿童{name}", "脱贫户"])
-    _write(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
-    _write(
+    write_csv(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
+    write_csv(
         term / "xueji" / "xueji.csv",
         ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"],
         xueji,
     )
-    _write(term / "kaoqin" / "kaoqin.csv", ["学校标识码", "日期", "全国学籍号", "出勤状态"], kaoqin)
-    _write(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
+    write_csv(term / "kaoqin" / "kaoqin.csv", ["学校标识码", "日期", "全国学籍号", "出勤状态"], kaoqin)
+    write_csv(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
     numbers = {row[2].removeprefix("儿童"): row[1] for row in xueji}
-    _write(
+    write_csv(
         term / "xueji_changes" / "xueji_changes.csv",
         ["全国学籍号", "身份证号", "异动类型", "异动日期", "原学校标识码", "现学校标识码"],
         [["G" + numbers[c], numbers[c], kind, on, src, dst] for c, kind, on, src, dst in CHANGES],

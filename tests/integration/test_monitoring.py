@@ -5,7 +5,6 @@ back from its workbook; the 通报 page printed by headless Chromium."""
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import subprocess
@@ -19,13 +18,11 @@ import pytest
 
 from kcbx import identity
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, TEST_PII_KEY, embedded_warehouse
+from tests.data.handmade import COUNTY, JUNIOR, PRIMARY, TOWN1, TOWN2, VILLAGE1, VILLAGE2, write_csv, write_places
 
 pytestmark = pytest.mark.integration
 
 TERM = "2025-2026-1"
-COUNTY, TOWN1, TOWN2 = "411082000000", "411082100000", "411082101000"
-VILLAGE1, VILLAGE2 = "411082100201", "411082101201"
-PRIMARY, JUNIOR = "2141082001", "2141082002"
 MONDAYS = [date(2025, 9, 22) + timedelta(weeks=w) for w in range(4)]
 W1, W2, W3, W4 = MONDAYS
 SEPTEMBER, OCTOBER = date(2025, 9, 1), date(2025, 10, 1)
@@ -85,14 +82,6 @@ def _key(name: str) -> str:
     return identity.child_key(TEST_PII_KEY, _number(name))
 
 
-def _write(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
 def _week_file(term: Path, school: str, monday: date, marks: dict[str, str]) -> None:
     """One school's roll calls of one week: marks per child, one character per day."""
     rows = []
@@ -100,7 +89,7 @@ def _week_file(term: Path, school: str, monday: date, marks: dict[str, str]) -> 
         for day, mark in zip(_days(monday), week, strict=True):
             if mark in MARK:
                 rows.append([school, day.isoformat(), "G" + _number(name), MARK[mark]])
-    _write(
+    write_csv(
         term / "kaoqin" / f"kaoqin_{school}_{monday.isoformat()}.csv",
         ["学校标识码", "日期", "全国学籍号", "出勤状态"],
         rows,
@@ -109,24 +98,9 @@ def _week_file(term: Path, school: str, monday: date, marks: dict[str, str]) -> 
 
 def _landing(root: Path) -> Path:
     term = root / TERM
-    _write(
-        term / "regions" / "regions.csv",
-        ["区划代码", "名称", "级别", "上级代码"],
-        [
-            [COUNTY, "长葛市", "县", "411000000000"],
-            [TOWN1, "和尚桥镇", "乡镇", COUNTY],
-            [TOWN2, "坡胡镇", "乡镇", COUNTY],
-            [VILLAGE1, "东村", "村", TOWN1],
-            [VILLAGE2, "西村", "村", TOWN2],
-        ],
-    )
-    _write(
-        term / "schools" / "schools.csv",
-        ["学校标识码", "学校名称", "办学类型", "乡镇代码"],
-        [[PRIMARY, "和尚桥中心小学", "小学", TOWN1], [JUNIOR, "坡胡第一初级中学", "初中", TOWN2]],
-    )
+    write_places(term)
     calendar = [[d.isoformat(), "是"] for monday in MONDAYS for d in _days(monday)]
-    _write(term / "calendar" / "calendar.csv", ["日期", "是否上课日"], [*calendar, ["2025-09-27", "否"]])
+    write_csv(term / "calendar" / "calendar.csv", ["日期", "是否上课日"], [*calendar, ["2025-09-27", "否"]])
     huji, xueji, fupin = [], [], []
     for name, (born, sex, school, grade, poor, _) in CHILDREN.items():
         number, village = _number(name), VILLAGE1 if school == PRIMARY else VILLAGE2
@@ -134,13 +108,13 @@ def _landing(root: Path) -> Path:
         xueji.append(["G" + number, number, f"儿童{name}", sex, born, school, grade, "在读"])
         if poor:
             fupin.append([number, f"儿童{name}", "脱贫户"])
-    _write(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
-    _write(
+    write_csv(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
+    write_csv(
         term / "xueji" / "xueji.csv",
         ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"],
         xueji,
     )
-    _write(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
+    write_csv(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
     for school in (PRIMARY, JUNIOR):
         pupils = {n: c[5].split() for n, c in CHILDREN.items() if c[2] == school}
         for w, monday in enumerate((W1, W2, W3)):

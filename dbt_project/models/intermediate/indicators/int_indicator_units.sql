@@ -11,10 +11,7 @@ registrations as (
 ),
 
 counties as (
-    select term_id, min(region_code) as county_code
-    from {{ ref('stg_tongji__regions') }}
-    where region_level = '县'
-    group by term_id
+    {{ county_codes() }}
 ),
 
 county_schools as (

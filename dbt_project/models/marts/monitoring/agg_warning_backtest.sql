@@ -71,12 +71,7 @@ judged as (
 grouped_weeks as (
     select judged.*, grouping.group_kind, grouping.group_value
     from judged
-    cross join lateral (
-        select '全部' as group_kind, '全部' as group_value
-        union all select '性别', judged.sex where judged.sex is not null
-        union all select '学段', judged.stage_band where judged.stage_band is not null
-        union all select '重点群体', unnest(judged.priority_groups)
-    ) as grouping
+    cross join lateral ({{ backtest_groups('judged') }}) as grouping
 ),
 
 week_counts as (
@@ -141,12 +136,7 @@ grouped_leads as (
     inner join event_children
         on event_leads.child_key = event_children.child_key
         and event_leads.event_seq = event_children.event_seq
-    cross join lateral (
-        select '全部' as group_kind, '全部' as group_value
-        union all select '性别', event_children.sex where event_children.sex is not null
-        union all select '学段', event_children.stage_band where event_children.stage_band is not null
-        union all select '重点群体', unnest(event_children.priority_groups)
-    ) as grouping
+    cross join lateral ({{ backtest_groups('event_children') }}) as grouping
 ),
 
 lead_counts as (

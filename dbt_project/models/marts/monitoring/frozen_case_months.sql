@@ -31,10 +31,7 @@ warnings as (
 ),
 
 counties as (
-    select term_id, min(region_code) as county_code
-    from {{ ref('stg_tongji__regions') }}
-    where region_level = '县'
-    group by term_id
+    {{ county_codes() }}
 ),
 
 data_month as (
@@ -60,7 +57,7 @@ month_cases as (
     select
         case_terms.term_id,
         current_month.month_start,
-        case when grouping(case_terms.township_code) = 1 then 'county' else 'township' end as unit_level,
+        {{ unit_level_of('case_terms.township_code', none) }} as unit_level,
         case_terms.township_code,
         count(*) filter (where case_terms.case_status not in ('销号', '核销')) as open_cases,
         count(*) filter (where case_terms.is_action_overdue) as action_overdue_cases,
@@ -78,7 +75,7 @@ month_warnings as (
     select
         warnings.term_id,
         current_month.month_start,
-        case when grouping(warnings.township_code) = 1 then 'county' else 'township' end as unit_level,
+        {{ unit_level_of('warnings.township_code', none) }} as unit_level,
         warnings.township_code,
         count(*) filter (where warnings.is_new) as new_warnings,
         count(distinct warnings.child_key) as warned_children

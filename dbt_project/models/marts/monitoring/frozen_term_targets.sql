@@ -40,7 +40,7 @@ counties as (
 closure as (
     select
         term_id,
-        case when grouping(township_code) = 1 then 'county' else 'township' end as unit_level,
+        {{ unit_level_of('township_code', none) }} as unit_level,
         township_code,
         count(*) filter (where case_status in ('销号', '核销') and days_open <= {{ var('case_closure_days') }}) as closed_on_time,
         count(*) filter (where case_status in ('销号', '核销') or days_open > {{ var('case_closure_days') }}) as cases_due
