@@ -43,16 +43,26 @@ child_weeks as (
         and scores.week_seq + horizons.horizon_weeks <= observed.last_week_seq
 ),
 
+-- the child's first event after each week: a join on the child (hashed), not a
+-- subquery per child-week
+next_events as (
+    select scores.week_seq, scores.child_key, min(events.week_seq) as next_event_week_seq
+    from scores
+    inner join events
+        on scores.child_key = events.child_key
+        and events.week_seq > scores.week_seq
+    group by scores.week_seq, scores.child_key
+),
+
 outcomes as (
     select
         child_weeks.*,
-        exists (
-            select 1 from events
-            where events.child_key = child_weeks.child_key
-                and events.week_seq > child_weeks.week_seq
-                and events.week_seq <= child_weeks.week_seq + child_weeks.horizon_weeks
-        ) as is_positive
+        coalesce(next_events.next_event_week_seq <= child_weeks.week_seq + child_weeks.horizon_weeks, false)
+            as is_positive
     from child_weeks
+    left join next_events
+        on child_weeks.child_key = next_events.child_key
+        and child_weeks.week_seq = next_events.week_seq
 ),
 
 judged as (
