@@ -161,7 +161,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if not (landing / "expected.json").exists() or args.fresh:
         print(f"生成演示县 synthesising a demo county ({args.children} children) ...", flush=True)
         cmd_synth(
-            argparse.Namespace(out=landing, children=args.children, seed=args.seed, term=args.term, messy=True, terms=1)
+            argparse.Namespace(
+                out=landing, children=args.children, seed=args.seed, term=args.term, messy=True, terms=1, weekly=False
+            )
         )
     return cmd_run(argparse.Namespace(landing=landing, term=args.term, rebuild=False))
 
