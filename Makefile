@@ -20,9 +20,12 @@ $(STAMP): pyproject.toml constraints.txt
 demo: install
 	$(BIN)/kcbx demo
 
-# Superset's own virtualenv too: the BI tests start it.
+# Superset's own virtualenv too: the BI tests start it. Two workers, a test module each
+# (most of a test's time is PostgreSQL, dbt and browsers waiting on each other, so two
+# modules side by side use a two-core machine fully); TEST_WORKERS=0 runs them in turn.
+TEST_WORKERS ?= 2
 test: install bi-install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: install
 	$(BIN)/pytest -m unit

@@ -29,7 +29,8 @@ ENVIRONMENT = {
     "KCBX_REPORTER_PASSWORD": "password of the kcbx_reporter login (report, ledgers); default as above",
     "KCBX_LANDING_ROOT": "the only folder a run may read deliveries from (default KCBX_HOME/landing; "
     "`kcbx run --landing` sets it for its own run when unset)",
-    "KCBX_HOME": "data folder: embedded server, Airflow metadata, generated GX projects, PII key (default .kcbx/)",
+    "KCBX_HOME": "data folder: embedded server, Airflow metadata, dbt artifacts and logs, generated GX projects, "
+    "PII key (default .kcbx/)",
     "KCBX_PII_KEY": "secret for child_key = HMAC-SHA256(identity number); generated into KCBX_HOME if unset",
     "KCBX_REPORTS_DIR": "where term reports, Data Docs and ledgers are written (default reports/)",
     "KCBX_DROPOUT_DAYS": "unexcused school days in a row that make a suspected dropout "
@@ -49,6 +50,13 @@ class Settings:
     @property
     def dbt_project_dir(self) -> Path:
         return PROJECT_ROOT / "dbt_project"
+
+    @property
+    def dbt_artifacts_dir(self) -> Path:
+        """dbt's target/ and logs/ for this warehouse: never the project folder, which may be
+        read-only and is shared by every KCBX_HOME (two homes' runs would overwrite each
+        other's run_results.json)."""
+        return self.home / "dbt"
 
     @property
     def dags_dir(self) -> Path:

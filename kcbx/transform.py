@@ -42,6 +42,7 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
     env = os.environ | dbt_env(url) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
     # Only what the operator set; every other threshold is dbt_project.yml's default.
     variables = json.dumps({} if settings.dropout_days is None else {"dropout_days": settings.dropout_days})
+    artifacts = settings.dbt_artifacts_dir
     command = [
         dbt_executable(),
         *args,
@@ -49,6 +50,10 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         str(project),
         "--profiles-dir",
         str(project),
+        "--target-path",
+        str(artifacts / "target"),
+        "--log-path",
+        str(artifacts / "logs"),
         "--vars",
         variables,
     ]
@@ -66,7 +71,7 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         if any(mark in line for mark in (" START ", " OK ", "ERROR", "WARN", "Done.", "Completed", " kcbx: ")):
             progress("  dbt: " + line.split(" | ", 1)[-1].strip())
     code = process.wait()
-    results_path = project / "target" / "run_results.json"
+    results_path = artifacts / "target" / "run_results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     if code != 0:
         if any(mark in line for line in tail for mark in CONNECTION_LOST):

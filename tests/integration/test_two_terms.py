@@ -208,7 +208,29 @@ def test_closed_term_report_is_frozen(loaded, tmp_path):
         frozen_before = conn.execute(frozen_sql, (AUTUMN,)).fetchall()
         months_before = conn.execute(months_sql, (AUTUMN,)).fetchall()
         live_before = conn.execute(live_sql, (AUTUMN,)).fetchone()[0]
+        towns = conn.execute(
+            "select i.unit_code, r.region_name, i.consolidation_rate, "
+            "bool_or(t.is_met is false and t.target <> 'case_closure_rate') or bool_or(i.action_overdue_cases > 0) "
+            "from marts.frozen_term_indicators i join marts.dim_region r on r.region_code = i.unit_code "
+            "left join marts.frozen_term_targets t on (t.term_id, t.unit_level, t.unit_code) "
+            "= (i.term_id, i.unit_level, i.unit_code) "
+            "where i.term_id = %s and i.unit_level = 'township' and i.priority_group = '全部' group by 1, 2, 3",
+            (AUTUMN,),
+        ).fetchall()
     assert frozen_before and months_before
+    bulletins = warehouse.home / "reports" / AUTUMN / "通报"
+    pages_before = {p.name: p.read_text(encoding="utf-8") for p in bulletins.glob("*.html")}
+    assert len(pages_before) >= 5  # the term and each of its months
+    # The term's 通报: every township, ranked by 巩固率, a row in red where a target is missed
+    # or a case is overdue.
+    ranking = re.search(r'<table id="township-ranking">.*?</table>', pages_before[f"通报_{AUTUMN}.html"], re.S)
+    rows = re.findall(r"<tr>(.*?)</tr>", ranking.group(0))[1:]
+    names = [re.findall(r"<td[^>]*>(.*?)</td>", row)[1] for row in rows]
+    flagged = {name: 'class="under"' in row for name, row in zip(names, rows, strict=True)}
+    ranked = sorted(towns, key=lambda t: (t[2] is None, -(t[2] or 0), t[0]))
+    assert names == [name for _, name, _, _ in ranked]
+    assert flagged == {name: under for _, name, _, under in towns}
+    assert any(flagged.values())  # the synthetic county has townships under target or overdue
     # A corrected autumn delivery after spring was loaded: the 学籍 export is re-sent
     # without its first ten students.
     corrected = tmp_path / "landing"
@@ -222,6 +244,8 @@ def test_closed_term_report_is_frozen(loaded, tmp_path):
         assert conn.execute(live_sql, (AUTUMN,)).fetchone()[0] < live_before  # live figures follow the data
         assert conn.execute(frozen_sql, (AUTUMN,)).fetchall() == frozen_before  # the report does not
         assert conn.execute(months_sql, (AUTUMN,)).fetchall() == months_before
+    # The re-run wrote autumn's 通报 again from the frozen tables: word for word the same.
+    assert {p.name: p.read_text(encoding="utf-8") for p in bulletins.glob("*.html")} == pages_before
 
 
 def _feed_audit(conn, term: str) -> dict[str, tuple]:
