@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['term_id', 'month_start'],
-        full_refresh=false,
-        on_schema_change='fail',
-        post_hook="{{ township_row_security() }}",
-        grants={'+select': ['kcbx_township']},
-    )
-}}
+{{ config(**frozen_period(['term_id', 'month_start'], null_is_county=false)) }}
 -- depends_on: {{ ref('int_terms') }}
 -- 学校月报（冻结）: each school's month as reported ("四个一": schools report monthly).
 -- Only the latest term in the warehouse is (re)written, and of it only the latest month

@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='term_id',
-        full_refresh=false,
-        on_schema_change='fail',
-        post_hook="{{ township_row_security(null_is_county=true) }}",
-        grants={'+select': ['kcbx_township']},
-    )
-}}
+{{ config(**frozen_period('term_id')) }}
 -- depends_on: {{ ref('int_terms') }}
 -- 学期报表（冻结）: the county's per-term figures as reported. A term's rows are written
 -- while it is the latest term in the warehouse (a corrected delivery still changes

@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['term_id', 'month_start'],
-        full_refresh=false,
-        on_schema_change='fail',
-        post_hook="{{ township_row_security(null_is_county=true) }}",
-        grants={'+select': ['kcbx_township']},
-    )
-}}
+{{ config(**frozen_period(['term_id', 'month_start'])) }}
 -- 案件与预警月报（冻结）: per county and township, the cases open and overdue and the
 -- early warnings of a month, as the last build of that month saw them. The month is the
 -- latest term's latest reported school day's; a month's rows are written while it is the

@@ -1,14 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='term_id',
-        full_refresh=false,
-        on_schema_change='fail',
-        post_hook="{{ township_row_security(null_is_county=true) }}",
-        grants={'+select': ['kcbx_township']},
-    )
-}}
+{{ config(**frozen_period('term_id')) }}
 -- depends_on: {{ ref('int_terms') }}
 -- 目标达标（冻结）: each unit's figure against the county's target (seeds/targets.csv),
 -- per term, frozen with the term like frozen_term_indicators. 按期结案率: of the term's
