@@ -1,12 +1,15 @@
-{#- 到校情况周报/月报 (agg_attendance_weekly / agg_attendance_monthly): per school, township
-    and county over each week or month of a term, from the attendance grid (unmarked
-    days are unexcused, SPEC §3) and the roll calls delivered. Frozen like
+{#- 到校情况日报/周报/月报 (agg_attendance_daily / _weekly / _monthly): per school, township
+    and county over each school day, week or month of a term, from the attendance grid
+    (unmarked days are unexcused, SPEC §3) and the roll calls delivered. Frozen like
     frozen_school_months: a term's rows are written when it first arrives, and after
     that only the latest term's latest stored period and later ones are written again -
     a period is closed once a later one has been reported, and a closed period's report
-    does not change when later data arrive. Schools expected to report: county schools
-    with a student on the roll or in a roll call this term. -#}
+    does not change when later data arrive. Days close with their week (schools send a
+    week's roll calls at once, one school later than another), so a day's figures always
+    add up to its week's. Schools expected to report: county schools with a student on
+    the roll or in a roll call this term. -#}
 {% macro attendance_period_report(period) -%}
+{%- set closes_with = 'week' if period == 'day' else period -%}
 with grid as (
     select * from {{ ref('int_attendance_grid') }}
 ),
@@ -41,7 +44,7 @@ counties as (
 
 {% if is_incremental() %}
 stored as (
-    select term_id, max(period_start) as last_period_start
+    select term_id, date_trunc('{{ closes_with }}', max(period_start))::date as last_period_start
     from {{ this }}
     group by term_id
 ),
@@ -179,7 +182,7 @@ final as (
     select
         reporting_units.term_id,
         reporting_units.period_start,
-        {% if period == 'week' %}reporting_units.period_start + 6{% else %}(reporting_units.period_start + interval '1 month' - interval '1 day')::date{% endif %}
+        {% if period == 'day' %}reporting_units.period_start{% elif period == 'week' %}reporting_units.period_start + 6{% else %}(reporting_units.period_start + interval '1 month' - interval '1 day')::date{% endif %}
             as period_end,
         reporting_units.unit_level,
         case reporting_units.unit_level

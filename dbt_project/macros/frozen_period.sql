@@ -1,5 +1,5 @@
 {#- The config of a frozen period table (frozen_term_indicators, frozen_school_months,
-    frozen_term_targets, frozen_case_months, agg_attendance_weekly/monthly): incremental,
+    frozen_term_targets, frozen_case_months, agg_attendance_daily/weekly/monthly): incremental,
     only the open period's rows (unique_key) rewritten, never a full refresh (so
     `dbt build --full-refresh` cannot rewrite history), the schema fixed, township
     accounts reading their own rows. Use: {{ config(**frozen_period(['term_id', 'x'])) }}. -#}

@@ -60,6 +60,12 @@ MONTHLY = {
     (PRIMARY, OCTOBER): (8, 0, 24, 23, 24, 18, 0, 6, 1),
     (JUNIOR, OCTOBER): (8, 1, 16, 14, 14, 13, 0, 1, 1),
 }
+# (school, day): as WEEKLY
+DAILY = {
+    (PRIMARY, date(2025, 10, 2)): (1, 0, 3, 2, 3, 2, 0, 1, 1),
+    (JUNIOR, date(2025, 10, 10)): (1, 1, 2, 0, 0, 0, 0, 0, 0),
+    (JUNIOR, date(2025, 9, 26)): (1, 0, 2, 2, 2, 1, 0, 1, 1),
+}
 COUNTY_MONTHLY = {SEPTEMBER: (0, Decimal("0.8857")), OCTOBER: (1, Decimal("0.8158"))}
 # (child, Monday): score and its parts' points
 WARNINGS = {
@@ -140,6 +146,7 @@ def _snapshot(conn) -> dict:
         return {(level, code, start): tuple(rest) for level, code, start, *rest in rows}
 
     return {
+        "daily": period("agg_attendance_daily"),
         "weekly": period("agg_attendance_weekly"),
         "monthly": period("agg_attendance_monthly"),
         "warnings": {
@@ -192,6 +199,19 @@ def test_weekly_figures_equal_hand_computed_values(monitored):
     assert county == COUNTY_WEEKLY  # W4 is in the calendar but not due yet
 
 
+def test_daily_figures_equal_hand_computed_values_and_add_up_to_the_week(monitored):
+    for moment in ("before", "after"):
+        daily, weekly = monitored[moment]["daily"], monitored[moment]["weekly"]
+        sums: dict[tuple, list[int]] = {}
+        for (level, code, day), v in daily.items():
+            week = sums.setdefault((level, code, day - timedelta(days=day.weekday())), [0] * 8)
+            week[:] = [a + b for a, b in zip(week, v[:8], strict=True)]
+        # every figure but the children with unexcused days, who count once a week
+        assert sums == {k: list(v[:8]) for k, v in weekly.items()}, moment
+    schools = {(code, day): v[:9] for (level, code, day), v in monitored["before"]["daily"].items()}
+    assert {k: schools[k] for k in DAILY} == DAILY
+
+
 def test_monthly_figures_equal_hand_computed_values(monitored):
     monthly = monitored["before"]["monthly"]
     assert {(code, start): v[:9] for (level, code, start), v in monthly.items() if level == "school"} == MONTHLY
@@ -208,7 +228,8 @@ def test_warnings_equal_hand_computed_scores(monitored):
 def test_closed_weeks_and_months_do_not_change_when_later_data_arrive(monitored):
     before, after = monitored["before"], monitored["after"]
     assert (before["a_on_0922"], after["a_on_0922"]) == ("present", "unexcused")  # the correction loaded
-    for table, closed in (("weekly", (W1, W2)), ("monthly", (SEPTEMBER,))):
+    closed_days = (*_days(W1), *_days(W2))
+    for table, closed in (("daily", closed_days), ("weekly", (W1, W2)), ("monthly", (SEPTEMBER,))):
         kept = {k: v for k, v in before[table].items() if k[2] in closed}
         assert kept and {k: after[table][k] for k in kept} == kept, table
     w4 = {k: v for k, v in after["weekly"].items() if k[2] == W4 and k[0] == "county"}

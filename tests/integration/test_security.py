@@ -34,8 +34,8 @@ TOWNSHIP_MARTS = {
     "dim_region", "dim_school", "dim_term", "fct_case", "fct_case_action", "fct_enrolment", "fct_findings",
     "finding_types", "frozen_school_months", "frozen_term_indicators", "agg_out_of_school_reasons",
     "out_of_school_reasons", "agg_stage_indicators", "fct_whereabouts", "agg_registry_flows",
-    "agg_attendance_weekly", "agg_attendance_monthly", "fct_early_warnings", "frozen_case_months",
-    "frozen_term_targets", "targets", "warning_parts",
+    "agg_attendance_daily", "agg_attendance_weekly", "agg_attendance_monthly", "fct_early_warnings",
+    "frozen_case_months", "frozen_term_targets", "targets", "warning_parts",
 }  # fmt: skip
 
 # The declared matrix: per role, (schema, table pattern, privileges); the first rule that
