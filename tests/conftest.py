@@ -46,6 +46,12 @@ class Warehouse:
             timeout=900,
         )
 
+    def run_term(self, landing: Path, term: str) -> subprocess.CompletedProcess:
+        """`kcbx run` of one term, which must succeed."""
+        completed = self.kcbx("run", "--landing", str(landing), "--term", term)
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        return completed
+
     def url(self) -> str:
         out = self.kcbx("db", "url", "--show-password")
         assert out.returncode == 0, out.stderr

@@ -117,8 +117,7 @@ def _landing(root: Path) -> Path:
 def indicators(tmp_path_factory):
     landing = _landing(tmp_path_factory.mktemp("indicator-county"))
     warehouse = embedded_warehouse(tmp_path_factory, "indicators")
-    run = warehouse.kcbx("run", "--landing", str(landing), "--term", TERM)
-    assert run.returncode == 0, run.stderr[-3000:]
+    warehouse.run_term(landing, TERM)
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
         rows = conn.execute(
             "select unit_level, unit_code, priority_group, cohort_children, enrolled_children, on_roll_children, "

@@ -174,15 +174,13 @@ def _snapshot(conn) -> dict:
 def monitored(tmp_path_factory):
     landing = _landing(tmp_path_factory.mktemp("monitoring-county"))
     warehouse = embedded_warehouse(tmp_path_factory, "monitoring")
-    first = warehouse.kcbx("run", "--landing", str(landing), "--term", TERM)
-    assert first.returncode == 0, first.stderr[-3000:]
+    first = warehouse.run_term(landing, TERM)
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
         before = _snapshot(conn)
     reports = warehouse.home / "reports" / TERM
     workbook = openpyxl.load_workbook(reports / "预警名单" / W2.isoformat() / f"预警名单_{TERM}_第02周_和尚桥镇.xlsx")
     _second_delivery(landing)
-    second = warehouse.kcbx("run", "--landing", str(landing), "--term", TERM)
-    assert second.returncode == 0, second.stderr[-3000:]
+    warehouse.run_term(landing, TERM)
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
         after = _snapshot(conn)
     yield {"before": before, "after": after, "workbook": workbook, "reports": reports, "run": first.stdout}
