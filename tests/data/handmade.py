@@ -37,3 +37,14 @@ def write_places(term: Path) -> None:
         ["学校标识码", "学校名称", "办学类型", "乡镇代码"],
         [[PRIMARY, "和尚桥中心小学", "小学", TOWN1], [JUNIOR, "坡胡第一初级中学", "初中", TOWN2]],
     )
+
+
+def write_people(term: Path, huji: list[list[str]], xueji: list[list[str]], fupin: list[list[str]]) -> None:
+    """The 户籍, 学籍 and 防返贫监测 files of a hand-made county, rows in their headers' order."""
+    write_csv(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
+    write_csv(
+        term / "xueji" / "xueji.csv",
+        ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"],
+        xueji,
+    )
+    write_csv(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)

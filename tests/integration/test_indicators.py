@@ -12,7 +12,18 @@ import pytest
 
 from kcbx import identity
 from tests.conftest import TEST_PII_KEY, embedded_warehouse
-from tests.data.handmade import COUNTY, JUNIOR, PRIMARY, TOWN1, TOWN2, VILLAGE1, VILLAGE2, write_csv, write_places
+from tests.data.handmade import (
+    COUNTY,
+    JUNIOR,
+    PRIMARY,
+    TOWN1,
+    TOWN2,
+    VILLAGE1,
+    VILLAGE2,
+    write_csv,
+    write_people,
+    write_places,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -96,14 +107,8 @@ def _landing(root: Path) -> Path:
             kaoqin += [[school, d.isoformat(), student_no, mark] for d, mark in zip(DAYS, attendance, strict=False)]
         if name in POVERTY:
             fupin.append([number, f"儿童{name}", "脱贫户"])
-    write_csv(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
-    write_csv(
-        term / "xueji" / "xueji.csv",
-        ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"],
-        xueji,
-    )
+    write_people(term, huji, xueji, fupin)
     write_csv(term / "kaoqin" / "kaoqin.csv", ["学校标识码", "日期", "全国学籍号", "出勤状态"], kaoqin)
-    write_csv(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
     numbers = {row[2].removeprefix("儿童"): row[1] for row in xueji}
     write_csv(
         term / "xueji_changes" / "xueji_changes.csv",

@@ -18,7 +18,18 @@ import pytest
 
 from kcbx import identity
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, TEST_PII_KEY, embedded_warehouse
-from tests.data.handmade import COUNTY, JUNIOR, PRIMARY, TOWN1, TOWN2, VILLAGE1, VILLAGE2, write_csv, write_places
+from tests.data.handmade import (
+    COUNTY,
+    JUNIOR,
+    PRIMARY,
+    TOWN1,
+    TOWN2,
+    VILLAGE1,
+    VILLAGE2,
+    write_csv,
+    write_people,
+    write_places,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -114,13 +125,7 @@ def _landing(root: Path) -> Path:
         xueji.append(["G" + number, number, f"儿童{name}", sex, born, school, grade, "在读"])
         if poor:
             fupin.append([number, f"儿童{name}", "脱贫户"])
-    write_csv(term / "huji" / "huji.csv", ["身份证号", "姓名", "性别", "出生日期", "户籍地区划代码", "人员状态"], huji)
-    write_csv(
-        term / "xueji" / "xueji.csv",
-        ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态"],
-        xueji,
-    )
-    write_csv(term / "fupin" / "fupin.csv", ["身份证号", "姓名", "监测类型"], fupin)
+    write_people(term, huji, xueji, fupin)
     for school in (PRIMARY, JUNIOR):
         pupils = {n: c[5].split() for n, c in CHILDREN.items() if c[2] == school}
         for w, monday in enumerate((W1, W2, W3)):
