@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from kcbx import identity
-from tests.conftest import TEST_PII_KEY, embedded_warehouse
+from tests.conftest import TERM, TEST_PII_KEY, embedded_warehouse
 from tests.data.handmade import (
     COUNTY,
     JUNIOR,
@@ -27,7 +27,6 @@ from tests.data.handmade import (
 
 pytestmark = pytest.mark.integration
 
-TERM = "2025-2026-1"
 DAYS = [date(2025, 9, d) for d in range(1, 6)]
 
 # name: (born, sex, 户籍 status or None, village, (school, grade, 学籍状态) or None, attendance)

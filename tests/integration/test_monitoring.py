@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from kcbx import identity
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, TEST_PII_KEY, embedded_warehouse
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, TERM, TEST_PII_KEY, embedded_warehouse
 from tests.data.handmade import (
     COUNTY,
     JUNIOR,
@@ -33,7 +33,6 @@ from tests.data.handmade import (
 
 pytestmark = pytest.mark.integration
 
-TERM = "2025-2026-1"
 MONDAYS = [date(2025, 9, 22) + timedelta(weeks=w) for w in range(4)]
 W1, W2, W3, W4 = MONDAYS
 SEPTEMBER, OCTOBER = date(2025, 9, 1), date(2025, 10, 1)
