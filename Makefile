@@ -35,9 +35,11 @@ lint: install
 	$(BIN)/ruff format --check kcbx dags tests bi bench
 
 # The real Airflow services (scheduler, dag-processor, triggerer, api-server; LocalExecutor,
-# metadata in PostgreSQL) with a demo county in the landing root: its run starts by itself.
+# metadata in PostgreSQL). `make serve DEMO=1` first writes a demo county into a landing
+# root that holds no term yet (its run then starts by itself); never without DEMO=1: the
+# landing root may be production's.
 serve: install
-	$(BIN)/kcbx serve --demo
+	$(BIN)/kcbx serve$(if $(filter 1,$(DEMO)), --demo)
 
 # Superset in its own virtualenv (its pins cannot share .venv), the dashboards of bi/bundle/
 # imported, serving on 127.0.0.1:8088 against the warehouse in use.

@@ -48,8 +48,31 @@ def server(settings: Settings) -> Server:
     return Server(settings.home / "bi", int(os.environ.get("KCBX_BI_PORT", "8088")))
 
 
+# Never handed to Superset: the warehouse's set-up login (it only needs the BI accounts).
+WITHHELD = ("KCBX_ADMIN_DATABASE_URL", "KCBX_DATABASE_URL", "PGPASSWORD")
+
+# Superset's admin, created in Superset's app context with the password read from stdin:
+# `superset fab create-admin --password` would show it to every user of the machine (ps).
+CREATE_ADMIN = """
+import sys
+
+from superset.app import create_app
+
+password = sys.stdin.read().rstrip("\\r\\n")
+app = create_app()
+with app.app_context():
+    from superset import security_manager as sm
+
+    if sm.find_user(username="admin") is None:
+        role = sm.find_role(sm.auth_role_admin)
+        if not sm.add_user("admin", "KCBX", "Admin", "admin@kcbx.local", role, password=password):
+            sys.exit("could not create Superset's admin")
+"""
+
+
 def environment(srv: Server) -> dict[str, str]:
-    return os.environ | {
+    inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD}
+    return inherited | {
         "SUPERSET_CONFIG_PATH": str(BI / "superset_config.py"),
         "SUPERSET_HOME": str(srv.home),
         "SUPERSET_SECRET_KEY": srv.secret("superset_secret_key"),
@@ -99,6 +122,16 @@ def _superset(srv: Server, *args: str) -> None:
         raise RuntimeError(f"superset {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
+def create_admin(srv: Server) -> None:
+    """Superset's admin `admin` unless it exists; its password goes in on stdin."""
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c", CREATE_ADMIN],
+        input=srv.secret("user_admin"), env=environment(srv), capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"creating Superset's admin failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
 def initialise(srv: Server, progress=print) -> None:
     marker = srv.home / ".initialised"
     if marker.exists():
@@ -106,9 +139,8 @@ def initialise(srv: Server, progress=print) -> None:
     progress("  初始化 Superset 元数据库 / initialising Superset's metadata (first start only)")
     srv.home.mkdir(parents=True, exist_ok=True, mode=0o700)
     _superset(srv, "db", "upgrade")
-    _superset(srv, "fab", "create-admin", "--username", "admin", "--firstname", "KCBX", "--lastname", "Admin",
-              "--email", "admin@kcbx.local", "--password", srv.secret("user_admin"))  # fmt: skip
-    _superset(srv, "init")
+    _superset(srv, "init")  # roles (Admin among them) before the admin
+    create_admin(srv)
     marker.write_text("ok\n")
 
 

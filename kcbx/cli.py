@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -294,11 +295,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         synthesize(settings.landing_root, children=args.children, seed=20250901, term=term, messy=True, terms=1)
     print("启动 Airflow 服务 / starting the Airflow services (LocalExecutor, metadata in PostgreSQL)", flush=True)
+    from kcbx.warehouse import WarehouseUnavailable
+
     try:
         svc = services.start(settings)
+    except WarehouseUnavailable as exc:
+        return _fail(EXIT_WAREHOUSE, str(exc))
     except RuntimeError as exc:
         return _fail(EXIT_FAILED, str(exc))
-    print(f"Airflow UI: {svc.url}  用户 user: {services.ADMIN}  密码 password: in {svc.passwords_file}")
+    print(f"Airflow UI: {svc.url}  用户 user: {services.ADMIN}  初始密码 first password: in {svc.passwords_file}")
     print(f"  数据目录 landing: {settings.landing_root} (新交付两分钟内自动加载 / new deliveries load within minutes;")
     print("  每晚 02:00 北京时间例行运行 / and nightly at 02:00 Asia/Shanghai)")
     print("  停止 stop: make stop")
@@ -313,11 +318,18 @@ def cmd_bi(args: argparse.Namespace) -> int:
         print("  Superset 已停止 / stopped" if bi.stop(settings) else "  Superset 未在运行 / not running")
         return 0
     if args.action == "accounts":
-        # for docker-compose: what bi/superset_import.py needs, into an owner-only file
-        from kcbx.files import owner_only
+        # for docker-compose: what bi/superset_import.py needs (every account's password), into
+        # a file the operator names, owner-only whether or not it existed; no default file
+        # lands in the working directory (a git checkout).
+        if args.out is None:
+            return _fail(EXIT_USAGE, "kcbx bi accounts 需要 --out FILE / needs --out FILE (the file holds passwords)")
+        import os
 
-        with owner_only():
-            args.out.write_text(json.dumps(bi.accounts(settings, bi.server(settings)), ensure_ascii=False))
+        text = json.dumps(bi.accounts(settings, bi.server(settings)), ensure_ascii=False)
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(text)
         print(f"  BI 账户 accounts written to {args.out}")
         return 0
     print("启动 Superset / starting Superset on the warehouse", flush=True)
@@ -461,12 +473,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve", help="start the Airflow services (scheduler, dag-processor, triggerer, api-server) on this machine",
-        description="Start Airflow with the LocalExecutor and metadata in PostgreSQL; kcbx_term then runs by itself "
+        description="Apply the warehouse set-up if it is missing (as the set-up login, which no service gets), then "
+        "start Airflow with the LocalExecutor, metadata in PostgreSQL and FAB users; kcbx_term then runs by itself "
         "nightly and after each delivery lands in KCBX_LANDING_ROOT. A second call starts only what is not running.",
     )  # fmt: skip
     serve.add_argument(
         "--demo", action="store_true",
-        help="write a synthetic county for today's term into an empty landing root first, e.g. kcbx serve --demo",
+        help="write a synthetic county for today's term into the landing root first when it holds no term yet "
+        "(never without this flag: the root may be production's), e.g. kcbx serve --demo",
     )  # fmt: skip
     serve.add_argument(
         "--children", type=int, default=1500, metavar="N", help="children in the demo county (default 1500)"
@@ -484,8 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
         "needs to --out (docker-compose's superset-init reads it), e.g. kcbx bi start",
     )
     bi_parser.add_argument(
-        "--out", type=Path, default=Path("bi-accounts.json"), metavar="FILE",
-        help="with accounts: the JSON file to write (owner-only), e.g. --out /run/secrets/bi-accounts.json",
+        "--out", type=Path, metavar="FILE",
+        help="with accounts (required there): the JSON file to write, 0600, holding every account's password; "
+        "keep it out of a git checkout, e.g. --out /run/kcbx-bi-accounts/accounts.json",
     )  # fmt: skip
     bi_parser.set_defaults(func=cmd_bi)
     stop = sub.add_parser(
@@ -606,10 +621,21 @@ def main(argv: list[str] | None = None) -> int:
         with json_output(as_json):
             code = args.func(args)
     except Exception as exc:
-        from kcbx.orchestration.failures import scrub
+        from kcbx.orchestration.failures import safe_error
 
-        _REPORT.setdefault("error", scrub(f"{type(exc).__name__}: {exc}"))
-        raise
+        # An unexpected error's text or traceback may quote delivered data (a name in a
+        # row it choked on): the operator sees what safe_error keeps, the traceback only
+        # on request.
+        _REPORT.setdefault("error", safe_error(exc))
+        if os.environ.get("KCBX_TRACEBACK") == "1":
+            raise
+        print(
+            f"kcbx: 意外错误 / unexpected error: {safe_error(exc)} "
+            "(KCBX_TRACEBACK=1 shows the traceback, which may quote delivered data)",
+            file=sys.stderr,
+            flush=True,
+        )
+        code = EXIT_FAILED
     finally:
         if as_json:
             write_document(

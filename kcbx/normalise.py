@@ -19,6 +19,31 @@ _DATE_PATTERNS = (
 )
 _EXCEL_EPOCH = date(1899, 12, 30)
 
+# Control characters a delivered cell may hold and no output can: the C0 controls that
+# openpyxl refuses to write (IllegalCharacterError, naming the cell's value in its
+# message) and PostgreSQL refuses to store (NUL), plus DEL. Tab, line feed and carriage
+# return are kept: a workbook holds them, and a name or address typed over two lines in
+# one cell is plausible (leading and trailing ones are trimmed like any blank). One
+# pattern for Python and Arrow (RE2).
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+_CONTROL = re.compile(CONTROL_CHARS)
+
+
+def has_controls(text: str) -> bool:
+    # isprintable() is one fast pass and true for nearly every cell (every control
+    # character is unprintable); only the rest are searched.
+    return not text.isprintable() and _CONTROL.search(text) is not None
+
+
+def strip_controls(text: str) -> str:
+    """The text without the control characters of CONTROL_CHARS."""
+    return text if text.isprintable() else _CONTROL.sub("", text)
+
+
+def without_controls(value: object) -> object:
+    """A cell value with control characters removed if it is text; anything else as is."""
+    return strip_controls(value) if isinstance(value, str) else value
+
 
 def clean_text(value: object) -> str | None:
     """Trim and fold full-width characters; empty cells become None."""

@@ -21,9 +21,15 @@ def alive(pid_file: Path) -> bool:
 
 
 def spawn(command: list[str], env: dict[str, str], pid_file: Path, log_file: Path) -> int:
-    """Start `command` in a session (a process group) of its own, logging to log_file."""
-    with log_file.open("ab") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    """Start `command` in a session (a process group) of its own, logging to log_file.
+
+    The log is created 0600 and the service runs under umask 077: what it writes (its
+    configuration, logs, metadata) is its owner's alone."""
+    fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077
+        )
     pid_file.write_text(str(process.pid))
     return process.pid
 

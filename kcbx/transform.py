@@ -9,8 +9,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from kcbx.orchestration.failures import safe_line
 from kcbx.settings import Settings
 from kcbx.warehouse import WarehouseUnavailable, libpq_params, redact
+
+DEBUG_LOG_ENV = "KCBX_DBT_DEBUG_LOG"
 
 
 class TransformFailed(RuntimeError):
@@ -54,6 +57,10 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         str(artifacts / "target"),
         "--log-path",
         str(artifacts / "logs"),
+        # dbt's file log holds the database's error messages, which quote the value a
+        # model choked on (a name, a number): written only when an operator asks for it.
+        "--log-level-file",
+        "debug" if os.environ.get(DEBUG_LOG_ENV) == "1" else "none",
         "--vars",
         variables,
     ]
@@ -69,16 +76,35 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         if " START " in line and (" test " in line or " unit_test " in line or " freshness " in line):
             continue
         if any(mark in line for mark in (" START ", " OK ", "ERROR", "WARN", "Done.", "Completed", " kcbx: ")):
-            progress("  dbt: " + line.split(" | ", 1)[-1].strip())
+            progress("  dbt: " + safe_line(line.split(" | ", 1)[-1]))
     code = process.wait()
     results_path = artifacts / "target" / "run_results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results = _without_messages(results_path)
     if code != 0:
         if any(mark in line for line in tail for mark in CONNECTION_LOST):
             # the warehouse, not the models: worth a retry (kcbx/orchestration/failures.py)
             raise WarehouseUnavailable(
                 f"dbt lost the warehouse {redact(url)}: "
-                + next(line for line in tail if any(mark in line for mark in CONNECTION_LOST))
+                + safe_line(next(line for line in tail if any(mark in line for mark in CONNECTION_LOST)))
             )
-        raise TransformFailed(f"dbt {' '.join(args)} failed against {redact(url)} (exit {code}):\n" + "\n".join(tail))
+        failed = [r["unique_id"] for r in results.get("results", []) if r.get("status") in ("error", "fail")]
+        raise TransformFailed(
+            f"dbt {' '.join(args)} failed against {redact(url)} (exit {code}); failed nodes: "
+            f"{', '.join(failed[:10]) or 'none recorded'} (the database's message may quote delivered "
+            f"data: rerun with {DEBUG_LOG_ENV}=1 as an administrator to see it in dbt's log)"
+        )
+    return results
+
+
+def _without_messages(path: Path) -> dict:
+    """dbt's run results with each node's message reduced to what failures.safe_line keeps
+    (a failed model's message quotes the database's error, which quotes the value); the
+    file on disk is rewritten the same way, timings and statuses unchanged."""
+    if not path.exists():
+        return {}
+    results = json.loads(path.read_text())
+    for result in results.get("results", []):
+        if result.get("message"):
+            result["message"] = safe_line(str(result["message"]))
+    path.write_text(json.dumps(results))
     return results

@@ -15,6 +15,7 @@ import re
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 
 from kcbx.settings import Settings
 
@@ -27,20 +28,87 @@ class WarehouseUnavailable(RuntimeError):
 
 STAGE_LOGINS = {"loader": "kcbx_loader", "transformer": "kcbx_transformer", "reporter": "kcbx_reporter"}
 _DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+# One host of a URL's host list (name, IPv4, [IPv6] or %-encoded socket folder, optional
+# port); what may follow the user information: hosts, a path without '@', a query.
+_URL_HOST = r"(?:\[[^\]/?#@]*\]|[^:,/?#@\[\]]*)(?::\d*)?"
+_URL_TAIL = re.compile(rf"{_URL_HOST}(?:,{_URL_HOST})*(?:/[^?#@]*)?(?:[?#].*)?", re.DOTALL)
+_URL_BEFORE_QUERY = re.compile(rf"(?:.*@)?{_URL_HOST}(?:,{_URL_HOST})*(?:/[^?#@]*)?", re.DOTALL)
 
 
 def redact(url: str) -> str:
-    """The URL or key=value DSN with every password replaced, for messages and logs."""
+    """The URL or key=value DSN with every password replaced, for messages and logs.
+
+    A key=value DSN is read as libpq reads it (quoted values, backslash escapes), its
+    other parts left as written. In a URL the user information ends at the last '@' that
+    is followed by a host list (and is not inside the query), so a password holding an
+    unescaped / # ? : or @ is hidden whole where urlsplit or libpq would cut it short;
+    when in doubt more is hidden, never less. `password` in a URL's query is hidden too.
+    Last, libpq parses the result (psycopg.conninfo): a password it still finds there
+    means the text is hidden more bluntly."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     if "://" not in url:
-        return _DSN_PASSWORD.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.password is not None:
-        host = parts.netloc.rsplit("@", 1)[1]
-        parts = parts._replace(netloc=f"{parts.username}:***@{host}")
-    if parts.query:
-        query = [(k, "***" if k.lower() == "password" else v) for k, v in _query_pairs(parts.query)]
-        parts = parts._replace(query=urlencode(query, safe="/:*"))
-    return urlunsplit(parts)
+        redacted = _redact_dsn(url)
+    else:
+        from urllib.parse import parse_qsl
+
+        scheme, rest = url.split("://", 1)
+        at = _userinfo_end(rest)
+        userinfo, tail = (None, rest) if at is None else (rest[:at], rest[at + 1 :])
+        if userinfo is not None and ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        location, mark, query = tail.partition("?")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.strip().lower() == "password" for k, _ in pairs):
+            query = urlencode([(k, "***" if k.strip().lower() == "password" else v) for k, v in pairs], safe="/:*@,")
+        redacted = f"{scheme}://{'' if userinfo is None else userinfo + '@'}{location}{mark}{query}"
+    try:
+        left = conninfo_to_dict(redacted).get("password")
+    except psycopg.Error:
+        return redacted
+    if left in (None, "", "***"):
+        return redacted
+    if "://" in url:
+        return url.split("://", 1)[0] + "://***"
+    return make_conninfo("", **{k: "***" if k == "password" else v for k, v in conninfo_to_dict(redacted).items()})
+
+
+def _userinfo_end(rest: str) -> int | None:
+    """Where the user information of a URL (after '://') ends: the '@' before the hosts."""
+    ats = [i for i, c in enumerate(rest) if c == "@"]
+    candidates = [i for i in ats if _URL_TAIL.fullmatch(rest, i + 1)]
+    for i in reversed(candidates):
+        # an '@' after a '?' that itself follows a whole [user@]host[/db] is the query's
+        queries = [q for q in range(i) if rest[q] == "?"]
+        if not any(_URL_BEFORE_QUERY.fullmatch(rest, 0, q) for q in queries):
+            return i
+    # nothing fits cleanly: the last plausible '@', hiding too much rather than too little
+    return candidates[-1] if candidates else (ats[-1] if ats else None)
+
+
+def _redact_dsn(dsn: str) -> str:
+    """A key=value DSN with the password's value replaced, the rest as it was."""
+    out, i, n = [], 0, len(dsn)
+    key_value = re.compile(r"\s*([^\s=]+)\s*=\s*")
+    while i < n:
+        found = key_value.match(dsn, i)
+        if not found:
+            out.append(_DSN_PASSWORD.sub(r"\1***", dsn[i:]))  # not key=value: the old rule
+            break
+        j = found.end()
+        if j < n and dsn[j] == "'":
+            end = j + 1
+            while end < n and dsn[end] != "'":
+                end += 2 if dsn[end] == "\\" else 1
+            end = min(end + 1, n)
+        else:
+            end = j
+            while end < n and not dsn[end].isspace():
+                end += 2 if dsn[end] == "\\" else 1
+            end = min(end, n)
+        out.append(found.group(0) + ("***" if found.group(1).lower() == "password" else dsn[j:end]))
+        i = end
+    return "".join(out)
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:
@@ -76,7 +144,27 @@ def database_url(settings: Settings) -> str:
             conn.execute("alter system set max_wal_size = '4GB'")
             conn.execute("alter system set checkpoint_timeout = '15min'")
             conn.execute("select pg_reload_conf()")
+        _quiet_server_log(conn)
     return server.get_uri(database=EMBEDDED_DB)
+
+
+# A query error's message quotes the value it choked on ('invalid input syntax for type
+# date: "<a name>"'), its STATEMENT and CONTEXT lines the statement and a COPY row. KCBX
+# reports errors to its callers through kcbx/orchestration/failures.py, which blanks
+# delivered values; the embedded server's own log keeps its own events (start, stop,
+# checkpoints, FATAL) and no query error. A county's own server: the same three settings
+# (docs in the README), or a log kept as closely as raw data.
+QUIET_SERVER_LOG = {"log_min_messages": "log", "log_min_error_statement": "panic", "log_error_verbosity": "terse"}
+
+
+def _quiet_server_log(conn: psycopg.Connection) -> None:
+    changed = False
+    for name, value in QUIET_SERVER_LOG.items():
+        if conn.execute("select current_setting(%s)", (name,)).fetchone()[0] != value:
+            conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+            changed = True
+    if changed:
+        conn.execute("select pg_reload_conf()")
 
 
 def stop_embedded(settings: Settings) -> bool:

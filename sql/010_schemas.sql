@@ -80,6 +80,12 @@ create table if not exists audit.gx_results (
     validated_at timestamptz not null default now()
 );
 comment on table audit.gx_results is '数据质量检查结果（Great Expectations）';
+-- A check that could not run (its query raised) is an error, not data that failed (#26):
+-- status passed/failed/error (success stays, true only when passed); error is the
+-- exception's class, never its message. Rows written before have no status.
+alter table audit.gx_results
+    add column if not exists status text check (status in ('passed', 'failed', 'error')),
+    add column if not exists error text;
 
 -- Cells of delivered free text that a spreadsheet would read as a formula or DDE command
 -- (=, +, -, @, tab, CR: OWASP CSV injection). The rows load; this records where such a
@@ -91,6 +97,17 @@ create table if not exists audit.formula_cells (
     primary key (load_id, source_row, column_name)
 );
 comment on table audit.formula_cells is '疑似公式注入的单元格（以 = + - @ 开头的文本；已按文本写入台账）/ delivered text that a spreadsheet would run as a formula';
+
+-- Cells of delivered free text that held control characters (C0, DEL; a NUL byte
+-- included). The loader removes them before the row is stored (a workbook cannot hold
+-- them and PostgreSQL refuses NUL) and records where they were, never the value.
+create table if not exists audit.control_char_cells (
+    load_id bigint not null references audit.load_files (load_id),
+    source_row integer not null,
+    column_name text not null,
+    primary key (load_id, source_row, column_name)
+);
+comment on table audit.control_char_cells is '含控制字符的单元格（已在入库时删除控制字符）/ delivered cells whose control characters were removed on load';
 
 -- Which version of these set-up files the warehouse has: stages check it and ask for
 -- the one-time set-up (`kcbx db setup`) when the code is newer.

@@ -65,14 +65,15 @@ $$;
 revoke all on schema raw, staging, intermediate, marts, audit, pii from public;
 revoke create on schema public from public;
 -- The set-up's own tables get exactly the grants below, however an earlier release left them.
-revoke all on audit.load_files, audit.rejected_rows, audit.formula_cells, audit.gx_results, audit.setup_version
+revoke all on audit.load_files, audit.rejected_rows, audit.formula_cells, audit.control_char_cells, audit.gx_results,
+    audit.setup_version
     from kcbx_loader, kcbx_transformer, kcbx_reporter, kcbx_bi, kcbx_township, kcbx_auditor, kcbx_admin;
 
 -- kcbx_loader
 grant usage, create on schema raw to kcbx_loader;
 grant usage on schema audit, pii to kcbx_loader;
 grant select, insert, update on audit.load_files to kcbx_loader;
-grant select, insert on audit.rejected_rows, audit.formula_cells to kcbx_loader;
+grant select, insert on audit.rejected_rows, audit.formula_cells, audit.control_char_cells to kcbx_loader;
 -- The key map is the loader's own (it analyses it after each load); others read it.
 alter table pii.child_keys owner to kcbx_loader;
 alter table pii.key_fingerprint owner to kcbx_loader;
@@ -83,13 +84,13 @@ grant usage, create on schema staging, intermediate, marts, pii, audit to kcbx_t
 grant usage on schema raw to kcbx_transformer;
 grant select on all tables in schema raw to kcbx_transformer;
 alter default privileges for role kcbx_loader in schema raw grant select on tables to kcbx_transformer;
-grant select on audit.load_files, audit.formula_cells to kcbx_transformer;
+grant select on audit.load_files, audit.formula_cells, audit.control_char_cells to kcbx_transformer;
 grant select on pii.child_keys to kcbx_transformer;
 grant select, insert on audit.gx_results to kcbx_transformer;
 
 -- kcbx_auditor (and the reporter, which reads what an auditor reads)
 grant usage on schema marts, audit to kcbx_auditor;
-grant select on audit.load_files, audit.gx_results, audit.formula_cells to kcbx_auditor;
+grant select on audit.load_files, audit.gx_results, audit.formula_cells, audit.control_char_cells to kcbx_auditor;
 -- Rejected rows are kept as delivered, names and identity numbers included: auditors
 -- see why a row was rejected, not the row.
 grant select (load_id, source_row, reason, reason_label, column_name) on audit.rejected_rows to kcbx_auditor;
@@ -107,7 +108,8 @@ grant usage on schema marts to kcbx_bi, kcbx_township;
 -- kcbx_admin
 grant usage on schema raw, staging, intermediate, marts, audit, pii to kcbx_admin;
 grant select on all tables in schema raw to kcbx_admin;
-grant select on audit.load_files, audit.rejected_rows, audit.formula_cells, audit.gx_results, audit.setup_version,
+grant select on audit.load_files, audit.rejected_rows, audit.formula_cells, audit.control_char_cells, audit.gx_results,
+    audit.setup_version,
     pii.child_keys, pii.key_fingerprint to kcbx_admin;
 alter default privileges for role kcbx_loader in schema raw grant select on tables to kcbx_admin;
 

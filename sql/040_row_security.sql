@@ -29,28 +29,36 @@ drop function if exists audit.account_townships(name) cascade;
 
 -- The townships the current user may see; null means all of them. SECURITY INVOKER:
 -- inside it current_user is the querying account, and the mapping rows it reads are
--- its own (the policy above).
+-- its own (the policy above). Every relation is schema-qualified and pg_temp comes last
+-- in its search_path: PostgreSQL otherwise looks in the session's temporary schema
+-- first, and a township login's `create temp view pg_roles ...` claiming rolsuper would
+-- answer "all townships" (the login cannot create temporary objects any more either:
+-- see the end of this file).
 create or replace function audit.account_townships() returns text[]
 language sql
 stable
 security invoker
-set search_path = pg_catalog
+set search_path = pg_catalog, pg_temp
 as $$
     select case
         when exists (
-            select 1 from pg_roles
-            where rolname = current_user
+            select 1 from pg_catalog.pg_roles as r
+            where r.rolname = current_user
                 and (
-                    rolsuper or rolbypassrls
-                    or pg_has_role(current_user, 'kcbx_bi', 'member')
-                    or pg_has_role(current_user, 'kcbx_auditor', 'member')
-                    or pg_has_role(current_user, 'kcbx_admin', 'member')
-                    or pg_has_role(current_user, 'kcbx_transformer', 'member')
+                    r.rolsuper or r.rolbypassrls
+                    or pg_catalog.pg_has_role(current_user, 'kcbx_bi', 'member')
+                    or pg_catalog.pg_has_role(current_user, 'kcbx_auditor', 'member')
+                    or pg_catalog.pg_has_role(current_user, 'kcbx_admin', 'member')
+                    or pg_catalog.pg_has_role(current_user, 'kcbx_transformer', 'member')
                 )
         ) then null
         else coalesce(
-            (select array_agg(township_code) from audit.township_accounts where account = current_user),
-            '{}'::text[]
+            (
+                select pg_catalog.array_agg(a.township_code)
+                from audit.township_accounts as a
+                where a.account = current_user
+            ),
+            '{}'::pg_catalog.text[]
         )
     end
 $$;
@@ -59,3 +67,13 @@ revoke all on function audit.account_townships() from public;
 grant usage on schema audit to kcbx_township, kcbx_bi;
 grant execute on function audit.account_townships()
     to kcbx_township, kcbx_bi, kcbx_auditor, kcbx_admin, kcbx_transformer;
+
+-- Temporary objects only for the stages that make them (the loader's key staging table,
+-- dbt's incremental and snapshot temp tables). Nobody else may shadow a catalog or
+-- audit relation with a temporary one in its own session.
+do $$
+begin
+    execute format('revoke temporary on database %I from public', current_database());
+    execute format('grant temporary on database %I to kcbx_loader, kcbx_transformer', current_database());
+end
+$$;

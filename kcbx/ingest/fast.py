@@ -28,7 +28,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from kcbx.feeds import Feed
+from kcbx.ingest.readers import MAX_CSV_FIELD, MAX_CSV_RECORD, open_delivered
 from kcbx.ingest.rows import normalise_row, normalise_value, rejection
+from kcbx.normalise import CONTROL_CHARS
 
 if TYPE_CHECKING:
     from kcbx.ingest.load import FileLoad
@@ -123,6 +125,46 @@ def _check_column(column, arr: pa.Array, today: date) -> Checked:
     return Checked(ok, pc.take(fixed, encoded.indices), bool(formula_like))
 
 
+def _may_hold_controls(arr: pa.Array) -> bool:
+    """A byte below 0x20 or a DEL anywhere in the column's data: one pass over the raw
+    bytes (a tab or line break makes a column look closer)."""
+    data = arr.buffers()[2]
+    if data is None or not data.size:
+        return False
+    raw = np.frombuffer(data, np.uint8)
+    return bool(raw.min() < 0x20) or bool((raw == 0x7F).any())
+
+
+def _without_controls(arr: pa.Array) -> tuple[pa.Array, pa.Array | None]:
+    """A free-text column with control characters removed (a cell left empty is null,
+    as the row path reads it), and which rows held any (None: none did). Nearly every
+    column is clean and costs one pass over its bytes; only one that is not goes
+    through the regular expression."""
+    if not _may_hold_controls(arr):
+        return arr, None
+    held = pc.match_substring_regex(arr, CONTROL_CHARS)
+    if not pc.any(held).as_py():
+        return arr, None
+    cleaned = pc.replace_substring_regex(arr, CONTROL_CHARS, "")
+    cleaned = pc.if_else(pc.equal(cleaned, ""), pa.scalar(None, pa.string()), cleaned)
+    return cleaned, pc.fill_null(held, False)
+
+
+def _check_sizes(batch: pa.RecordBatch) -> None:
+    """The CSV reader's bounds (a field of MAX_CSV_FIELD, a record of MAX_CSV_RECORD): a
+    row beyond them is the row path's to quarantine, so the file goes there."""
+    lengths = [pc.binary_length(column) for column in batch.columns]
+    longest = [pc.max(length).as_py() or 0 for length in lengths]
+    if max(longest, default=0) > MAX_CSV_FIELD:
+        raise FastPathUnavailable("a field beyond the CSV field bound")
+    if sum(longest) > MAX_CSV_RECORD:  # rare: only then add the rows up
+        total = pc.fill_null(lengths[0], 0)
+        for length in lengths[1:]:
+            total = pc.add(total, pc.fill_null(length, 0))
+        if (pc.max(total).as_py() or 0) > MAX_CSV_RECORD:
+            raise FastPathUnavailable("a row beyond the CSV record bound")
+
+
 def _and(left: pa.Array | None, right: pa.Array | None) -> pa.Array | None:
     if left is None:
         return right
@@ -133,8 +175,8 @@ def copy_blocks(load: FileLoad, path: Path, encoding: str, write: Callable[[byte
     """Stream the file to `write` as COPY CSV, rejected rows to load.rejects and key
     materials to load.materials; return (rows read, rows loaded)."""
     # A Python file object keeps Arrow's memory flat; given a path, Arrow's own input
-    # stream held buffers in proportion to the file size.
-    with path.open("rb") as source:
+    # stream held buffers in proportion to the file size. Opened without following a link.
+    with open_delivered(path) as source:
         return _copy_blocks(load, source, encoding, write)
 
 
@@ -182,9 +224,11 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise FastPathUnavailable(str(exc)) from exc
         n = batch.num_rows
+        _check_sizes(batch)
         blank: pa.Array | None = None  # rows whose every cell is empty (None: none such seen yet)
         ok: pa.Array | None = None
         values: list[pa.Array] = []
+        cleaned: dict[str, tuple[str, pa.Array, pa.Array]] = {}  # name -> (column, values, rows that held controls)
         for column in feed.columns:
             name = by_col.get(column.col)
             if name is None:
@@ -193,6 +237,10 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
                     ok = pa.repeat(pa.scalar(False), n)
                 continue
             arr = batch.column(name)
+            if column.type == "text":  # as the row path: free text loses its control characters
+                arr, held = _without_controls(arr)
+                if held is not None:
+                    cleaned[name] = (column.col, arr, held)
             empty = pc.is_null(arr)
             blank = empty if blank is None else pc.and_(blank, empty)
             checked = _check_column(column, arr, today)
@@ -204,6 +252,13 @@ def _copy_blocks(load: FileLoad, source, encoding: str, write: Callable[[bytes],
         blanks = 0 if blank is None else pc.sum(pc.cast(blank, pa.int64())).as_py() or 0
         data = pc.invert(blank) if blanks else None
         numbers = pa.array(np.arange(seen + 1, seen + 1 + n, dtype=np.int64))
+        for col, _, held in cleaned.values():
+            for number in numbers.filter(_and(held, data)).to_pylist():
+                load.control_cells.add(number, col)
+        if cleaned:  # rows that need the Python normaliser see the cleaned text too
+            batch = pa.RecordBatch.from_arrays(
+                [cleaned[name][1] if name in cleaned else batch.column(name) for name in names], names=names
+            )
         seen += n
         read += n - blanks
         table = pa.table(

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from kcbx.feeds import Feed
-from kcbx.normalise import clean_text
+from kcbx.normalise import clean_text, strip_controls, without_controls
 
 HEADER_SEARCH_ROWS = 10
 TITLE_MAX_CHARS = 200
@@ -35,7 +35,8 @@ class HeaderSearch:
 
 
 def header_text(cell: object) -> str:
-    return "" if cell is None else str(cell).strip().lstrip("\ufeff").strip()
+    # Control characters are dropped: a header names a raw column or a key of raw.extra.
+    return "" if cell is None else strip_controls(str(cell)).strip().lstrip("\ufeff").strip()
 
 
 def match_header(feed: Feed, cells: list[object]) -> HeaderMatch:
@@ -84,7 +85,7 @@ _LONG_NUMBER = re.compile(r"\d{7,}")
 
 def title_text(preamble: list[list[object]]) -> str | None:
     """The preamble's non-empty cells as one line, without people's names or long numbers."""
-    parts = [t for cells in preamble for t in (clean_text(c) for c in cells) if t]
+    parts = [t for cells in preamble for t in (clean_text(without_controls(c)) for c in cells) if t]
     if not parts:
         return None
     text = " / ".join(" ".join(p.split()) for p in parts)

@@ -7,6 +7,7 @@ transaction, and the earlier load_files rows stay with superseded_at set.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +22,11 @@ from kcbx.feeds import feed as get_feed
 from kcbx.ingest import fast
 from kcbx.ingest.headers import no_header_message, title_text
 from kcbx.ingest.keys import register_keys, responsible_material
-from kcbx.ingest.readers import FileProblem, Table, fingerprint, open_table
+from kcbx.ingest.readers import FileProblem, OversizedRow, Table, fingerprint, open_table
 from kcbx.ingest.rows import is_blank, normalise_row, rejection
 from kcbx.ingest.schema import ensure_term_partition, raw_table_columns
-from kcbx.ingest.writers import BoundedQueuedWriter, RejectSpool, as_text
+from kcbx.ingest.writers import BoundedQueuedWriter, CellSpool, RejectSpool, as_text
+from kcbx.normalise import has_controls, strip_controls
 from kcbx.ops.progress import FileProgress
 
 Progress = Callable[[str], None]
@@ -41,6 +43,7 @@ class FileResult:
     message: str | None = None
     encoding: str | None = None
     formula_cells: int = 0
+    control_cells: int = 0  # cells whose control characters were removed (audit.control_char_cells)
     header_row: int | None = None  # the header's row as Excel shows it; rows above are titles
     title: str | None = None  # the title and note rows' text (names the sending unit)
 
@@ -74,6 +77,7 @@ class FileLoad:
     today: date
     table: Table
     rejects: RejectSpool
+    control_cells: CellSpool  # where free text held control characters (removed before COPY)
     materials: set[str] = field(default_factory=set)  # key materials seen (numbers, 学籍号, 责任人)
     # text columns holding a formula-like value, when the reader checked (None: look in raw)
     formula_columns: set[str] | None = None
@@ -103,6 +107,13 @@ def delivered_files(landing: Path, term_id: str, feed_name: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
 
 
+def stored_name(path: Path) -> str:
+    """The file's name as text the warehouse and the logs can hold: a name in another
+    encoding than the system's (GBK names unpacked from a Windows zip) keeps its valid
+    characters, the rest replaced, the same way every run."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def ingest_feed(
     conn: psycopg.Connection,
     landing: Path,
@@ -121,7 +132,7 @@ def ingest_feed(
         progress(f"  {feed_name}: 本学期未交付 / no files delivered for this term")
         return result
     prints = {p: fingerprint(p) for p in files}
-    delivery = {(p.name, sha) for p, (sha, _) in prints.items()}
+    delivery = {(stored_name(p), sha) for p, (sha, _) in prints.items()}
     with conn.transaction():
         # One loader per term and feed at a time; a second waits rather than interleaving.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"kcbx.load.{term_id}.{feed_name}",))
@@ -149,8 +160,9 @@ def ingest_feed(
                 (term_id, feed_name, [name for name, _ in gone], [sha for _, sha in gone]),
             )
         for path in files:
-            if (path.name, prints[path][0]) in current:
-                progress(f"  {feed_name}/{path.name}: 未变，沿用已加载数据 / unchanged, already loaded")
+            name = stored_name(path)
+            if (name, prints[path][0]) in current:
+                progress(f"  {feed_name}/{name}: 未变，沿用已加载数据 / unchanged, already loaded")
                 continue
             job = FileJob(feed, term_id, path, *prints[path], target, today or date.today())
             file_result = _load_file(conn, job, pii_key)
@@ -158,11 +170,16 @@ def ingest_feed(
             note = f", {file_result.rows_rejected:,} 行隔离 rejected" if file_result.rows_rejected else ""
             if file_result.status == "rejected":
                 note += f" — 文件被拒收 file rejected: {file_result.message}"
-            progress(f"  {feed_name}/{path.name}: {file_result.rows_loaded:,} 行入库 loaded{note}")
+            progress(f"  {feed_name}/{name}: {file_result.rows_loaded:,} 行入库 loaded{note}")
             if file_result.formula_cells:
                 progress(
-                    f"  {feed_name}/{path.name}: {file_result.formula_cells:,} 个单元格以 = + - @ 开头，"
+                    f"  {feed_name}/{name}: {file_result.formula_cells:,} 个单元格以 = + - @ 开头，"
                     "台账中按文本写入 / cells that a spreadsheet would run as formulas (written as text)"
+                )
+            if file_result.control_cells:
+                progress(
+                    f"  {feed_name}/{name}: {file_result.control_cells:,} 个单元格含控制字符，已删除 / cells held "
+                    "control characters, removed (audit.control_char_cells)"
                 )
     if result.files:
         analyze(conn, feed_name)
@@ -210,14 +227,36 @@ class FileJob:
     today: date
 
 
+# What a delivered file can make go wrong once its rows flow: a value PostgreSQL refuses
+# (psycopg.DataError and its subclasses), text that does not decode, a CSV the parser
+# gives up on, a reader's ValueError (Arrow's errors are ValueErrors). Each rejects the
+# file, not the feed.
+DATA_ERRORS = (psycopg.DataError, UnicodeError, csv.Error, ValueError)
+
+
+def data_error_message(exc: BaseException) -> str:
+    """The clerk's message for a file that failed with a data error: the error's kind only.
+    The server's own message and CONTEXT quote the row being copied, so they are never
+    shown or stored."""
+    kind = type(exc).__name__
+    return (
+        f"文件中有数据仓库无法保存的内容（{kind}），整个文件未入库；请检查文件（特殊字符、编码）后重新导出 / the file "
+        f"holds data the warehouse cannot store ({kind}): no row of it was loaded; check the file (unusual "
+        "characters, encoding) and export it again"
+    )
+
+
 def _load_file(conn: psycopg.Connection, job: FileJob, pii_key: str) -> FileResult:
+    name = stored_name(job.path)
     load_id = conn.execute(
         "insert into audit.load_files (term_id, feed, file_name, sha256, status) "
         "values (%s, %s, %s, %s, 'loading') returning load_id",
-        (job.term_id, job.feed.name, job.path.name, job.sha256),
+        (job.term_id, job.feed.name, name, job.sha256),
     ).fetchone()[0]
     formula_columns: set[str] | None = None
     try:
+        # Each attempt runs in a savepoint (a nested transaction): a failure leaves nothing
+        # of the file behind, and the feed's transaction goes on with the next file.
         try:
             with conn.transaction():
                 outcome, load = _copy_rows(conn, job, load_id, allow_fast=True)
@@ -229,7 +268,10 @@ def _load_file(conn: psycopg.Connection, job: FileJob, pii_key: str) -> FileResu
                 register_keys(conn, pii_key, load.materials)
         formula_columns = load.formula_columns
     except FileProblem as problem:
-        outcome = FileResult(job.path.name, "rejected", message=str(problem))
+        outcome = FileResult(name, "rejected", message=str(problem))
+    except DATA_ERRORS as exc:
+        # Rejected whole, as a file problem is: nothing loaded, nothing quarantined (0 = 0 + 0).
+        outcome = FileResult(name, "rejected", message=data_error_message(exc))
     if outcome.rows_read != outcome.rows_loaded + outcome.rows_rejected:
         raise RuntimeError(f"row accounting broken for {job.path.name}: {outcome}")  # never commit a loss
     if outcome.rows_loaded:
@@ -256,11 +298,13 @@ def _load_file(conn: psycopg.Connection, job: FileJob, pii_key: str) -> FileResu
 def _copy_rows(conn: psycopg.Connection, job: FileJob, load_id: int, allow_fast: bool) -> tuple[FileResult, FileLoad]:
     """COPY the usable rows; return the result and the load (key materials, formula-like columns)."""
     feed, path = job.feed, job.path
-    result = FileResult(path.name, "loaded")
+    result = FileResult(stored_name(path), "loaded")
     with open_table(path, feed, job.encoding) as table:
         result.encoding, result.header_row, result.title = table.encoding, table.header_row, title_text(table.preamble)
-        bar = FileProgress(f"{feed.name}/{path.name}", path.stat().st_size)
-        load = FileLoad(feed, job.term_id, load_id, job.today, table, RejectSpool(load_id), progress=bar.update)
+        bar = FileProgress(f"{feed.name}/{result.file_name}", path.lstat().st_size)
+        load = FileLoad(
+            feed, job.term_id, load_id, job.today, table, RejectSpool(load_id), CellSpool(load_id), progress=bar.update
+        )
         target = sql.SQL("copy {} ({}) from stdin").format(
             job.target, sql.SQL(", ").join(map(sql.Identifier, raw_table_columns(feed)))
         )
@@ -278,11 +322,33 @@ def _copy_rows(conn: psycopg.Connection, job: FileJob, load_id: int, allow_fast:
                 _copy_row_by_row(load, table.rows, copy, result)
         bar.finish()
     load.rejects.copy_into(conn)
+    load.control_cells.copy_into(conn)
     result.rows_rejected = load.rejects.count
+    result.control_cells = load.control_cells.count
     if load.missing:
         result.status = "rejected"
         result.message = no_header_message(feed, table.header_row, load.missing)
     return result, load
+
+
+def free_text_positions(load: FileLoad) -> dict[int, str]:
+    """Header position -> the name a cell there is recorded under when it held control
+    characters: the raw column of a free-text column, or the header of an undeclared
+    one (kept in raw.extra). Typed columns (numbers, codes, dates) are validated instead:
+    a control character makes the value invalid and the row is rejected with a reason."""
+    types = {c.col: c.type for c in load.feed.columns}
+    return {i: col for i, col in load.known.items() if types[col] == "text"} | dict(load.extra)
+
+
+def strip_control_cells(cells: list[object], positions: dict[int, str]) -> list[str]:
+    """Remove control characters from the free-text cells of a row, in place; the names
+    of the cells that held any (each once)."""
+    cleaned: dict[str, None] = {}
+    for i, name in positions.items():
+        if i < len(cells) and isinstance(value := cells[i], str) and has_controls(value):
+            cells[i] = strip_controls(value)
+            cleaned[name] = None
+    return list(cleaned)
 
 
 def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:
@@ -293,10 +359,18 @@ def _copy_row_by_row(load: FileLoad, rows, copy, result: FileResult) -> None:
     student_position = columns.index("student_no") if "student_no" in columns else None
     responsible_position = columns.index("responsible_person") if "responsible_person" in columns else None
     township_position = columns.index("township_code") if "township_code" in columns else None
+    texts = free_text_positions(load)
     for number, cells in rows:
+        if isinstance(cells, OversizedRow):  # its content was never read
+            result.rows_read += 1
+            rejects.add(number, "row_too_large", None, {})
+            continue
+        cleaned = strip_control_cells(cells, texts)
         if is_blank(cells):
             continue  # blank rows are layout, not data (they still count in row numbers)
         result.rows_read += 1
+        for name in cleaned:
+            load.control_cells.add(number, name)
         if not result.rows_read % PROGRESS_ROWS:
             load.progress(load.table.done(), result.rows_read)
         delivered = {header[i] if i < len(header) else f"列{i + 1}": v for i, v in enumerate(cells)}

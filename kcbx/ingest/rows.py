@@ -29,6 +29,10 @@ REASON_LABELS = {
     "bad_grade": "年级无法识别 / grade not recognised",
     "file_missing_column": "缺少必填列，整个文件被拒收 / file rejected: required column missing",
     "not_a_data_row": "合计、备注或填表人等说明行，不是数据行 / a total, note or signature row, not a data row",
+    "row_too_large": (
+        "行过长（超过 1 MB、单个单元格超过 128 KB 或超过 1000 列），内容未读取 / row too large (over 1 MiB, 128 KiB "
+        "in one cell or 1,000 columns): its content was not read"
+    ),
 }
 
 # What a clerk types below (or between) the data: totals, notes and signatures.

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from kcbx.feeds import Feed, catalogue
 from kcbx.identity import child_key
+from kcbx.quality import grants
 from kcbx.settings import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -68,6 +69,8 @@ def setup_version() -> str:
     digest = hashlib.sha256()
     for path in sorted(SQL_DIR.glob("*.sql")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    # The GX login's read grants follow the suites: a check reading a new relation is a new set-up.
+    digest.update(b"gx-grants\0" + grants.fingerprint())
     return digest.hexdigest()[:16]
 
 
@@ -87,6 +90,7 @@ def setup(conn: psycopg.Connection, passwords: dict[str, str]) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.schema'))")
         for path in sorted(SQL_DIR.glob("*.sql")):
             conn.execute(path.read_text(encoding="utf-8"))
+        grants.grant_reads(conn)  # SELECT on what the data-quality checks read (#26)
         for login, password in passwords.items():
             conn.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(login), sql.Literal(password)))
         conn.execute(

@@ -12,6 +12,7 @@ import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
 from kcbx.ingest.rows import REASON_LABELS
+from kcbx.normalise import strip_controls
 
 
 class BoundedQueuedWriter(QueuedLibpqWriter):
@@ -37,7 +38,9 @@ class RejectSpool:
 
     def add(self, number: int, reason: str, column: str | None, delivered: dict) -> None:
         label = REASON_LABELS[reason]
-        raw_row = json.dumps({k: as_text(v) for k, v in delivered.items()}, ensure_ascii=False)
+        # As delivered, less control characters: jsonb refuses NUL (\u0000), and no output
+        # can hold the others.
+        raw_row = json.dumps({strip_controls(str(k)): _stored(v) for k, v in delivered.items()}, ensure_ascii=False)
         self._writer.writerow([self.load_id, number, reason, label, column, raw_row])
         self.count += 1
 
@@ -54,6 +57,41 @@ class RejectSpool:
                 while chunk := self._file.read(1 << 20):
                     copy.write(chunk)
         self._file.close()
+
+
+class CellSpool:
+    """Where a load's cells held control characters, for audit.control_char_cells: the
+    row and column, never the value. On disk past a few MB, like the rejected rows."""
+
+    def __init__(self, load_id: int):
+        self.load_id = load_id
+        self.count = 0
+        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed in copy_into)
+            max_size=1 << 20, mode="w+", encoding="utf-8", newline=""
+        )
+        self._writer = csv.writer(self._file, lineterminator="\n")
+
+    def add(self, number: int, column: str) -> None:
+        self._writer.writerow([self.load_id, number, column])
+        self.count += 1
+
+    def copy_into(self, conn: psycopg.Connection) -> None:
+        if self.count:
+            self._file.seek(0)
+            with (
+                conn.cursor() as cur,
+                cur.copy(
+                    "copy audit.control_char_cells (load_id, source_row, column_name) from stdin (format csv)"
+                ) as copy,
+            ):
+                while chunk := self._file.read(1 << 20):
+                    copy.write(chunk)
+        self._file.close()
+
+
+def _stored(value: object) -> str | None:
+    text = as_text(value)
+    return None if text is None else strip_controls(text)
 
 
 def as_text(value: object) -> str | None:

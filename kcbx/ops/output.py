@@ -76,5 +76,23 @@ def json_output(enabled: bool) -> Iterator[tuple[Document, int | None]]:
 
 
 def write_document(body: dict) -> None:
-    sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(json.dumps(safe_errors(body), ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     sys.stdout.flush()
+
+
+def safe_errors(value):
+    """The document with every `error` text, at any depth, reduced by
+    kcbx.orchestration.failures.safe_line: the command's own failure message, an
+    unexpected exception's text, a run's stored error (`kcbx status`: also one an older
+    release recorded with a name in it) and a data-quality check's error carry no
+    delivered value. Our messages keep their Chinese and English."""
+    from kcbx.orchestration.failures import safe_line
+
+    if isinstance(value, dict):
+        return {
+            key: safe_line(item) if key == "error" and isinstance(item, str) else safe_errors(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [safe_errors(item) for item in value]
+    return value

@@ -49,8 +49,16 @@ _TERM = {
         "open_cases": {"oneOf": [_COUNTS, {"type": "null"}]},
         "quality": {
             "type": ["object", "null"],
-            "required": ["checks", "failed"],
-            "properties": {"checks": {"type": "integer"}, "failed": {"type": "array"}},
+            "required": ["checks", "failed", "errored"],
+            "properties": {
+                "checks": {"type": "integer"},
+                # checks the data did not meet; checks that could not run (an error, not data)
+                "failed": {"type": "array"},
+                "errored": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["suite", "check", "severity", "error"]},
+                },
+            },
         },
         "no_access": {"type": "array", "items": {"type": "string"}},
     },

@@ -188,11 +188,16 @@ def _last_run(reader: _Reader, term_id: str) -> dict | None:
     }
 
 
+# audit.gx_results.status; a row written before the column existed has none.
+GX_STATUS = "coalesce(status, case when success then 'passed' else 'failed' end)"
+
+
 def _quality(reader: _Reader, term_id: str) -> dict | None:
+    """The latest GX run: checks that failed (data) and checks that errored (did not run)."""
     rows = reader.rows(
         "quality",
         "with latest as (select run_id from audit.gx_results where term_id = %s order by validated_at desc limit 1) "
-        "select suite, expectation, severity, success, unexpected_count from audit.gx_results "
+        f"select suite, expectation, severity, {GX_STATUS}, unexpected_count, error from audit.gx_results "
         "where run_id = (select run_id from latest) order by suite, expectation",
         (term_id,),
     )
@@ -200,10 +205,15 @@ def _quality(reader: _Reader, term_id: str) -> dict | None:
         return None
     failed = [
         {"suite": suite, "check": check, "severity": severity, "unexpected_rows": unexpected}
-        for suite, check, severity, success, unexpected in rows
-        if not success
+        for suite, check, severity, status, unexpected, _ in rows
+        if status == "failed"
     ]
-    return {"checks": len(rows), "failed": failed}
+    errored = [
+        {"suite": suite, "check": check, "severity": severity, "error": error}
+        for suite, check, severity, status, _, error in rows
+        if status == "error"
+    ]
+    return {"checks": len(rows), "failed": failed, "errored": errored}
 
 
 def status(conn: psycopg.Connection, term_ids: list[str] | None, today: date) -> list[TermStatus]:
@@ -270,11 +280,19 @@ def lines(terms: list[TermStatus]) -> list[str]:
             cases = ", ".join(f"{k} {v:,}" for k, v in t.open_cases.items()) or "无 none"
             out.append(f"  未结案件 open cases: {cases}")
         if t.quality is not None:
-            failed_checks, checks = t.quality["failed"], t.quality["checks"]
-            out.append(f"  数据质量 data quality: {checks - len(failed_checks)}/{checks} 项通过 passed")
+            failed_checks, errored, checks = t.quality["failed"], t.quality["errored"], t.quality["checks"]
+            out.append(
+                f"  数据质量 data quality: {checks - len(failed_checks) - len(errored)}/{checks} 项通过 passed"
+                + (f", {len(errored)} 项出错 errored" if errored else "")
+            )
             for check in failed_checks:
                 rows_found = "" if check["unexpected_rows"] is None else f", {check['unexpected_rows']} 行 rows"
                 out.append(f"    未通过 not met: {check['suite']}.{check['check']} ({check['severity']}{rows_found})")
+            for check in errored:
+                out.append(
+                    f"    出错 error: {check['suite']}.{check['check']} ({check['error'] or '?'}) — "
+                    "检查未能运行，不是数据问题 / the check did not run; not a data finding"
+                )
         if t.no_access:
             out.append(f"  本账号无权查看 not readable by this login: {', '.join(t.no_access)}")
     return out

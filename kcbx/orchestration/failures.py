@@ -4,18 +4,41 @@ Transient faults (the warehouse unreachable, a connection reset) are retried wit
 back-off; data and input problems are not (a bad delivery is a finding or a rejected
 row; retrying would only repeat the message). Failures and late runs send an e-mail
 through the SMTP connection `kcbx_smtp` to KCBX_ALERT_EMAIL. A message names the term,
-the task, the first error line and where the log is - never a child: 15- and 18-digit
-numbers and 学籍号-like strings are blanked before anything is sent.
+the task, the error and where the log is - never a child.
+
+What a failure leaves behind (the e-mail, audit.pipeline_runs.error, `kcbx status`,
+`--json`) is `safe_error(exception)`: the exception's type, then the first line of its
+message reduced so that no delivered value can pass, whatever raised it:
+- Text that is not printable ASCII (Chinese, control characters, full-width digits)
+  stays only as whole runs that KCBX's own code holds in a string literal (feeds.yml's
+  labels and codes included; kcbx/synth, docstrings and comments excluded): our messages
+  "找不到学期目录 / ..." keep their Chinese, a name (张三, 张\x01三) does not. A name
+  survives only if it is word for word one of those phrases.
+- Anything quoted ('…', "…", “…”, 「…」) is blanked: Python's reprs (KeyError('x'), a
+  row as a list), psycopg ('invalid input syntax for type date: "x"'), openpyxl and
+  most libraries quote the value they choke on; a dotted or underscored identifier
+  ('marts.fct_findings') is kept.
+- psycopg's `Key (column)=(value)` loses the value.
+- A run of 7 or more digits with the letters around it (identity numbers with their X,
+  学籍号 G..., 11-digit phones, landlines), and digit groups joined by spaces or hyphens
+  holding 11 or more digits (138 0013 8000, 110105-20100101-1234) are blanked.
+- Only the first line: psycopg's DETAIL/CONTEXT (the whole COPY row), dbt's output and
+  tracebacks are on the lines below.
+Every blank is "…". Text of unknown origin (an error an older release stored) can be
+passed through the same rule.
 """
 
 from __future__ import annotations
 
+import ast
 import html
 import logging
 import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
 SMTP_CONN_ID = "kcbx_smtp"
 ALERT_ENV = "KCBX_ALERT_EMAIL"
@@ -57,8 +80,85 @@ def default_args() -> dict:
 
 
 def scrub(text: str) -> str:
-    """The text with anything shaped like an identity or 学籍 number blanked."""
+    """The text with anything shaped like an identity or 学籍 number blanked (for the
+    command line's own messages; an exception's text goes through `safe_error`)."""
     return _IDENTITY_LIKE.sub("[已隐去 redacted]", text)
+
+
+BLANK = "…"
+MAX_ERROR = 500
+_QUOTED = re.compile(r"""'[^'\n]*'|"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|「[^」\n]*」|『[^』\n]*』""")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[._][A-Za-z0-9_]+)+")
+_KEY_VALUE = re.compile(r"=\([^)]*\)")
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e…]+")  # a blank is no part of a phrase
+_BLANKS = re.compile(r"…(?:\s*…)+")
+_GROUPED_DIGITS = re.compile(r"\d+(?:[ -]\d+)+[Xx]?")
+_LONG_NUMBER = re.compile(r"[0-9A-Za-z]*\d{7,}[0-9A-Za-z]*")
+_CONTROL_SPACE = re.compile(r"[\t\r\n\v\f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@cache
+def own_phrases() -> frozenset[str]:
+    """Every run of non-printable-ASCII text in a string literal of KCBX's code (not
+    kcbx/synth, which makes up names; not docstrings) and in feeds.yml's labels, headers
+    and codes: the only such text a failure message may keep."""
+    package = Path(__file__).resolve().parents[1]
+    literals: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        if "synth" in path.relative_to(package).parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+        literals += [
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+        ]
+    from kcbx.feeds import catalogue
+
+    for feed in catalogue().values():
+        literals += [feed.label, feed.provider]
+        for column in feed.columns:
+            literals += [column.name, *column.aliases, *column.codes]
+    phrases = set()
+    for literal in literals:
+        phrases.update(_NOT_PRINTABLE_ASCII.findall(_CONTROL_SPACE.sub(" ", literal)))
+    # A literal such as "\x00" (the loader looks for NUL) is no phrase: controls never pass.
+    return frozenset({p for p in phrases if not _CONTROL.search(p)} | {BLANK})
+
+
+def _keep_identifier(match: re.Match) -> str:
+    quoted = match.group(0)
+    return quoted if _IDENTIFIER.fullmatch(quoted[1:-1]) else quoted[0] + BLANK + quoted[-1]
+
+
+def _blank_grouped(match: re.Match) -> str:
+    return BLANK if sum(c.isdigit() for c in match.group(0)) >= 11 else match.group(0)
+
+
+def safe_line(text: str) -> str:
+    """The first non-empty line of `text` with every part that could be a delivered value
+    blanked (the rules in this module's docstring)."""
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    line = _CONTROL_SPACE.sub(" ", line)
+    line = _QUOTED.sub(_keep_identifier, line)
+    line = _KEY_VALUE.sub(f"=({BLANK})", line)
+    phrases = own_phrases()
+    line = _NOT_PRINTABLE_ASCII.sub(lambda m: m.group(0) if m.group(0) in phrases else BLANK, line)
+    line = _GROUPED_DIGITS.sub(_blank_grouped, line)
+    line = _LONG_NUMBER.sub(BLANK, line)
+    return _BLANKS.sub(BLANK, line)[:MAX_ERROR]
+
+
+def safe_error(error: BaseException | str | None) -> str:
+    """What may be recorded, mailed or printed about a failure: `Type: first line`, with
+    nothing in it that could be a name, an identity number or a phone number."""
+    if isinstance(error, BaseException):
+        kind = type(error).__name__
+        message = safe_line(str(error))
+        return f"{kind}: {message}" if message else kind
+    return safe_line(error or "")
 
 
 @dataclass(frozen=True)
@@ -67,9 +167,8 @@ class Notice:
     body: str
 
 
-def failure_notice(dag_id: str, run_id: str, term: str, task_id: str, error: str, log: str) -> Notice:
-    first = next((line.strip() for line in str(error).splitlines() if line.strip()), "(no message)")
-    first = scrub(first)[:500]
+def failure_notice(dag_id: str, run_id: str, term: str, task_id: str, error: BaseException | str, log: str) -> Notice:
+    first = safe_error(error) or "(no message)"
     return Notice(
         subject=f"[KCBX] 学期 {term} 运行失败 / run failed: {task_id}",
         body=(
@@ -123,7 +222,8 @@ def on_task_failure(context) -> None:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
     log = getattr(ti, "log_url", None) or os.path.join(os.environ.get("AIRFLOW_HOME", ""), "logs")
-    term, run_id, error = _term_of(context), getattr(dag_run, "run_id", "?"), str(context.get("exception") or "")
+    # Only safe_error's text leaves this callback: never str(exception).
+    term, run_id, error = _term_of(context), getattr(dag_run, "run_id", "?"), safe_error(context.get("exception"))
     notice = failure_notice(ti.dag_id, run_id, term, ti.task_id, error, str(log))
     send(notice)
     _record_failure(term, run_id, ti.task_id, error)
@@ -139,7 +239,7 @@ def _record_failure(term: str, run_id: str, task_id: str, error: str) -> None:
     try:
         record_failure(term, run_id, task_id, error)
     except Exception as exc:  # the callback must not fail the callback chain
-        logging.getLogger(__name__).warning("could not record the failure in audit.pipeline_runs: %s", scrub(str(exc)))
+        logging.getLogger(__name__).warning("could not record the failure in audit.pipeline_runs: %s", safe_error(exc))
 
 
 async def on_late_run(context=None, **kwargs) -> None:

@@ -4,18 +4,29 @@ api-server with the LocalExecutor, metadata in PostgreSQL (`make serve`, `make s
 Metadata lives in the database `airflow` of the embedded server (its own login), unless
 AIRFLOW__DATABASE__SQL_ALCHEMY_CONN names another. The secrets Airflow needs (Fernet
 key, JWT secret, session key, the admin's password) are generated once into
-KCBX_HOME/airflow-server/ (owner-only files); none has a default. Tasks reach the
-warehouse through the connection kcbx_warehouse.
+KCBX_HOME/airflow-server/ (a 0700 folder, 0600 files from their creation); none has a
+default. Users and passwords are the FAB auth manager's, in the metadata database, as in
+docker-compose.yml.
+
+The one-time warehouse set-up runs here, as the set-up login, before any service starts;
+the services then get the warehouse's address only (the connection kcbx_warehouse, no
+login) and each stage logs in as its own login with its own password
+(KCBX_<STAGE>_PASSWORD, or the file the set-up wrote into KCBX_HOME/logins/). The set-up
+login's URL never reaches a service or a task.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from kcbx import processes
 from kcbx.files import secret_file
@@ -23,6 +34,13 @@ from kcbx.settings import Settings
 
 SERVICES = ("scheduler", "dag-processor", "triggerer", "api-server")
 ADMIN = "admin"
+ADMIN_EMAIL = "admin@kcbx.local"
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+# What the command line may hold and no service gets: the set-up login's URL (either
+# variable may carry it) and a libpq password from the shell.
+WITHHELD = ("KCBX_ADMIN_DATABASE_URL", "KCBX_DATABASE_URL", "PGPASSWORD")
+# Written into .migrated once the metadata has the FAB auth manager's tables and admin.
+_MIGRATED = "fab"
 
 # Chosen after killing the scheduler and its tasks (#16): a task whose supervisor died
 # is failed after the heartbeat timeout (Airflow's 300 s is long for a nightly load), and
@@ -63,6 +81,12 @@ def _airflow() -> str:
     return str(candidate) if candidate.exists() else "airflow"
 
 
+def _owner_only_home(home: Path) -> None:
+    """The services' home, 0700 before anything is written in it (an older one is tightened)."""
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    home.chmod(0o700)
+
+
 def metadata_url(settings: Settings) -> str:
     """SQLAlchemy URL of the metadata database; the embedded server's `airflow` unless set."""
     given = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
@@ -86,10 +110,27 @@ def metadata_url(settings: Settings) -> str:
     return f"postgresql+psycopg2://kcbx_airflow:{password}@/airflow?host={socket_dir}"
 
 
+def warehouse_address(url: str) -> str:
+    """The warehouse's address from a URL or key=value DSN: server, port, database and
+    connection options, without a login or password (what the services are given)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = {k: str(v) for k, v in conninfo_to_dict(url).items() if k not in ("user", "password")}
+    host, port, dbname = params.pop("host", ""), params.pop("port", ""), params.pop("dbname", "")
+    if host and not host.startswith("/") and "," not in host:
+        netloc = f"[{host}]" if ":" in host else host
+        netloc += f":{port}" if port else ""
+    else:  # a socket folder or a list of hosts: libpq's query form
+        netloc = ""
+        params = {**({"host": host} if host else {}), **({"port": port} if port else {}), **params}
+    query = f"?{urlencode(params, safe='/,:')}" if params else ""
+    return f"postgresql://{netloc}/{quote(dbname, safe='')}{query}"
+
+
 def environment(settings: Settings, svc: Services) -> dict[str, str]:
     from kcbx.warehouse import database_url
 
-    svc.home.mkdir(parents=True, exist_ok=True)
+    _owner_only_home(svc.home)
     env = {
         "AIRFLOW_HOME": str(svc.home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
@@ -104,19 +145,23 @@ def environment(settings: Settings, svc: Services) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(svc.port),
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{svc.url}/execution/",
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(svc.passwords_file),
+        # FAB: users, roles and hashed passwords in the metadata database, as docker-compose.yml
+        # (SimpleAuthManager is for development: one shared password in a plain file).
+        "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(svc.home / "logs"),
+        # Task logs name children's schools and files: owner-only (Airflow's default is 0775/0664).
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
         **{name: os.environ.get(name, value) for name, value in SCHEDULER_SETTINGS.items()},
-        # the warehouse as the Airflow connection (SPEC §6); the command line's variable is not passed
-        "AIRFLOW_CONN_KCBX_WAREHOUSE": database_url(settings),
+        # The warehouse as the Airflow connection (SPEC §6), its address only: every stage
+        # logs in as its own login (kcbx.warehouse.stage_url), never as the set-up login.
+        "AIRFLOW_CONN_KCBX_WAREHOUSE": warehouse_address(database_url(settings)),
         "KCBX_HOME": str(settings.home),
         "KCBX_LANDING_ROOT": str(settings.landing_root),
         "KCBX_LANDING": os.environ.get("KCBX_LANDING") or str(settings.landing_root),
         "KCBX_REPORTS_DIR": str(settings.reports_dir),
     }
-    return {k: v for k, v in os.environ.items() if k != "KCBX_DATABASE_URL"} | env
+    return {k: v for k, v in os.environ.items() if k not in WITHHELD} | env
 
 
 def _fernet_key(path: Path) -> str:
@@ -125,19 +170,67 @@ def _fernet_key(path: Path) -> str:
     return secret_file(path, make=lambda: Fernet.generate_key().decode())
 
 
-def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) -> Services:
-    """Start what is not running; migrate the metadata database first. Idempotent."""
-    svc = services(settings)
-    env = environment(settings, svc)
-    # the logs show the generated admin password once: owner-only
-    (svc.home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+def admin_password(svc: Services) -> str:
+    """The UI admin's first password, generated once into passwords.json (0600 from its
+    creation; a file an earlier release left is read as it is, and tightened)."""
+    text = secret_file(svc.passwords_file, make=lambda: json.dumps({ADMIN: secrets.token_urlsafe(24)}))
+    svc.passwords_file.chmod(0o600)
+    return json.loads(text)[ADMIN]
+
+
+def create_admin(username: str, email: str, password: str) -> bool:
+    """The FAB admin user, unless one of that name exists (True if created). Runs where
+    Airflow's configuration is (AIRFLOW_HOME and the metadata database in the environment)."""
+    from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
+    from airflow.utils.providers_configuration_loader import providers_configuration_loaded
+
+    @providers_configuration_loaded
+    def create() -> bool:
+        with get_application_builder() as appbuilder:
+            sm = appbuilder.sm
+            if sm.find_user(username=username):
+                return False
+            if not sm.add_user(username, "KCBX", "Admin", email, sm.find_role("Admin"), password):
+                raise RuntimeError(f"could not create the Airflow user {username}")
+            return True
+
+    return create()
+
+
+def _migrate(svc: Services, env: dict[str, str], progress) -> None:
+    """Metadata (the FAB auth manager's tables too) and the admin user, once per home."""
     marker = svc.home / ".migrated"
-    if not marker.exists():
-        progress("  初始化 Airflow 元数据库 / migrating the Airflow metadata database (PostgreSQL; first start only)")
-        done = subprocess.run([_airflow(), "db", "migrate"], env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
-        marker.write_text("ok\n")
+    if marker.exists() and marker.read_text().strip() == _MIGRATED:
+        return
+    progress("  初始化 Airflow 元数据库 / migrating the Airflow metadata database (PostgreSQL; first start only)")
+    done = subprocess.run([_airflow(), "db", "migrate"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{done.stderr[-3000:]}")
+    # The password on stdin: a command line is visible to every user of the machine (ps).
+    done = subprocess.run(
+        [sys.executable, "-m", "kcbx.orchestration.services", "create-admin", "--username", ADMIN, "--email",
+         ADMIN_EMAIL],
+        input=admin_password(svc), env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"creating the Airflow admin failed:\n{done.stderr[-3000:]}")
+    marker.write_text(f"{_MIGRATED}\n")
+
+
+def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) -> Services:
+    """Set up the warehouse if needed and start what is not running; migrate the metadata
+    database first. Idempotent."""
+    from kcbx.ingest import schema
+
+    svc = services(settings)
+    _owner_only_home(svc.home)
+    # As the set-up login, here and only here: the services below never get it.
+    if schema.ensure_setup(settings):
+        progress("  数据仓库初始化完成 / warehouse set-up applied (roles, grants, row-level security)")
+    env = environment(settings, svc)
+    (svc.home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    admin_password(svc)
+    _migrate(svc, env, progress)
     for name in only:
         if processes.alive(svc.pid_file(name)):
             progress(f"  {name}: 已在运行 / already running")
@@ -145,8 +238,6 @@ def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) 
         pid = processes.spawn([_airflow(), name], env, svc.pid_file(name), svc.log_file(name))
         progress(f"  {name}: 已启动 / started (pid {pid}, log {svc.log_file(name)})")
     processes.wait_http(f"{svc.url}/api/v2/monitor/health", svc.pid_file("api-server"), svc.log_file("api-server"))
-    if svc.passwords_file.exists():
-        svc.passwords_file.chmod(0o600)
     return svc
 
 
@@ -156,3 +247,24 @@ def stop(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES, s
     for name in only:
         if processes.stop_group(svc.pid_file(name), sig):
             progress(f"  {name}: 已停止 / stopped")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kcbx.orchestration.services create-admin`: the FAB admin, its password read
+    from stdin (`make serve` and docker-compose's airflow-init; never on a command line)."""
+    parser = argparse.ArgumentParser(prog="python -m kcbx.orchestration.services")
+    parser.add_argument("action", choices=["create-admin"], help="create the FAB admin user unless it exists")
+    parser.add_argument("--username", required=True, help="the admin's user name, e.g. --username admin")
+    parser.add_argument("--email", required=True, help="the admin's e-mail, e.g. --email admin@example.org")
+    args = parser.parse_args(argv)
+    password = sys.stdin.read().rstrip("\r\n")
+    if not password:
+        print("no password on stdin", file=sys.stderr)
+        return 2
+    created = create_admin(args.username, args.email, password)
+    print(f"user {args.username}: {'created' if created else 'exists, left as it is'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -38,9 +38,10 @@ WARNING_HEADER = [
 WARNINGS = """
 select w.week_start, w.week_of_term, coalesce(r.region_name, w.township_code, '未知乡镇') as township,
        i.name, i.id_number, coalesce(s.school_name, w.school_code) as school_name, w.stage_band, w.score,
-       w.summary, w.current_run, w.recent_unexcused, w.is_new, w.warned_on
+       l.summary, w.current_run, w.recent_unexcused, w.is_new, w.warned_on
 from marts.fct_early_warnings w
-left join pii.child_identity i using (child_key)
+left join marts.ledger_early_warnings l using (warning_id)
+left join pii.child_identity i on i.child_key = w.child_key
 left join marts.dim_region r on r.region_code = w.township_code
 left join marts.dim_school s on s.school_code = w.school_code
 where w.term_id = %(term)s

@@ -104,10 +104,14 @@ SECTIONS = {
     "t.is_met from marts.frozen_term_targets t left join marts.dim_region r on r.region_code = t.unit_code "
     "where t.term_id = %(term)s and t.unit_level in ('county', 'township') "
     "order by t.unit_level = 'township', unit_name, t.target_label",
+    # status: passed, failed (the data), error (the check did not run); rows from before
+    # the column have none. Errors first, then failures.
     "quality": "select suite, expectation, case severity when 'critical' then '严重' else '警告' end as severity, "
-    "success, unexpected_count from audit.gx_results "
-    "where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
-    "order by validated_at desc limit 1) order by success, suite, expectation",
+    "coalesce(status, case when success then 'passed' else 'failed' end) as status, unexpected_count, error "
+    "from audit.gx_results where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
+    "order by validated_at desc limit 1) "
+    "order by array_position(array['error', 'failed', 'passed'], coalesce(status, "
+    "case when success then 'passed' else 'failed' end)), suite, expectation",
 }
 
 
@@ -116,6 +120,17 @@ WEEKLY_HEADER += ["旷课人日", "有旷课的学生"]
 BACKTEST_HEADER = ["做法", "观察期（周）", "回测周数", "儿童周", "预警", "准确率", "召回率", "事件", "事前已预警"]
 BACKTEST_HEADER += ["提前天数中位数", "已预警事件提前天数中位数"]
 MET = {True: "达标", False: "未达标", None: "无数据"}
+
+
+QUALITY_RESULT = {"passed": "通过", "failed": "未通过"}
+
+
+def quality_result(status: str, error: str | None) -> str:
+    """A check's result as the report shows it: a check that did not run is 出错, with the
+    exception's class, never 未通过 (that is what the data did)."""
+    if status == "error":
+        return f"出错（检查未能运行：{error or '未知'}）"
+    return QUALITY_RESULT[status]
 
 
 def _percent(value) -> str:
@@ -165,7 +180,7 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
          "consolidation_method")
     )  # fmt: skip
     quality = [
-        (r["suite"], r["expectation"], r["severity"], "通过" if r["success"] else "未通过", r["unexpected_count"])
+        (r["suite"], r["expectation"], r["severity"], quality_result(r["status"], r["error"]), r["unexpected_count"])
         for r in data["quality"]
     ]
     page = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
@@ -216,7 +231,8 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
             ],
         ),
         checks=len(quality),
-        failed_checks=sum(1 for r in data["quality"] if not r["success"]),
+        failed_checks=sum(1 for r in data["quality"] if r["status"] == "failed"),
+        errored_checks=sum(1 for r in data["quality"] if r["status"] == "error"),
         table_quality=_table(["检查集", "检查项", "级别", "结果", "异常行数"], quality),
         table_loads=_table(
             ["数据", "文件", "编码", "读取行", "入库行", "隔离行", "状态", "说明"],

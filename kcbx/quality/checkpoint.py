@@ -5,8 +5,11 @@ The GX file project is generated per warehouse and term under KCBX_HOME/expectat
 from kcbx/quality/suites.py, so two counties (or two terms) never share suites or Data
 Docs. Data Docs show the latest run; the history of every run is audit.gx_results.
 
-A failed expectation is a finding for auditors, never a pipeline failure: this module
-raises only when GX itself cannot run.
+A failed expectation is a finding for auditors, never a pipeline failure. An expectation
+that could not be evaluated (its query raised: a missing privilege, a missing table) is
+not a finding: it is stored with status 'error' and the exception's class, never its text
+(which may quote delivered values), and the step raises QualityChecksErrored once every
+result is recorded, as it raises when GX itself cannot run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -28,6 +32,47 @@ from kcbx.warehouse import connect, sqlalchemy_url
 
 DATASOURCE = "warehouse"
 CONNECTION_ENV = "KCBX_GX_CONNECTION"
+# audit.gx_results.status
+PASSED, FAILED, ERROR = "passed", "failed", "error"
+
+
+class QualityChecksErrored(RuntimeError):
+    """Checks that could not run: the step fails (after recording them), it is not data."""
+
+
+# SQLAlchemy names the driver's exception first: "(psycopg.errors.InsufficientPrivilege) ...".
+_DRIVER_ERROR = re.compile(r"^\s*\((?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*)\)")
+# A traceback's exception line, "psycopg.errors.UndefinedTable: ...": the first is the root cause.
+_RAISED = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Za-z_]\w*):(?:\s|$)", re.MULTILINE)
+
+
+def _exceptions(info) -> list[dict]:
+    """The exceptions GX caught for one expectation: its exception_info is either one
+    {raised_exception, exception_message, exception_traceback}, or such a dict per metric
+    that could not be computed (keyed by the metric's id)."""
+    if not info:
+        return []
+    if "raised_exception" in info:
+        return [info] if info.get("raised_exception") else []
+    return [v for v in info.values() if isinstance(v, dict) and v.get("raised_exception")]
+
+
+def error_reason(exception: dict) -> str:
+    """A fixed short reason for an exception: its class (the driver's, when SQLAlchemy
+    wrapped one), never the message, which may quote delivered values."""
+    found = _DRIVER_ERROR.search(exception.get("exception_message") or "") or _RAISED.search(
+        exception.get("exception_traceback") or ""
+    )
+    return found.group(1)[:64] if found else "Exception"
+
+
+def outcome(result) -> tuple[str, str | None]:
+    """(status, reason) of one ExpectationValidationResult: passed, failed (the data), or
+    error (the check did not run; reason is the exception's class)."""
+    raised = _exceptions(result.exception_info)
+    if raised:
+        return ERROR, error_reason(raised[0])
+    return (PASSED if result.success else FAILED), None
 
 
 def project_dir(settings: Settings, term_id: str) -> Path:
@@ -137,8 +182,9 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
         suite_name = validation.suite_name
         for item in validation.results:
             config = item.expectation_config
-            observed = item.result.get("observed_value")
-            unexpected = item.result.get("unexpected_count")
+            status, error = outcome(item)
+            observed = item.result.get("observed_value") if status != ERROR else None
+            unexpected = item.result.get("unexpected_count") if status != ERROR else None
             if unexpected is None and isinstance(observed, int):
                 unexpected = observed  # UnexpectedRowsExpectation reports the row count as observed
             rows.append(
@@ -148,29 +194,71 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
                     suite_name,
                     (config.meta or {}).get("check", config.type),
                     config.kwargs.get("column"),
-                    bool(item.success),
+                    status == PASSED,
                     json.dumps(observed, ensure_ascii=False, default=str)[:2000] if observed is not None else None,
                     unexpected,
                     str(config.severity.value if hasattr(config.severity, "value") else config.severity),
+                    status,
+                    error,
                 )
             )
+    # A declared check GX returned no result for did not run either.
+    seen = {(r[2], r[3]) for r in rows}
+    for suite_spec in SUITES:
+        for check in suite_spec.checks:
+            if (suite_spec.name, check.name) not in seen:
+                rows.append(
+                    (
+                        run_id,
+                        term_id,
+                        suite_spec.name,
+                        check.name,
+                        None,
+                        False,
+                        None,
+                        None,
+                        check.severity,
+                        ERROR,
+                        "NotRun",
+                    )
+                )
     with (
         connect(url) as conn,
         conn.cursor() as cur,
         cur.copy(
             "copy audit.gx_results (run_id, term_id, suite, expectation, column_name, success, "
-            "observed_value, unexpected_count, severity) from stdin"
+            "observed_value, unexpected_count, severity, status, error) from stdin"
         ) as copy,
     ):
         for row in rows:
             copy.write_row(row)
     docs = _publish_docs(uncommitted, settings.reports_dir / term_id)
-    failed = [r for r in rows if not r[5]]
-    progress(f"  数据质量 data quality: {len(rows) - len(failed)}/{len(rows)} 项通过 passed; Data Docs: {docs}")
+    failed = [r for r in rows if r[9] == FAILED]
+    errored = [r for r in rows if r[9] == ERROR]
+    progress(
+        f"  数据质量 data quality: {len(rows) - len(failed) - len(errored)}/{len(rows)} 项通过 passed"
+        + (f", {len(errored)} 项出错 errored" if errored else "")
+        + f"; Data Docs: {docs}"
+    )
     for r in failed:
         rows_found = "" if r[7] is None else f", {r[7]} 行 rows"
         progress(f"    未通过 not met: {r[2]}.{r[3]} ({r[8]}{rows_found})")
-    return {"run_id": run_id, "checks": len(rows), "failed": len(failed), "data_docs": str(docs)}
+    for r in errored:
+        progress(f"    出错 error: {r[2]}.{r[3]} ({r[10]}) — 检查未能运行，不是数据问题 / the check did not run")
+    if errored:
+        raise QualityChecksErrored(
+            f"数据质量检查出错 {len(errored)} 项（检查未能运行，不是数据问题）/ {len(errored)} data-quality "
+            f"check(s) could not run (not a data finding): "
+            + ", ".join(f"{r[2]}.{r[3]} ({r[10]})" for r in errored)
+            + f"; recorded as run {run_id} in audit.gx_results"
+        )
+    return {
+        "run_id": run_id,
+        "checks": len(rows),
+        "failed": len(failed),
+        "errored": len(errored),
+        "data_docs": str(docs),
+    }
 
 
 def analyze_stale(url: str) -> list[str]:

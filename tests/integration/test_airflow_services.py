@@ -122,6 +122,11 @@ def served(tmp_path_factory, mailbox):
         # the tests kill a scheduler; a task whose supervisor died fails sooner
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
     }
+    # The set-up login named explicitly, as an operator would (#26): `kcbx serve` uses it
+    # for the set-up and hands it to no service.
+    admin = subprocess.run([KCBX, "db", "url", "--show-password"], env=env, capture_output=True, text=True)
+    assert admin.returncode == 0, admin.stderr
+    env["KCBX_ADMIN_DATABASE_URL"] = admin.stdout.strip()
     started = subprocess.run(
         [KCBX, "serve", "--demo", "--children", str(CHILDREN)], env=env, capture_output=True, text=True, timeout=600
     )
@@ -150,17 +155,48 @@ def _warehouse(env: dict) -> psycopg.Connection:
     return psycopg.connect(url.strip(), autocommit=True)
 
 
+def _served_processes(home: Path) -> dict[int, dict[str, str]]:
+    """Every live process started for these services (the services, their workers, tasks)
+    with its environment; not the embedded PostgreSQL, which `kcbx` started beforehand."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                continue
+            raw = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours
+            continue
+        env = dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+        if env.get("KCBX_HOME") == str(home):
+            found[int(entry.name)] = env
+    return found
+
+
+def _assert_no_set_up_login(home: Path, admin_url: str) -> set[int]:
+    processes = _served_processes(home)
+    for pid, env in processes.items():
+        held = [k for k, v in env.items() if admin_url in v or "postgres:@" in v]
+        assert "KCBX_ADMIN_DATABASE_URL" not in env and "KCBX_DATABASE_URL" not in env and not held, (pid, held)
+    return set(processes)
+
+
 def test_a_scheduled_run_loads_the_demo_county_without_anyone_triggering_it(served, api):
     env, home, _, _ = served
     term = _term(home)
     deadline = time.monotonic() + 600
     finished = []
+    seen: set[int] = set()
     while time.monotonic() < deadline and not finished:
+        # every service, worker and task while the run goes on: no set-up login anywhere (#26)
+        seen |= _assert_no_set_up_login(home, env["KCBX_ADMIN_DATABASE_URL"])
         finished = [r for r in api.runs() if r["run_type"] != "manual" and r["state"] == "success"]
         failed = [r for r in api.runs() if r["state"] == "failed"]
         assert not failed, [(r["dag_run_id"], api.tasks(r["dag_run_id"])) for r in failed]
         time.sleep(5)
     assert finished, f"no scheduled or asset-triggered run succeeded: {api.runs()}"
+    assert len(seen) > 4, seen  # the four services and what they started
     with _warehouse(env) as conn:
         loads = conn.execute("select count(*) from audit.load_files where term_id = %s", (term,)).fetchone()[0]
         findings = conn.execute("select count(*) from marts.fct_findings where term_id = %s", (term,)).fetchone()[0]
@@ -169,6 +205,47 @@ def test_a_scheduled_run_loads_the_demo_county_without_anyone_triggering_it(serv
     assert loads > 10 and findings > 0 and built >= 1
     assert not held & {r["dag_run_id"] for r in finished}  # a finished run gave its term back
     assert (home / "reports" / term / "index.html").exists()
+
+
+def test_the_services_hold_no_superuser_login_and_keep_their_files_owner_only(served, api):
+    """#26: the connection kcbx_warehouse is an address, the stages log in as their own
+    non-superuser logins, users are FAB's, and the services' secrets and task logs are
+    their owner's alone."""
+    _, home, url, password = served
+    scheduler = int((home / "airflow-server" / "run" / "scheduler.pid").read_text())
+    service_env = _served_processes(home)[scheduler]
+    address = service_env["AIRFLOW_CONN_KCBX_WAREHOUSE"]
+    assert urllib.parse.urlsplit(address).username is None and "user=" not in address and "@" not in address
+    assert service_env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("FabAuthManager")
+    for login in ("loader", "transformer", "reporter"):
+        stage = subprocess.run(
+            [KCBX, "db", "url", "--login", login, "--show-password"], env=service_env, capture_output=True, text=True
+        )
+        assert stage.returncode == 0, stage.stderr
+        with psycopg.connect(stage.stdout.strip()) as conn:
+            who, superuser = conn.execute(
+                "select current_user, rolsuper from pg_roles where rolname = current_user"
+            ).fetchone()
+        assert who == f"kcbx_{login}" and not superuser
+    try:  # the address alone logs in as nobody who matters (the server's default user, if any)
+        with psycopg.connect(address, connect_timeout=10) as conn:
+            assert not conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
+    except psycopg.OperationalError:
+        pass
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        Api(url, password + "x")
+    assert refused.value.code == 401
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            assert password not in cmdline.read_bytes().decode(errors="replace"), cmdline
+        except OSError:
+            continue
+    server = home / "airflow-server"
+    assert server.stat().st_mode & 0o777 == 0o700
+    assert (server / "passwords.json").stat().st_mode & 0o777 == 0o600
+    logs = list((server / "logs").rglob("*"))
+    assert [p for p in logs if p.is_file()], "no task logs"
+    assert not [str(p) for p in logs if p.stat().st_mode & 0o077], "task logs readable by others"
 
 
 def test_a_new_delivery_starts_a_run_for_its_term(served, api, tmp_path):

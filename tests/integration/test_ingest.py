@@ -565,10 +565,290 @@ def test_rows_keep_excel_numbers_below_leading_blank_rows(conn, tmp_path, term, 
 
 def test_a_sheet_above_the_size_bound_is_refused_before_it_is_read(conn, tmp_path, term, monkeypatch):
     """Calamine holds a whole sheet in memory: the bound is read from the zip directory."""
-    from kcbx.ingest import readers
+    from kcbx.ingest import readers, workbooks
 
     deliver(tmp_path, term, "huji", "town", "xlsx", HUJI_HEADER, [list(r) for r in CANONICAL] * 200)
-    monkeypatch.setattr(readers, "MAX_SHEET_XML", 16 << 10)
+    monkeypatch.setattr(workbooks, "MAX_SHEET_XML", 16 << 10)
     monkeypatch.setattr(readers, "CalamineWorkbook", None)  # reading it would fail the test
     [file_result] = ingest(conn, tmp_path, term).files
     assert file_result.status == "rejected" and "工作表过大" in file_result.message and "CSV" in file_result.message
+
+
+# --- Hostile input (#26): every row loaded or quarantined, a hostile file rejected, the feed goes on ---
+
+KAOQIN_GOOD = "学校标识码,日期,全国学籍号,班级,出勤状态\n2141082001,2025-09-01,L1,1班,出勤\n".encode()
+
+
+def files_by_name(result):
+    return {f.file_name: f for f in result.files}
+
+
+def test_hostile_workbooks_are_rejected_and_the_feeds_other_files_load(conn, tmp_path, term):
+    """Calamine would abort the process on either workbook (a grid of 17 billion cells; a
+    reserve of 4 billion): both are refused from their own bytes, and the good file loads."""
+    from tests.data.bad.corpus import dimensions_xls, sparse_xlsx
+
+    folder = tmp_path / term / "kaoqin"
+    folder.mkdir(parents=True)
+    (folder / "a_sparse.xlsx").write_bytes(sparse_xlsx())
+    (folder / "b_dimensions.xls").write_bytes(dimensions_xls())
+    (folder / "c_good.csv").write_bytes(KAOQIN_GOOD)
+    by_name = files_by_name(ingest(conn, tmp_path, term, "kaoqin"))
+    for name in ("a_sparse.xlsx", "b_dimensions.xls"):
+        refused = by_name[name]
+        assert refused.status == "rejected" and (refused.rows_read, refused.rows_loaded) == (0, 0)
+        assert "单元格" in refused.message and "cells" in refused.message and " / " in refused.message
+    assert by_name["a_sparse.xlsx"].message.count("1,048,576") == 2  # rows, in both languages
+    assert by_name["c_good.csv"].status == "loaded" and by_name["c_good.csv"].rows_loaded == 1
+    statuses = dict(conn.execute("select file_name, status from audit.load_files where term_id = %s", (term,)))
+    assert statuses == {"a_sparse.xlsx": "rejected", "b_dimensions.xls": "rejected", "c_good.csv": "loaded"}
+
+
+def test_the_sheet_bound_applies_to_the_sheet_the_workbook_points_to_whatever_its_name(
+    conn, tmp_path, term, monkeypatch
+):
+    """The first sheet stored as xl/data.xml: the bound follows the workbook's relationship."""
+    from kcbx.ingest import readers, workbooks
+    from tests.data.bad.corpus import relocated_sheet_xlsx
+
+    monkeypatch.setattr(workbooks, "MAX_SHEET_XML", 512)
+    monkeypatch.setattr(readers, "CalamineWorkbook", None)  # reading it would fail the test
+    file_result = ingest_one_file(conn, tmp_path, term, "relocated.xlsx", relocated_sheet_xlsx(), feed="kaoqin")
+    assert file_result.status == "rejected" and "工作表过大" in file_result.message and "CSV" in file_result.message
+
+
+def test_an_xls_above_its_size_bound_is_refused_with_the_remedy(conn, tmp_path, term, monkeypatch):
+    from kcbx.ingest import readers, workbooks
+
+    monkeypatch.setattr(workbooks, "MAX_XLS_BYTES", 1024)
+    monkeypatch.setattr(readers, "CalamineWorkbook", None)
+    deliver(tmp_path, term, "huji", "town", "xls", HUJI_HEADER, [list(r) for r in CANONICAL])
+    [file_result] = ingest(conn, tmp_path, term).files
+    assert file_result.status == "rejected"
+    assert ".xlsx" in file_result.message and "CSV" in file_result.message and " / " in file_result.message
+
+
+def control_cells(conn, term):
+    return conn.execute(
+        "select c.source_row, c.column_name from audit.control_char_cells c join audit.load_files f "
+        "using (load_id) where f.term_id = %s order by 1, 2",
+        (term,),
+    ).fetchall()
+
+
+def test_control_characters_are_removed_from_free_text_and_recorded_never_the_value(conn, tmp_path, term):
+    """张\\x01三 would load as is and make openpyxl raise IllegalCharacterError (naming the
+    value) when a ledger is written; NUL would make PostgreSQL refuse the row or its jsonb."""
+    import json
+
+    import openpyxl
+
+    header = [*HUJI_HEADER, "备注"]
+    rows = [
+        [BOY, "张\x01三", "男", "2015-03-07", "411082100201", "正常", "见\x07附\x7f件"],
+        [GIRL_X, "李\x00娜\t", "女", "2016-05-01", "411082100202", "失\x00踪", ""],  # a code: rejected
+        [BOY[:9] + "\x1b" + BOY[9:], "王伟", "男", "2015-03-07", "411082100201", "正常", ""],  # an identity number
+        ["", "\x02", "", "", "", "", ""],  # nothing once the control character is gone: a blank row
+    ]
+    deliver(tmp_path, term, "huji", "town", "utf-8", header, rows)
+    [file_result] = ingest(conn, tmp_path, term).files
+    assert (file_result.status, file_result.rows_read, file_result.rows_loaded) == ("loaded", 3, 1)
+    assert file_result.control_cells == 3
+    [(name, extra)] = raw_rows(conn, term, columns="name, extra")
+    assert name == "张三" and extra == {"备注": "见附件"}
+    openpyxl.Workbook().active.cell(1, 1, name)  # a ledger can hold it
+    quarantined = rejected(conn, term)
+    assert [(reason, column) for reason, column, _ in quarantined] == [
+        ("bad_code", "人员状态"),
+        ("id_length", "身份证号"),
+    ]
+    stored = json.dumps([raw_row for _, _, raw_row in quarantined], ensure_ascii=False)
+    assert not any(ch in stored for ch in "\x00\x01\x07\x1b\x7f") and "李娜" in stored
+    labels = conn.execute("select reason_label from audit.rejected_rows").fetchall()
+    assert not any("李" in label or BOY[:9] in label for (label,) in labels)  # a reason never echoes the value
+    assert control_cells(conn, term) == [(2, "name"), (2, "备注"), (3, "name")]
+
+
+def test_control_characters_in_the_title_and_header_rows_do_not_reach_the_load_record(conn, tmp_path, term):
+    """The title is stored in audit.load_files outside the file's savepoint: a NUL there
+    would abort the feed's whole transaction."""
+    preamble = [["长川市\x00城关镇花名册"], []]
+    header = ["身份证号", "姓\x01名", *HUJI_HEADER[2:]]
+    deliver(tmp_path, term, "huji", "town", "utf-8", header, [list(CANONICAL[0])], preamble=preamble)
+    [file_result] = ingest(conn, tmp_path, term).files
+    assert (file_result.status, file_result.rows_loaded) == ("loaded", 1)
+    assert load_file_row(conn, term)[2] == "长川市城关镇花名册"
+
+
+def test_the_fast_path_removes_control_characters_as_the_row_path_does(conn, tmp_path, monkeypatch):
+    rows = messy_attendance(5, rows=300)
+    rows[3] = ["2141082001", "2025-09-01", "L1", "3年级\x01班", "出勤"]
+    rows[4] = ["2141082001", "2025-09-02", "L\x0000000000000000001", "3年级1班", "出勤"]
+    rows[5] = ["2141082001", "2025-09-03", "L2", "\x02", "出勤"]  # empty once removed
+    rows[6] = ["2141082001", "2025-09-04", "L3", "\x1f3年级\n1班\t", "出勤"]  # a line break inside is kept
+    rows[7] = ["2141082001", "2025-09-05", "L4", "1班", "出\x00勤"]  # a code: rejected
+    rows[8] = ["2141082001", "2025-09-0\x016", "L5", "1班", "出勤"]  # a date: rejected
+    rows[9] = ["", "", "", "\x03", ""]  # a blank row once removed
+    rows[10] = ["2141082001", "2025-09-08", "L6", " \x01 ", "出勤"]  # blanks: no class
+    fast_term, slow_term = next(_years), next(_years)
+    fast_term, slow_term = f"{fast_term}-{fast_term + 1}-1", f"{slow_term}-{slow_term + 1}-1"
+    for term in (fast_term, slow_term):
+        deliver(tmp_path, term, "kaoqin", "school", "utf-8", KAOQIN_HEADER, rows)
+    finished = []
+    real = load.fast.copy_blocks
+    monkeypatch.setattr(load.fast, "copy_blocks", lambda *a: finished.append(real(*a)) or finished[-1])
+    ingest(conn, tmp_path, fast_term, "kaoqin")
+    assert finished, "the attendance CSV must load through the fast path (no fallback)"
+    monkeypatch.setattr(load.fast, "eligible", lambda *args: False)
+    ingest(conn, tmp_path, slow_term, "kaoqin")
+    columns = "source_row, school_code, day, student_no, class_name, attendance_status"
+    fast_rows, slow_rows = raw_rows(conn, fast_term, "kaoqin", columns), raw_rows(conn, slow_term, "kaoqin", columns)
+    assert len(fast_rows) > 100 and fast_rows == slow_rows
+    by_row = {r[0]: r for r in fast_rows}
+    assert by_row[5][4] == "3年级班" and by_row[6][3] == "L00000000000000001" and by_row[7][4] is None
+    assert by_row[8][4] == "3年级\n1班" and by_row[12][4] is None
+    assert rejected(conn, fast_term) == rejected(conn, slow_term)
+    assert control_cells(conn, fast_term) == control_cells(conn, slow_term)
+    assert control_cells(conn, fast_term) == [
+        (5, "class_name"),
+        (6, "student_no"),
+        (7, "class_name"),
+        (8, "class_name"),
+        (12, "class_name"),
+    ]
+    for term in (fast_term, slow_term):
+        assert load_file_row(conn, term)[3:6] == (299, 299 - len(rejected(conn, term)), len(rejected(conn, term)))
+
+
+def test_a_value_the_server_refuses_rejects_its_file_and_the_feed_goes_on(conn, tmp_path, term, monkeypatch):
+    """Were a NUL to reach COPY, PostgreSQL would refuse it with a DataError whose CONTEXT
+    quotes the whole row. The file is rejected in its savepoint with a message that says
+    what kind of error, never the server's text; the feed's other files load."""
+    monkeypatch.setattr(load, "strip_control_cells", lambda cells, positions: [])  # let the NUL through
+    deliver(
+        tmp_path,
+        term,
+        "huji",
+        "a",
+        "utf-8",
+        HUJI_HEADER,
+        [[BOY, "王\x00伟", "男", "2015-03-07", "411082100201", "正常"]],
+    )
+    deliver(tmp_path, term, "huji", "b", "utf-8", HUJI_HEADER, [list(CANONICAL[1])])
+    by_name = files_by_name(ingest(conn, tmp_path, term))
+    refused = by_name["a.csv"]
+    assert refused.status == "rejected" and (refused.rows_read, refused.rows_loaded, refused.rows_rejected) == (0, 0, 0)
+    assert "无法保存" in refused.message and "cannot store" in refused.message
+    assert "王" not in refused.message and BOY not in refused.message and "COPY" not in refused.message
+    assert by_name["b.csv"].status == "loaded" and raw_rows(conn, term) == [CANONICAL[1]]
+    stored = conn.execute(
+        "select file_name, status, rows_read, message from audit.load_files where term_id = %s order by 1", (term,)
+    ).fetchall()
+    assert [(n, s, r) for n, s, r, _ in stored] == [("a.csv", "rejected", 0), ("b.csv", "loaded", 1)]
+    assert stored[0][3] == refused.message
+
+
+def test_a_reader_error_rejects_its_file_with_the_errors_kind_only(conn, tmp_path, term, monkeypatch):
+    real = load.normalise_row
+
+    def breaks_on_one_row(feed, cells, today):
+        if cells.get("name") == "坏":
+            raise ValueError("a reader's message quoting 坏 and 411082")
+        return real(feed, cells, today)
+
+    monkeypatch.setattr(load, "normalise_row", breaks_on_one_row)
+    broken = [BOY, "坏", "男", "2015-03-07", "411082100201", "正常"]
+    deliver(tmp_path, term, "huji", "a", "utf-8", HUJI_HEADER, [broken])
+    deliver(tmp_path, term, "huji", "b", "utf-8", HUJI_HEADER, [list(CANONICAL[1])])
+    by_name = files_by_name(ingest(conn, tmp_path, term))
+    assert by_name["a.csv"].status == "rejected" and "ValueError" in by_name["a.csv"].message
+    assert "坏" not in by_name["a.csv"].message and "411082" not in by_name["a.csv"].message
+    assert by_name["b.csv"].status == "loaded"
+
+
+def test_a_nul_byte_loads_on_both_paths_without_reaching_the_server(conn, tmp_path, term):
+    """NUL in free text is removed before COPY; NUL in a code rejects the row, and the row
+    is stored as delivered less the NUL (jsonb refuses \\u0000)."""
+    from tests.data.bad.corpus import nul_csv
+
+    file_result = ingest_one_file(conn, tmp_path, term, "nul.csv", nul_csv(), feed="kaoqin")
+    assert (file_result.status, file_result.rows_read, file_result.rows_loaded) == ("loaded", 3, 2)
+    assert raw_rows(conn, term, "kaoqin", "student_no, class_name") == [("L1", "1班"), ("L3", "1班")]
+    [(reason, column, raw_row)] = rejected(conn, term)
+    assert (reason, column, raw_row["出勤状态"]) == ("bad_code", "出勤状态", "出勤")
+    assert control_cells(conn, term) == [(2, "class_name")]
+
+
+def test_oversized_csv_rows_are_quarantined_and_the_rest_loads(conn, tmp_path, term):
+    lines = [
+        "学校标识码,日期,全国学籍号,班级,出勤状态",
+        "2141082001,2025-09-01,L1,1班,出勤",
+        "," * (20 << 20),  # 20 MB of commas
+        "2141082001,2025-09-02,L1,1班,出勤",
+        ",".join(["x"] * 1500),  # 1,500 fields
+        "2141082001,2025-09-03,L1,1班,出勤",
+        "2141082001,2025-09-04,L1," + "班" * (200 << 10) + ",出勤",  # a 200 KB cell
+        "2141082001,2025-09-05,L1,1班,出勤",
+    ]
+    file_result = ingest_one_file(conn, tmp_path, term, "big.csv", "\n".join(lines).encode(), feed="kaoqin")
+    assert (file_result.status, file_result.rows_read, file_result.rows_loaded) == ("loaded", 7, 4)
+    assert rejected(conn, term) == [("row_too_large", None, {})] * 3
+    got = conn.execute(
+        "select source_row from audit.rejected_rows r join audit.load_files f using (load_id) where f.term_id = %s "
+        "order by 1",
+        (term,),
+    ).fetchall()
+    assert got == [(3,), (5,), (7,)]
+    assert source_rows(conn, term, "kaoqin") == [2, 4, 6, 8]
+
+
+def test_a_file_above_the_size_bound_is_refused_unread(conn, tmp_path, term, monkeypatch):
+    from kcbx.ingest import readers
+
+    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 64)
+    file_result = ingest_one_file(conn, tmp_path, term, "big.csv", KAOQIN_GOOD * 2, feed="kaoqin")
+    assert file_result.status == "rejected" and "文件过大" in file_result.message and "split" in file_result.message
+    sha = conn.execute("select sha256 from audit.load_files where term_id = %s", (term,)).fetchone()[0]
+    assert len(sha) == 64
+    assert ingest(conn, tmp_path, term, "kaoqin").skipped  # the same refused file is the same delivery
+
+
+def test_a_symbolic_link_swapped_in_after_the_landing_check_is_refused(conn, tmp_path, term, monkeypatch):
+    """check_landing refuses links; a file replaced by one afterwards (here: just after it
+    was fingerprinted) is opened with O_NOFOLLOW and refused, never followed."""
+    secret = tmp_path / "elsewhere.csv"
+    secret.write_text(",".join(HUJI_HEADER) + "\n" + ",".join(CANONICAL[0]) + "\n", encoding="utf-8")
+    deliver(tmp_path, term, "huji", "a", "utf-8", HUJI_HEADER, [list(CANONICAL[1])])
+    deliver(tmp_path, term, "huji", "b", "utf-8", HUJI_HEADER, [list(CANONICAL[1])])
+    target = tmp_path / term / "huji" / "a.csv"
+    real = load.fingerprint
+
+    def then_swap(path):
+        printed = real(path)
+        if path == target:
+            path.unlink()
+            path.symlink_to(secret)
+        return printed
+
+    monkeypatch.setattr(load, "fingerprint", then_swap)
+    by_name = files_by_name(ingest(conn, tmp_path, term))
+    assert by_name["a.csv"].status == "rejected" and "符号链接" in by_name["a.csv"].message
+    assert by_name["b.csv"].status == "loaded"
+    assert raw_rows(conn, term) == [CANONICAL[1]]  # nothing of the linked file
+
+
+def test_a_file_name_in_another_encoding_loads_and_is_recognised_again(conn, tmp_path, term):
+    """Names unpacked from a Windows zip are often GBK bytes: the stored name keeps what
+    decodes, and the same file is the same delivery next time."""
+    import os
+
+    folder = tmp_path / term / "kaoqin"
+    folder.mkdir(parents=True)
+    raw_name = os.fsencode(folder) + b"/" + "城关镇考勤".encode("gbk") + b".csv"
+    with open(raw_name, "wb") as fh:
+        fh.write(KAOQIN_GOOD)
+    [file_result] = ingest(conn, tmp_path, term, "kaoqin").files
+    assert file_result.status == "loaded" and file_result.rows_loaded == 1
+    name = conn.execute("select file_name from audit.load_files where term_id = %s", (term,)).fetchone()[0]
+    assert name.endswith(".csv") and "\ufffd" in name
+    assert ingest(conn, tmp_path, term, "kaoqin").skipped

@@ -156,7 +156,8 @@ def _snapshot(conn) -> dict:
         "warnings": {
             (key, monday): (score, {p["part"]: p["points"] for p in details})
             for key, monday, score, details in conn.execute(
-                "select child_key, week_start, score, details from marts.fct_early_warnings where term_id = %s",
+                "select w.child_key, w.week_start, w.score, l.details from marts.fct_early_warnings w "
+                "join marts.ledger_early_warnings l using (warning_id) where w.term_id = %s",
                 (TERM,),
             )
         },

@@ -5,7 +5,6 @@ numbers, owner-only files, per-account passwords and what BI accounts can see.""
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import hmac
 import json
@@ -16,8 +15,9 @@ import openpyxl
 import psycopg
 import pytest
 
+from kcbx.feeds import catalogue
 from kcbx.identity import child_key
-from tests.conftest import TERM, TEST_PII_KEY
+from tests.conftest import ROOT, TERM, TEST_PII_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +26,8 @@ OWNER = frozenset(PRIVILEGES)
 SELECT = frozenset({"SELECT"})
 # The set-up's own audit tables; every other audit table is a dbt test's stored failures.
 SETUP_AUDIT = {
-    "load_files", "rejected_rows", "formula_cells", "gx_results", "setup_version", "township_accounts",
-    "term_locks", "pipeline_runs",
+    "load_files", "rejected_rows", "formula_cells", "control_char_cells", "gx_results", "setup_version",
+    "township_accounts", "term_locks", "pipeline_runs",
 }  # fmt: skip
 TOWNSHIP_MARTS = {
     "agg_case_counts", "agg_child_groups", "agg_indicators", "code_values", "dim_child_bi", "dim_date",
@@ -37,65 +37,99 @@ TOWNSHIP_MARTS = {
     "agg_attendance_daily", "agg_attendance_weekly", "agg_attendance_monthly", "fct_early_warnings",
     "frozen_case_months", "frozen_term_targets", "targets", "warning_parts",
 }  # fmt: skip
+# What the bureau's BI account reads: the township marts and the county-wide detail below.
+BI_MARTS = TOWNSHIP_MARTS | {
+    "agg_warning_backtest", "fct_attendance_daily", "fct_attendance_term", "fct_registry_change",
+}  # fmt: skip
+# Per-child detail only auditors, the reporter and admins read.
+PERSON_MARTS = {
+    "dim_child", "snap_child_attributes", "ledger_cases", "ledger_cohort_children", "ledger_early_warnings",
+    "ledger_not_attending", "ledger_out_of_school", "ledger_unplaced_leavers",
+}  # fmt: skip
+MARTS = BI_MARTS | PERSON_MARTS
+# Every relation is named: raw tables are the feed catalogue's, staging and intermediate
+# the dbt models' (and the day-slice state); a relation no list names has no privilege
+# for anyone, and test_every_relation_is_declared fails on it.
+RAW = set(catalogue())
+MODELS = ROOT / "dbt_project" / "models"
+STAGING = {p.stem for p in (MODELS / "staging").rglob("*.sql")}
+INTERMEDIATE = {p.stem for p in (MODELS / "intermediate").rglob("*.sql")} | {"day_slice_state"}
+PII = {"child_keys", "key_fingerprint", "child_identity", "responsible_persons"}
+DECLARED = {
+    "raw": RAW, "staging": STAGING, "intermediate": INTERMEDIATE, "marts": MARTS, "pii": PII, "audit": SETUP_AUDIT,
+}  # fmt: skip
 
-# The declared matrix: per role, (schema, table pattern, privileges); the first rule that
+
+def _each(schema: str, names: set[str], privileges: frozenset) -> list[tuple[str, str, frozenset]]:
+    return [(schema, name, privileges) for name in sorted(names)]
+
+
+# The declared matrix: per role, (schema, relation, privileges); the first rule that
 # matches a relation decides; no rule, no privilege. "<failures>" is dbt's stored test
-# failures in audit, "<partition>" a partition of a partitioned table.
+# failures in audit (one table per test, named by dbt), "<partition>" a partition of a
+# partitioned table (read through its parent).
 MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
     "kcbx_loader": [
-        ("raw", "*", OWNER),
+        ("raw", "<partition>", OWNER),
+        *_each("raw", RAW, OWNER),
         ("pii", "child_keys", OWNER),
         ("pii", "key_fingerprint", OWNER),
         ("audit", "load_files", frozenset({"SELECT", "INSERT", "UPDATE"})),
         ("audit", "rejected_rows", frozenset({"SELECT", "INSERT"})),
         ("audit", "formula_cells", frozenset({"SELECT", "INSERT"})),
+        ("audit", "control_char_cells", frozenset({"SELECT", "INSERT"})),
         ("audit", "setup_version", SELECT),
         ("audit", "term_locks", frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})),
         ("audit", "pipeline_runs", frozenset({"SELECT", "INSERT", "UPDATE"})),
     ],
     "kcbx_transformer": [
-        ("staging", "*", OWNER),
-        ("intermediate", "*", OWNER),
-        ("marts", "*", OWNER),
+        *_each("staging", STAGING, OWNER),
+        *_each("intermediate", INTERMEDIATE, OWNER),
+        ("marts", "<partition>", OWNER),
+        *_each("marts", MARTS, OWNER),
         ("pii", "child_identity", OWNER),
         ("pii", "responsible_persons", OWNER),
         ("audit", "<failures>", OWNER),
-        ("raw", "*", SELECT),
+        ("raw", "<partition>", SELECT),
+        *_each("raw", RAW, SELECT),
         ("pii", "child_keys", SELECT),
         ("audit", "gx_results", frozenset({"SELECT", "INSERT"})),
+        # what the data-quality suites read (derived from kcbx/quality/suites.py)
+        ("audit", "rejected_rows", SELECT),
         ("audit", "load_files", SELECT),
         ("audit", "formula_cells", SELECT),
+        ("audit", "control_char_cells", SELECT),
         ("audit", "setup_version", SELECT),
         ("audit", "township_accounts", SELECT),
     ],
     "kcbx_auditor": [
         ("marts", "<partition>", frozenset()),
-        ("marts", "*", SELECT),
+        *_each("marts", MARTS, SELECT),
         ("audit", "<failures>", SELECT),
         ("audit", "load_files", SELECT),
         ("audit", "formula_cells", SELECT),
+        ("audit", "control_char_cells", SELECT),
         ("audit", "gx_results", SELECT),
         ("audit", "township_accounts", SELECT),
         ("audit", "pipeline_runs", SELECT),
         ("audit", "term_locks", SELECT),
     ],
     "kcbx_bi": [
-        ("marts", "<partition>", frozenset()),
-        ("marts", "dim_child", frozenset()),
-        ("marts", "ledger_*", frozenset()),
-        ("marts", "*", SELECT),
+        *_each("marts", BI_MARTS, SELECT),
         ("audit", "township_accounts", SELECT),
     ],
     "kcbx_township": [
-        *(("marts", name, SELECT) for name in sorted(TOWNSHIP_MARTS)),
+        *_each("marts", TOWNSHIP_MARTS, SELECT),
         ("audit", "township_accounts", SELECT),
     ],
     "kcbx_admin": [
         ("marts", "<partition>", frozenset()),
-        ("raw", "*", SELECT),
-        ("marts", "*", SELECT),
-        ("pii", "*", SELECT),
-        ("audit", "*", SELECT),
+        ("raw", "<partition>", SELECT),
+        *_each("raw", RAW, SELECT),
+        *_each("marts", MARTS, SELECT),
+        *_each("pii", PII, SELECT),
+        *_each("audit", SETUP_AUDIT, SELECT),
+        ("audit", "<failures>", SELECT),
     ],
 }
 MATRIX["kcbx_reporter"] = [
@@ -134,7 +168,7 @@ def _expected(role: str, schema: str, table: str, partition: bool) -> frozenset:
         elif pattern == "<failures>":
             if schema == "audit" and table not in SETUP_AUDIT:
                 return privileges
-        elif fnmatch.fnmatchcase(table, pattern):
+        elif table == pattern:
             return privileges
     return frozenset()
 
@@ -167,6 +201,25 @@ def test_privileges_match_the_declared_matrix_after_two_runs(db):
         "select has_column_privilege('kcbx_auditor', 'audit.rejected_rows', 'reason', 'select'), "
         "has_column_privilege('kcbx_auditor', 'audit.rejected_rows', 'raw_row', 'select')"
     ).fetchone() == (True, False)
+
+
+def test_every_relation_is_declared(db):
+    """The matrix names relations, so a relation it does not know would pass unseen: every
+    relation in the warehouse's schemas is in a declared list (or is a stored failure)."""
+    found = db.execute(
+        "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = any(%s) and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition",
+        (list(DECLARED),),
+    ).fetchall()
+    unknown = sorted(f"{schema}.{name}" for schema, name in found if name not in DECLARED[schema] and schema != "audit")
+    assert unknown == []
+    missing = sorted(
+        f"{schema}.{name}"
+        for schema, names in DECLARED.items()
+        for name in names
+        if (schema, name) not in set(found) and schema != "raw"
+    )
+    assert missing == []
 
 
 def test_every_stage_is_a_least_privilege_login_and_owns_what_it_builds(db):
@@ -348,3 +401,101 @@ def test_responsible_key_is_a_keyed_hash(db):
     assert rows
     keys = {child_key(TEST_PII_KEY, f"responsible:{town or ''}|{person}") for town, person, _ in rows}
     assert {key for _, _, key in rows} <= keys
+
+
+# A township login's session that shadows pg_catalog.pg_roles with a temporary view
+# claiming it is a superuser (#26: PostgreSQL searches pg_temp first for relations).
+SHADOW_ROLES = (
+    "create temp view pg_roles as select current_user::name as rolname, true as rolsuper, true as rolbypassrls"
+)
+
+
+def _protected_relations(db) -> list[str]:
+    return [
+        f"{schema}.{name}"
+        for schema, name in db.execute(
+            "select n.nspname, c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+            "where c.relrowsecurity and c.relkind in ('r', 'p') and not c.relispartition "
+            "and n.nspname in ('marts', 'audit') and has_table_privilege('kcbx_township', c.oid, 'select') "
+            "order by 1, 2"
+        )
+    ]
+
+
+def test_a_temporary_view_does_not_widen_a_township_login(warehouse, db):
+    town = db.execute(
+        "select township_code from marts.fct_findings group by 1 order by count(*) desc, 1 limit 1"
+    ).fetchone()[0]
+    assert warehouse.kcbx("accounts", "add", "kcbx_town_shadow", "--township", town).returncode == 0
+    database = db.execute("select current_database()").fetchone()[0]
+    protected = [r for r in _protected_relations(db) if r.startswith("marts.")]
+    assert "marts.fct_findings" in protected and len(protected) >= 10
+    with _login(warehouse, "kcbx_town_shadow") as conn:
+        # Township logins may not create temporary objects at all.
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(SHADOW_ROLES)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("create temp table t (x int)")
+        seen = {table: conn.execute(f"select count(*) from {table}").fetchone()[0] for table in protected}
+    # Even a login that may (TEMPORARY granted by mistake) gets only its own townships.
+    db.execute(f'grant temporary on database "{database}" to kcbx_town_shadow')
+    try:
+        with _login(warehouse, "kcbx_town_shadow") as conn:
+            conn.execute(SHADOW_ROLES)
+            conn.execute("create temp table township_accounts as select current_user::name as account, 'x' as t")
+            conn.execute("set search_path = pg_temp, public, audit")
+            assert conn.execute("select rolsuper from pg_roles").fetchone() == (True,)  # the shadow is there
+            assert conn.execute("select audit.account_townships()").fetchone()[0] == [town]
+            shadowed = {table: conn.execute(f"select count(*) from {table}").fetchone()[0] for table in protected}
+            towns = {r[0] for r in conn.execute("select distinct township_code from marts.fct_findings")}
+    finally:
+        db.execute(f'revoke temporary on database "{database}" from kcbx_town_shadow')
+    assert shadowed == seen
+    assert towns == {town}
+    total = db.execute("select count(*) from marts.fct_findings").fetchone()[0]
+    assert 0 < seen["marts.fct_findings"] < total
+
+
+def test_bi_reads_neither_the_attribute_history_nor_warning_reasons(warehouse, db):
+    assert warehouse.kcbx("accounts", "add", "kcbx_bi_history", "--bureau").returncode == 0
+    town = db.execute("select township_code from marts.fct_early_warnings limit 1").fetchone()
+    with _login(warehouse, "kcbx_bi_history") as conn:
+        for table in ("marts.snap_child_attributes", "marts.ledger_early_warnings"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {table} limit 1")
+        columns = {r[0] for r in conn.execute("select * from marts.fct_early_warnings limit 0").description}
+        assert "score" in columns
+        assert not columns & {"priority_groups", "details", "summary", "has_earlier_case"}
+    # The reasons are where the 预警名单 and auditors read them.
+    readable = "select has_table_privilege('kcbx_auditor', 'marts.snap_child_attributes', 'select')"
+    assert db.execute(readable).fetchone()[0]
+    if town is not None:
+        assert db.execute("select count(*) from marts.ledger_early_warnings where summary <> ''").fetchone()[0] > 0
+
+
+def test_hidden_group_counts_cannot_be_recovered_from_the_county_total(db):
+    k = 5  # dbt var bi_min_group_size
+    rows = db.execute(
+        "select priority_group, township_code, children, is_suppressed from marts.agg_child_groups"
+    ).fetchall()
+    groups: dict[str, list] = {}
+    for group, township, children, suppressed in rows:
+        groups.setdefault(group, []).append((township, children, suppressed))
+    hiding = 0
+    for group, cells in groups.items():
+        # The county's row has no township code; so has a group's row of children whose
+        # township is unknown, which is one more township-level cell (the smaller one).
+        unknown = [(c, s) for t, c, s in cells if t is None]
+        county = [max(unknown, key=lambda cell: cell[0] or 0)[0]] if unknown else []
+        townships = [(c, s) for t, c, s in cells if t is not None]
+        if len(unknown) == 2:
+            townships.append(min(unknown, key=lambda cell: cell[0] or 0))
+        hidden = [s for _, s in townships if s]
+        if not hidden or not county or county[0] is None:
+            continue
+        hiding += 1
+        difference = county[0] - sum(c for c, s in townships if not s)
+        # Two or more townships hidden together, holding k children or more: no single
+        # township's count follows from the county's.
+        assert len(hidden) >= 2 and difference >= k, group
+    assert hiding > 0  # the synthetic county has small groups

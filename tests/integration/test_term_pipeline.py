@@ -91,7 +91,9 @@ def test_weekly_figures_and_warnings_equal_the_oracles(db, county):
     warnings = {
         (key, str(week)): (score, {p["part"]: p["points"] for p in details})
         for key, week, score, details in db.execute(
-            "select child_key, week_start, score, details from marts.fct_early_warnings where term_id = %s", (TERM,)
+            "select w.child_key, w.week_start, w.score, l.details from marts.fct_early_warnings w "
+            "join marts.ledger_early_warnings l using (warning_id) where w.term_id = %s",
+            (TERM,),
         )
     }
     assert warnings == {(_key(w["child"]), w["week_start"]): (w["score"], w["points"]) for w in oracle["warnings"]}
@@ -322,6 +324,29 @@ def test_quality_results_and_reports(db, warehouse):
     report = warehouse.home / "reports" / TERM / "index.html"
     assert "控辍保学学期报告" in report.read_text(encoding="utf-8")
     assert (warehouse.home / "reports" / TERM / "data_docs" / "index.html").exists()
+
+
+def test_every_quality_check_ran_without_error_as_its_login(db):
+    """#26: every check of every suite ran as the login that runs GX, none errored (a
+    check that could not run is status 'error', and would have failed the run)."""
+    from kcbx.quality.grants import gx_login, select_grants
+    from kcbx.quality.suites import SUITES, tables_read
+
+    rows = db.execute(
+        "select suite, expectation, status, error from audit.gx_results where run_id = "
+        "(select run_id from audit.gx_results where term_id = %s order by validated_at desc limit 1)",
+        (TERM,),
+    ).fetchall()
+    declared = {(suite.name, check.name) for suite in SUITES for check in suite.checks}
+    assert len(rows) == len(declared) and {(s, e) for s, e, _, _ in rows} == declared
+    assert [(s, e, error) for s, e, status, error in rows if status == "error"] == []
+    assert {status for _, _, status, _ in rows} <= {"passed", "failed"}
+    # The login may read each relation a check reads: granted, or its own.
+    for relation in sorted(tables_read()):
+        assert db.execute("select has_table_privilege(%s, %s, 'select')", (gx_login(), relation)).fetchone()[0], (
+            relation
+        )
+    assert "audit.rejected_rows" in select_grants()
 
 
 def test_second_run_is_a_no_op_for_loads(warehouse, county, db):

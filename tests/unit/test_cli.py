@@ -150,3 +150,22 @@ def test_the_readme_documents_every_key_of_every_json_document(command):
     keys = set(SCHEMAS[command]["required"]) | set(SCHEMAS[command]["properties"])
     missing = sorted(key for key in keys if f"`{key}`" not in section)
     assert not missing, f"README does not document {command} --json keys {missing}"
+
+
+def test_bi_accounts_writes_its_passwords_only_where_told_and_owner_only(tmp_path, monkeypatch):
+    """#26: `kcbx bi accounts` wrote every password to ./bi-accounts.json by default."""
+    from kcbx import bi
+    from kcbx.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KCBX_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(bi, "accounts", lambda settings, srv: {"bureau": {"login": "kcbx_bi_bureau", "password": "pw"}})
+    assert main(["bi", "accounts"]) == 2  # no default file
+    assert list(tmp_path.iterdir()) == []
+    out = tmp_path / "deploy" / "accounts.json"
+    out.parent.mkdir()
+    out.write_text("{}")
+    out.chmod(0o644)  # an earlier file, readable by all: tightened, not kept so
+    assert main(["bi", "accounts", "--out", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert json.loads(out.read_text())["bureau"]["password"] == "pw"

@@ -80,7 +80,16 @@ def test_production_auth_manager_and_local_ports(compose):
     assert env["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager")
     assert "SIMPLE_AUTH_MANAGER" not in RAW
     init = compose["services"]["airflow-init"]["command"][1]
-    assert "airflow users create --role Admin" in init
+    assert "python -m kcbx.orchestration.services create-admin" in init
+    for name, service in compose["services"].items():
+        command = service.get("command", "")
+        lines = ("\n".join(command) if isinstance(command, list) else command).splitlines()
+        code = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+        for option in ("--password", "fab create-admin"):  # an admin's password on a command line: ps shows it
+            assert option not in code, (name, option)
+    # the admins' passwords go in on stdin or from the secret file
+    assert "printf '%s' \"$${AIRFLOW_ADMIN_PASSWORD}\" | python -m" in init
+    assert 'Path("/run/secrets/kcbx-bi/user_admin").read_text()' in compose["services"]["superset-init"]["command"][2]
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
             assert str(port).startswith("${KCBX_BIND_ADDRESS:-127.0.0.1}:"), (name, port)
@@ -121,3 +130,16 @@ def test_superset_imports_the_bundle_with_the_accounts(compose):
     assert init["environment"]["KCBX_BI_ACCOUNTS_FILE"] == "/run/kcbx-bi-accounts/accounts.json"
     assert init["depends_on"]["bi-accounts"]["condition"] == "service_completed_successfully"
     assert "apache-superset==6.1.0" in (ROOT / "bi" / "requirements.txt").read_text()
+
+
+def test_superset_is_configured_for_its_tls_proxy(compose):
+    # Secure cookie, HSTS and X-Forwarded-* (bi/superset_config.py) unless told there is no TLS.
+    assert compose["services"]["superset"]["environment"]["KCBX_BI_BEHIND_TLS"] == "${KCBX_BI_BEHIND_TLS:-true}"
+    assert compose["services"]["superset-init"]["environment"]["KCBX_BI_BEHIND_TLS"] == "${KCBX_BI_BEHIND_TLS:-true}"
+
+
+def test_superset_metadata_password_is_not_on_psql_command_line():
+    script = (ROOT / "bi" / "init-superset-db.sh").read_text()
+    psql = next(line for line in script.splitlines() if line.startswith("psql "))
+    assert "SUPERSET_DB_PASSWORD" not in psql and "pw=" not in psql  # ps shows a command line
+    assert "\\getenv pw SUPERSET_DB_PASSWORD" in script and "password :'pw'" in script

@@ -1,6 +1,8 @@
 {{ config(post_hook="{{ township_row_security() }}", grants={'+select': ['kcbx_township']}) }}
--- 预警名单: one row per child per school week it is warned (int_warning_scores), with the
--- parts of its score in words an official reads. is_new: not warned the week before.
+-- 预警: one row per child per school week it is warned (int_warning_scores): the score and
+-- the attendance behind it. is_new: not warned the week before. Why a child scored (its
+-- 重点群体, an earlier case, the parts in words) is per-child sensitive and lives in
+-- marts.ledger_early_warnings, which BI and township accounts cannot read.
 with scores as (
     select * from {{ ref('int_warning_scores') }}
 ),
@@ -25,17 +27,10 @@ final as (
         school_code,
         township_code,
         score,
-        details,
-        (
-            select string_agg(part ->> 'words', '；' order by ordinality)
-            from jsonb_array_elements(details) with ordinality as parts (part, ordinality)
-        ) as summary,
         current_run,
         recent_unexcused,
         drop_points,
         stage_band,
-        priority_groups,
-        has_earlier_case,
         previous_warned_week_seq is distinct from week_seq - 1 as is_new
     from warned
 )
