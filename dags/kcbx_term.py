@@ -1,9 +1,12 @@
-"""kcbx_term: one term's pipeline - ingest every feed, dbt build, data quality, reports.
+"""kcbx_term: one term's pipeline - ingest every feed, dbt build, data quality, reports,
+and the quality gate (the run fails if a data-quality check could not run).
 
 Thin on purpose: the work is in the kcbx package, imported inside tasks so that parsing
 this file touches no database. Runs by itself nightly and after a delivery lands
 (kcbx/orchestration/schedule.py); `kcbx run` runs it in-process with dag.test(); the
-scheduler started by `make serve` (and docker-compose.yml) runs the same file.
+scheduler started by `make serve` (and docker-compose.yml) runs the same file. Each task
+body runs inside failures.safe_task: what leaves a task (and reaches Airflow's task log)
+is the exception's safe line, never a delivered value.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from kcbx.orchestration.schedule import LANDING, NIGHTLY_CRON, TIMEZONE
 )
 def kcbx_term():
     @task(multiple_outputs=True, execution_timeout=pendulum.duration(minutes=5))
+    @failures.safe_task
     def resolve_term(params=None, triggering_asset_events=None, dag_run=None) -> dict:
         from kcbx import pipeline
         from kcbx.orchestration.schedule import asset_terms, default_landing
@@ -54,12 +58,14 @@ def kcbx_term():
         return {"term": term, "landing": params.get("landing") or default_landing()}
 
     @task.sensor(poke_interval=30, timeout=6 * 3600, mode="reschedule")
+    @failures.safe_task
     def acquire_term(term: str, run_id=None) -> PokeReturnValue:
         from kcbx import pipeline
 
         return PokeReturnValue(is_done=pipeline.acquire_term(term, run_id))
 
     @task(execution_timeout=pendulum.duration(minutes=15))
+    @failures.safe_task
     def prepare(landing: str, term: str, run_id=None) -> list[str]:
         from kcbx import pipeline
 
@@ -67,20 +73,23 @@ def kcbx_term():
             return pipeline.prepare(landing, term)
 
     @task(max_active_tis_per_dagrun=4, execution_timeout=pendulum.duration(hours=1))
+    @failures.safe_task
     def ingest(feed: str, landing: str, term: str, run_id=None) -> dict:
         from kcbx import pipeline
 
         with pipeline.holding_term(term, run_id):
             return pipeline.ingest(landing, term, feed)
 
-    # Skips transform, quality and report only: release_term (a teardown) still runs.
+    # Skips transform, quality, report and quality_gate only: release_term (a teardown) still runs.
     @task.short_circuit(ignore_downstream_trigger_rules=False, execution_timeout=pendulum.duration(minutes=5))
+    @failures.safe_task
     def has_changes(ingested, term: str, run_id=None, params=None) -> bool:
         from kcbx import pipeline
 
         return bool(params.get("rebuild")) or pipeline.has_changes(term, run_id)
 
     @task(execution_timeout=pendulum.duration(hours=2))
+    @failures.safe_task
     def transform(ingested, term: str, run_id=None) -> dict:
         from kcbx import pipeline
 
@@ -89,6 +98,7 @@ def kcbx_term():
             return pipeline.transform(list(ingested))
 
     @task(execution_timeout=pendulum.duration(hours=1))
+    @failures.safe_task
     def quality(transformed: dict, term: str, run_id=None) -> dict:
         from kcbx import pipeline
 
@@ -96,17 +106,31 @@ def kcbx_term():
             return pipeline.quality(term)
 
     @task(execution_timeout=pendulum.duration(minutes=30))
+    @failures.safe_task
     def report(checked: dict, term: str, run_id=None) -> dict:
         from kcbx import pipeline
 
         with pipeline.holding_term(term, run_id):
             result = pipeline.report(term)
-            pipeline.record_build(term, run_id)
+            # With checks that could not run the term is not built: quality_gate fails the
+            # run (its failure is recorded) and the next run builds and checks again.
+            if not checked.get("errored"):
+                pipeline.record_build(term, run_id)
         return result
+
+    # The report and lists are written even when a data-quality check could not run; the
+    # run fails here, at its end, so an operator sees both (the Airflow UI, `kcbx run`).
+    @task(execution_timeout=pendulum.duration(minutes=5))
+    @failures.safe_task
+    def quality_gate(checked: dict) -> None:
+        from kcbx import pipeline
+
+        pipeline.quality_gate(checked)
 
     # A teardown: it runs whatever happened after the lock was taken, and the run's state
     # is still decided by the pipeline's own tasks.
     @task(retries=3, execution_timeout=pendulum.duration(minutes=5))
+    @failures.safe_task
     def release_term(term: str, run_id=None) -> None:
         from kcbx import pipeline
 
@@ -120,8 +144,10 @@ def kcbx_term():
     changed = has_changes(ingested, run["term"])
     transformed = transform(ingested, run["term"])
     changed >> transformed
-    reported = report(quality(transformed, run["term"]), run["term"])
-    reported >> release_term(run["term"]).as_teardown(setups=held)
+    checked = quality(transformed, run["term"])
+    gate = quality_gate(checked)
+    report(checked, run["term"]) >> gate
+    gate >> release_term(run["term"]).as_teardown(setups=held)
 
 
 dag = kcbx_term()

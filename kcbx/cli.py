@@ -83,11 +83,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - started
     outcome = "failed" if state != "success" else "built" if ran else "unchanged"
     _emit(seconds=round(elapsed, 1), failed_tasks=failed, state=outcome)
+    if state != "success" and failed == ["quality_gate"]:
+        return _fail(
+            EXIT_FAILED,
+            "报告已生成，但有数据质量检查未能运行（出错），本次运行记为失败；见报告的数据质量部分与 kcbx status / "
+            "the reports were written, but data-quality checks could not run (errored), so the run failed: see "
+            "the report's data-quality section and kcbx status",
+        )
     if state != "success":
         return _fail(
             EXIT_FAILED,
             f"流水线未完成 / the pipeline did not finish ({state}); failed tasks: {', '.join(failed) or '?'}. "
-            f"Task logs: {settings.home / 'airflow' / 'logs'}",
+            "Task logs: the lines above",
         )
     from kcbx.ops.status import term_status
     from kcbx.outputs.monitoring import latest_warnings

@@ -112,10 +112,18 @@ def quality(term_id: str) -> dict:
     try:
         with owner_only():
             # As the login the set-up grants what the checks read (kcbx/quality/grants.py); a
-            # check that could not run is recorded as an error and fails this task.
+            # check that could not run is recorded as an error and named in the result, and
+            # quality_gate fails the run once the report is written.
             return run(settings, stage_url(settings, GX_STAGE), term_id, progress=_progress)
     finally:
         freshness.join()
+
+
+def quality_gate(checked: dict) -> None:
+    """The run's last step: QualityChecksErrored if a data-quality check could not run."""
+    from kcbx.quality.checkpoint import raise_if_errored
+
+    raise_if_errored(checked)
 
 
 def report(term_id: str) -> dict:
@@ -224,15 +232,15 @@ def has_changes(term_id: str, run_id: str, landing: str | None = None) -> bool:
     return True
 
 
-def record_failure(term_id: str, run_id: str, task_id: str, error: str) -> None:
-    """The failed task and its error's first line, for `kcbx status` (identity-shaped numbers blanked)."""
+def record_failure(term_id: str, run_id: str, task_id: str, error: BaseException | str) -> None:
+    """The failed task and its error, for `kcbx status`: `safe_error`'s text, the one rule
+    for what is stored about a failure (no name, identity number or phone)."""
     from kcbx.orchestration import changes
-    from kcbx.orchestration.failures import scrub
+    from kcbx.orchestration.failures import safe_error
 
     settings = settings_module.load()
-    first_line = scrub(error.strip().splitlines()[0] if error.strip() else "")[:500]
     with connect(stage_url(settings, "loader"), autocommit=True) as conn:
-        changes.record_failure(conn, run_id, term_id, task_id, first_line)
+        changes.record_failure(conn, run_id, term_id, task_id, safe_error(error))
 
 
 def record_build(term_id: str, run_id: str, outcome: str = "built") -> None:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 import psycopg
 
 from kcbx.feeds import catalogue
+from kcbx.orchestration.failures import safe_error, safe_line
 from kcbx.terms import Term
 
 OPEN_CASE = "case_status_code not in ('closed', 'written_off')"
@@ -266,7 +267,9 @@ def lines(terms: list[TermStatus]) -> list[str]:
             )
         run = t.last_run
         if run:
-            failed = f" — 失败步骤 failed at {run['failed_task']}: {run['error']}" if run["failed_task"] else ""
+            # Stored by this release through safe_error, by an older one only partly cleaned.
+            error = safe_error(run["error"])
+            failed = f" — 失败步骤 failed at {safe_line(run['failed_task'])}: {error}" if run["failed_task"] else ""
             out.append(
                 f"  最近运行 last run: {run['result']} {run['run_id']} "
                 f"({(run['started_at'] or '?')[:19]} → {(run['finished_at'] or '?')[:19]}){failed}"
@@ -290,7 +293,7 @@ def lines(terms: list[TermStatus]) -> list[str]:
                 out.append(f"    未通过 not met: {check['suite']}.{check['check']} ({check['severity']}{rows_found})")
             for check in errored:
                 out.append(
-                    f"    出错 error: {check['suite']}.{check['check']} ({check['error'] or '?'}) — "
+                    f"    出错 error: {check['suite']}.{check['check']} ({safe_line(check['error'] or '?')}) — "
                     "检查未能运行，不是数据问题 / the check did not run; not a data finding"
                 )
         if t.no_access:

@@ -26,11 +26,21 @@ message reduced so that no delivered value can pass, whatever raised it:
   tracebacks are on the lines below.
 Every blank is "…". Text of unknown origin (an error an older release stored) can be
 passed through the same rule.
+
+Airflow's task log is no exception: every task of dags/kcbx_term.py runs inside
+`safe_task`, so an exception leaves a task as `TaskError(safe_error(exc))` with no
+chained cause (Airflow logs the exception and its traceback: source lines, no values).
+Only these keep their type: the transient faults (TRANSIENT, which the retry policy
+matches by type; rebuilt with their safe line only: psycopg's CONTEXT can quote a COPY
+row), Airflow's own exceptions (skip, fail, reschedule, timeouts: control flow), and
+the KCBX exceptions in KEPT, whose text is KCBX's own. KCBX_TRACEBACK=1 lets the
+original through, traceback and all, for an administrator debugging on a test county.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import logging
 import os
@@ -54,6 +64,11 @@ TRANSIENT = [
     "builtins.ConnectionError",
     "builtins.TimeoutError",
 ]
+
+# KCBX exceptions that leave a task as they are: their text is KCBX's own (no delivered
+# value), and the run's summary and the failure notice name them.
+KEPT = ["kcbx.quality.checkpoint.QualityChecksErrored"]
+TRACEBACK_ENV = "KCBX_TRACEBACK"
 
 _IDENTITY_LIKE = re.compile(r"(?<![0-9A-Za-z])[GLJ]?\d{14}[\dXx]{1,4}(?![0-9A-Za-z])")
 
@@ -154,11 +169,78 @@ def safe_line(text: str) -> str:
 def safe_error(error: BaseException | str | None) -> str:
     """What may be recorded, mailed or printed about a failure: `Type: first line`, with
     nothing in it that could be a name, an identity number or a phone number."""
+    if isinstance(error, TaskError):  # safe_error's text already, with the original's type
+        return safe_line(str(error))
     if isinstance(error, BaseException):
         kind = type(error).__name__
         message = safe_line(str(error))
         return f"{kind}: {message}" if message else kind
     return safe_line(error or "")
+
+
+class TaskError(RuntimeError):
+    """An exception that left a task, reduced to `safe_error` of it ("Type: first line"):
+    what Airflow's task log, the failure e-mail and audit.pipeline_runs get instead."""
+
+
+def _is_one_of(exc: BaseException, names: list[str]) -> bool:
+    """Is `exc` an instance of a class named (module.qualname) in `names`? By name, so that
+    nothing is imported to ask."""
+    return any(f"{cls.__module__}.{cls.__qualname__}" in names for cls in type(exc).__mro__)
+
+
+def _airflow_own(exc: BaseException) -> bool:
+    try:
+        from airflow.sdk.exceptions import AirflowException
+    except ImportError:  # pragma: no cover - Airflow is a dependency
+        return False
+    return isinstance(exc, AirflowException)
+
+
+def _transient_copy(exc: Exception) -> Exception:
+    """The transient fault again, of its own type (the retry policy matches by type), with
+    its safe first line only; a class that cannot be built from one message becomes
+    WarehouseUnavailable, which is transient too."""
+    message = safe_line(str(exc))
+    try:
+        copy = type(exc)(message)
+    except Exception:
+        copy = None
+    if type(copy) is type(exc) and str(copy) == message:
+        return copy
+    from kcbx.warehouse import WarehouseUnavailable
+
+    return WarehouseUnavailable(safe_error(exc))
+
+
+def task_exception(exc: Exception) -> Exception:
+    """What leaves a task for `exc` (see the module's docstring): the same object (Airflow's
+    own, KEPT), a transient fault with its safe line, or a TaskError."""
+    if _airflow_own(exc) or _is_one_of(exc, KEPT) or isinstance(exc, TaskError):
+        return exc
+    if _is_one_of(exc, TRANSIENT):
+        return _transient_copy(exc)
+    return TaskError(safe_error(exc))
+
+
+def safe_task(func):
+    """Decorator for a task's body: an exception leaves it as `task_exception` makes it,
+    without its cause or context, unless KCBX_TRACEBACK=1."""
+
+    @functools.wraps(func)
+    def run_safely(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if os.environ.get(TRACEBACK_ENV) == "1":
+                raise
+            leaving = task_exception(exc)
+            if leaving is exc:
+                raise
+            raise leaving from None
+
+    run_safely.kcbx_safe_task = True
+    return run_safely
 
 
 @dataclass(frozen=True)

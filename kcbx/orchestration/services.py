@@ -110,12 +110,27 @@ def metadata_url(settings: Settings) -> str:
     return f"postgresql+psycopg2://kcbx_airflow:{password}@/airflow?host={socket_dir}"
 
 
+# What the services may know of the warehouse: where it is and how to reach it and check
+# it is the right server, in this order. Not who logs in or with what: user, password,
+# passfile, service (a service file may hold a password), the client certificate, its key
+# and sslpassword (the set-up login's identity), nor options (any server setting, role
+# included), krbsrvname and the like: a key that is not listed is dropped.
+ADDRESS_KEYS = (
+    "host", "hostaddr", "port", "dbname", "sslmode", "sslnegotiation", "sslrootcert", "sslcrl", "sslcrldir",
+    "ssl_min_protocol_version", "ssl_max_protocol_version", "gssencmode", "channel_binding", "connect_timeout",
+    "application_name", "target_session_attrs", "load_balance_hosts", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+)  # fmt: skip
+
+
 def warehouse_address(url: str) -> str:
-    """The warehouse's address from a URL or key=value DSN: server, port, database and
-    connection options, without a login or password (what the services are given)."""
+    """The warehouse's address from a URL or key=value DSN: server, port, database and the
+    connection settings of ADDRESS_KEYS only, never a login or secret (what the services
+    are given)."""
     from psycopg.conninfo import conninfo_to_dict
 
-    params = {k: str(v) for k, v in conninfo_to_dict(url).items() if k not in ("user", "password")}
+    given = conninfo_to_dict(url)
+    params = {k: str(given[k]) for k in ADDRESS_KEYS if given.get(k) not in (None, "")}
     host, port, dbname = params.pop("host", ""), params.pop("port", ""), params.pop("dbname", "")
     if host and not host.startswith("/") and "," not in host:
         netloc = f"[{host}]" if ":" in host else host

@@ -8,12 +8,18 @@ Docs. Data Docs show the latest run; the history of every run is audit.gx_result
 A failed expectation is a finding for auditors, never a pipeline failure. An expectation
 that could not be evaluated (its query raised: a missing privilege, a missing table) is
 not a finding: it is stored with status 'error' and the exception's class, never its text
-(which may quote delivered values), and the step raises QualityChecksErrored once every
-result is recorded, as it raises when GX itself cannot run.
+(which may quote delivered values). The step still returns, its result naming the checks
+that errored, so that the report, the ledgers and the lists are written (the report
+shows them as 出错); the DAG's last task, quality_gate, then fails the run with
+QualityChecksErrored (`raise_if_errored`). A check that errored because the connection
+was lost (psycopg.OperationalError and its kind) is a warehouse fault, not a result:
+nothing is recorded and the step raises WarehouseUnavailable, which Airflow retries.
+GX itself failing to run raises as any step does.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -23,12 +29,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
+from psycopg import errors as pg_errors
 from psycopg import sql
 
 from kcbx.quality.suites import SUITES, RowCheck, tables_read
 from kcbx.settings import Settings
 from kcbx.terms import Term
-from kcbx.warehouse import connect, sqlalchemy_url
+from kcbx.warehouse import WarehouseUnavailable, connect, sqlalchemy_url
 
 DATASOURCE = "warehouse"
 CONNECTION_ENV = "KCBX_GX_CONNECTION"
@@ -37,7 +45,8 @@ PASSED, FAILED, ERROR = "passed", "failed", "error"
 
 
 class QualityChecksErrored(RuntimeError):
-    """Checks that could not run: the step fails (after recording them), it is not data."""
+    """Checks that could not run (recorded, and the report written): the run fails at its
+    end, in quality_gate. It is not data."""
 
 
 # SQLAlchemy names the driver's exception first: "(psycopg.errors.InsufficientPrivilege) ...".
@@ -64,6 +73,14 @@ def error_reason(exception: dict) -> str:
         exception.get("exception_traceback") or ""
     )
     return found.group(1)[:64] if found else "Exception"
+
+
+def connection_lost(reason: str | None) -> bool:
+    """Is `reason` (error_reason's class name) a warehouse or network fault, the kind
+    Airflow retries (kcbx.orchestration.failures.TRANSIENT): psycopg.OperationalError or
+    one of its classes (AdminShutdown, ConnectionFailure, ...), ConnectionError, TimeoutError?"""
+    found = getattr(pg_errors, reason or "", None) or getattr(builtins, reason or "", None)
+    return isinstance(found, type) and issubclass(found, (psycopg.OperationalError, ConnectionError, TimeoutError))
 
 
 def outcome(result) -> tuple[str, str | None]:
@@ -222,6 +239,13 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
                         "NotRun",
                     )
                 )
+    # The connection dropped under a check: a warehouse fault to retry, not a result to keep.
+    lost = sorted({r[10] for r in rows if r[9] == ERROR and connection_lost(r[10])})
+    if lost:
+        raise WarehouseUnavailable(
+            "数据质量检查时与数据仓库的连接中断，将重试 / the connection to the warehouse was lost during the "
+            f"data-quality checks ({', '.join(lost)}); nothing recorded, the step is retried"
+        )
     with (
         connect(url) as conn,
         conn.cursor() as cur,
@@ -246,19 +270,30 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     for r in errored:
         progress(f"    出错 error: {r[2]}.{r[3]} ({r[10]}) — 检查未能运行，不是数据问题 / the check did not run")
     if errored:
-        raise QualityChecksErrored(
-            f"数据质量检查出错 {len(errored)} 项（检查未能运行，不是数据问题）/ {len(errored)} data-quality "
-            f"check(s) could not run (not a data finding): "
-            + ", ".join(f"{r[2]}.{r[3]} ({r[10]})" for r in errored)
-            + f"; recorded as run {run_id} in audit.gx_results"
+        progress(
+            "  报告与名单照常生成，运行在最后一步 quality_gate 失败 / the report and lists are still written; "
+            "the run fails at its last step, quality_gate"
         )
     return {
         "run_id": run_id,
         "checks": len(rows),
         "failed": len(failed),
         "errored": len(errored),
+        "errored_checks": [f"{r[2]}.{r[3]} ({r[10]})" for r in errored],
         "data_docs": str(docs),
     }
+
+
+def raise_if_errored(result: dict) -> None:
+    """The quality gate: QualityChecksErrored when `run`'s result has checks that could
+    not run (their names and exception classes only, never a message)."""
+    errored = result.get("errored_checks") or []
+    if errored:
+        raise QualityChecksErrored(
+            f"数据质量检查出错 {len(errored)} 项（检查未能运行，不是数据问题）/ {len(errored)} data-quality "
+            f"check(s) could not run (not a data finding): {', '.join(errored)}; "
+            f"recorded as run {result.get('run_id')} in audit.gx_results"
+        )
 
 
 def analyze_stale(url: str) -> list[str]:

@@ -325,27 +325,31 @@ def test_ragged_rows_fall_back_to_the_row_by_row_reader(conn, tmp_path, term):
     assert [r[0] for r in rejected(conn, term)] == ["missing_value"]
 
 
-@pytest.mark.parametrize("entry", __import__("tests.data.bad.corpus", fromlist=["CORPUS"]).CORPUS, ids=lambda e: e[1])
+@pytest.mark.parametrize("entry", __import__("tests.data.bad.corpus", fromlist=["CORPUS"]).CORPUS, ids=lambda e: e.name)
 def test_hostile_files_are_rejected_cleanly_and_never_executed(conn, tmp_path, term, entry):
-    feed, name, make, must_say = entry
-    folder = tmp_path / term / feed
+    folder = tmp_path / term / entry.feed
     folder.mkdir(parents=True)
-    (folder / name).write_bytes(make())
+    (folder / entry.name).write_bytes(entry.make())
     tables = (
         # A term's first attendance delivery creates its partition; nothing else is created.
         "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname in ('raw', 'audit') and c.relkind in ('r', 'p') and not c.relispartition"
     )
     tables_before = conn.execute(tables).fetchone()[0]
-    result = ingest(conn, tmp_path, term, feed)
+    result = ingest(conn, tmp_path, term, entry.feed)
     [file_result] = result.files
     assert file_result.rows_read == file_result.rows_loaded + file_result.rows_rejected
-    if must_say:
-        assert file_result.status == "rejected" and must_say in file_result.message and " / " in file_result.message
+    if entry.refused:
+        assert file_result.status == "rejected" and entry.refused in file_result.message
+        assert " / " in file_result.message
+    else:
+        assert file_result.status == "loaded", file_result.message
+        assert {reason for reason, _, _ in rejected(conn, term)} == entry.reasons
+        assert control_cells(conn, term) == list(entry.control_cells)
     # Nothing in a file or its name ever reaches SQL as code.
     assert conn.execute(tables).fetchone()[0] == tables_before
     recorded = conn.execute("select file_name from audit.load_files where term_id = %s", (term,)).fetchone()[0]
-    assert recorded == name
+    assert recorded == entry.name
 
 
 def test_formula_cells_load_as_their_cached_values_not_code(conn, tmp_path, term):

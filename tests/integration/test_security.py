@@ -34,7 +34,7 @@ TOWNSHIP_MARTS = {
     "dim_region", "dim_school", "dim_term", "fct_case", "fct_case_action", "fct_enrolment", "fct_findings",
     "finding_types", "frozen_school_months", "frozen_term_indicators", "agg_out_of_school_reasons",
     "out_of_school_reasons", "agg_stage_indicators", "fct_whereabouts", "agg_registry_flows",
-    "agg_attendance_daily", "agg_attendance_weekly", "agg_attendance_monthly", "fct_early_warnings",
+    "agg_attendance_daily", "agg_attendance_weekly", "agg_attendance_monthly", "agg_early_warnings",
     "frozen_case_months", "frozen_term_targets", "targets", "warning_parts",
 }  # fmt: skip
 # What the bureau's BI account reads: the township marts and the county-wide detail below.
@@ -43,8 +43,8 @@ BI_MARTS = TOWNSHIP_MARTS | {
 }  # fmt: skip
 # Per-child detail only auditors, the reporter and admins read.
 PERSON_MARTS = {
-    "dim_child", "snap_child_attributes", "ledger_cases", "ledger_cohort_children", "ledger_early_warnings",
-    "ledger_not_attending", "ledger_out_of_school", "ledger_unplaced_leavers",
+    "dim_child", "snap_child_attributes", "fct_early_warnings", "ledger_cases", "ledger_cohort_children",
+    "ledger_early_warnings", "ledger_not_attending", "ledger_out_of_school", "ledger_unplaced_leavers",
 }  # fmt: skip
 MARTS = BI_MARTS | PERSON_MARTS
 # Every relation is named: raw tables are the feed catalogue's, staging and intermediate
@@ -456,46 +456,49 @@ def test_a_temporary_view_does_not_widen_a_township_login(warehouse, db):
     assert 0 < seen["marts.fct_findings"] < total
 
 
-def test_bi_reads_neither_the_attribute_history_nor_warning_reasons(warehouse, db):
+def test_bi_reads_neither_the_attribute_history_nor_warnings_per_child(warehouse, db):
+    """BI sees warnings as counts per township and week: a child's score (or its warning)
+    beside its attendance would give away the parts that describe the child (重点群体, an
+    earlier case)."""
     assert warehouse.kcbx("accounts", "add", "kcbx_bi_history", "--bureau").returncode == 0
-    town = db.execute("select township_code from marts.fct_early_warnings limit 1").fetchone()
+    warned = db.execute("select count(*) from marts.fct_early_warnings").fetchone()[0]
     with _login(warehouse, "kcbx_bi_history") as conn:
-        for table in ("marts.snap_child_attributes", "marts.ledger_early_warnings"):
+        for table in ("marts.snap_child_attributes", "marts.fct_early_warnings", "marts.ledger_early_warnings"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {table} limit 1")
-        columns = {r[0] for r in conn.execute("select * from marts.fct_early_warnings limit 0").description}
-        assert "score" in columns
-        assert not columns & {"priority_groups", "details", "summary", "has_earlier_case"}
+        columns = {r[0] for r in conn.execute("select * from marts.agg_early_warnings limit 0").description}
+        assert "child_key" not in columns and "score" not in columns
+        assert conn.execute("select coalesce(sum(warned_children), 0) from marts.agg_early_warnings").fetchone()[0] == (
+            warned
+        )
     # The reasons are where the 预警名单 and auditors read them.
-    readable = "select has_table_privilege('kcbx_auditor', 'marts.snap_child_attributes', 'select')"
-    assert db.execute(readable).fetchone()[0]
-    if town is not None:
-        assert db.execute("select count(*) from marts.ledger_early_warnings where summary <> ''").fetchone()[0] > 0
+    for table in ("marts.snap_child_attributes", "marts.fct_early_warnings", "marts.ledger_early_warnings"):
+        assert db.execute("select has_table_privilege('kcbx_auditor', %s, 'select')", (table,)).fetchone()[0]
+    if warned:
+        assert db.execute("select count(*) from marts.ledger_early_warnings where summary <> ''").fetchone()[0] == (
+            warned
+        )
 
 
 def test_hidden_group_counts_cannot_be_recovered_from_the_county_total(db):
+    """A group that hides one township hides them all (the county's count minus those
+    shown would give it, and hiding only the smallest leaves bounds that can pin it)."""
     k = 5  # dbt var bi_min_group_size
     rows = db.execute(
-        "select priority_group, township_code, children, is_suppressed from marts.agg_child_groups"
+        "select priority_group, is_county, children, is_suppressed from marts.agg_child_groups"
     ).fetchall()
     groups: dict[str, list] = {}
-    for group, township, children, suppressed in rows:
-        groups.setdefault(group, []).append((township, children, suppressed))
+    for group, is_county, children, suppressed in rows:
+        groups.setdefault(group, []).append((is_county, children, suppressed))
     hiding = 0
     for group, cells in groups.items():
-        # The county's row has no township code; so has a group's row of children whose
-        # township is unknown, which is one more township-level cell (the smaller one).
-        unknown = [(c, s) for t, c, s in cells if t is None]
-        county = [max(unknown, key=lambda cell: cell[0] or 0)[0]] if unknown else []
-        townships = [(c, s) for t, c, s in cells if t is not None]
-        if len(unknown) == 2:
-            townships.append(min(unknown, key=lambda cell: cell[0] or 0))
-        hidden = [s for _, s in townships if s]
-        if not hidden or not county or county[0] is None:
-            continue
-        hiding += 1
-        difference = county[0] - sum(c for c, s in townships if not s)
-        # Two or more townships hidden together, holding k children or more: no single
-        # township's count follows from the county's.
-        assert len(hidden) >= 2 and difference >= k, group
+        townships = [(children, suppressed) for is_county, children, suppressed in cells if not is_county]
+        [county] = [(children, suppressed) for is_county, children, suppressed in cells if is_county]
+        assert all((children is None) == suppressed for children, suppressed in [*townships, county]), group
+        if any(suppressed for _, suppressed in townships):
+            hiding += 1
+            assert all(suppressed for _, suppressed in townships), group
+        else:
+            assert all(children >= k for children, _ in townships), group
+        assert county[0] is None or county[0] >= k, group
     assert hiding > 0  # the synthetic county has small groups

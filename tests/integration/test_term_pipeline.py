@@ -474,7 +474,7 @@ TOWNSHIP_MARTS = {
     "marts.fct_findings": "township_code",
     "marts.fct_enrolment": "township_code",
     "marts.dim_child_bi": "home_township_code",
-    "marts.fct_early_warnings": "township_code",
+    "marts.agg_early_warnings": "township_code",
 }
 
 
@@ -498,7 +498,7 @@ def test_township_account_sees_only_its_townships_rows(warehouse, db):
                 f"select count(*), count(*) filter (where {column} is distinct from %s) from {table}", (town,)
             ).fetchone()
             assert (seen, foreign) == (mine, 0), table
-            if table not in ("marts.fct_case_action", "marts.fct_early_warnings"):  # may be none there
+            if table not in ("marts.fct_case_action", "marts.agg_early_warnings"):  # may be none there
                 assert 0 < mine < total, table
         # Aggregates: its own township's and schools' rows, and the county-wide figures.
         units = set(conn.execute("select distinct unit_level, township_code from marts.agg_indicators").fetchall())

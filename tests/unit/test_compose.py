@@ -143,3 +143,15 @@ def test_superset_metadata_password_is_not_on_psql_command_line():
     psql = next(line for line in script.splitlines() if line.startswith("psql "))
     assert "SUPERSET_DB_PASSWORD" not in psql and "pw=" not in psql  # ps shows a command line
     assert "\\getenv pw SUPERSET_DB_PASSWORD" in script and "password :'pw'" in script
+
+
+def test_the_compose_warehouse_logs_no_query_error_as_the_embedded_server(compose):
+    """A query error's message quotes the value it choked on: compose's PostgreSQL takes the
+    settings the embedded server has (kcbx.warehouse.QUIET_SERVER_LOG, one source of truth)."""
+    from kcbx.warehouse import QUIET_SERVER_LOG
+
+    command = compose["services"]["warehouse"]["command"]
+    assert command[0] == "postgres"
+    flags, settings = command[1::2], dict(option.split("=", 1) for option in command[2::2])
+    assert set(flags) == {"-c"} and len(command) % 2 == 1
+    assert settings == QUIET_SERVER_LOG

@@ -30,6 +30,21 @@ print(json.dumps({
     "dags": sorted(bag.dags),
     "params": sorted(dag.params.keys()) if dag else None,
     "modules": sorted(m for m in sys.modules if m.startswith("kcbx")),
+    "upstream": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks} if dag else None,
+    "teardowns": sorted(t.task_id for t in dag.tasks if t.is_teardown) if dag else None,
+    # What decides the run's state: tasks whose only downstream tasks are teardowns.
+    "leaves": sorted(
+        t.task_id for t in dag.tasks
+        if not t.is_teardown and all(dag.get_task(d).is_teardown for d in t.downstream_task_ids)
+    ) if dag else None,
+    "unguarded": sorted(
+        t.task_id for t in dag.tasks
+        if not getattr(
+            getattr(t, "python_callable", None) or getattr(t, "partial_kwargs", {}).get("python_callable"),
+            "kcbx_safe_task",
+            False,
+        )
+    ) if dag else None,
 }))
 """
 
@@ -48,9 +63,18 @@ def test_dag_parses_without_errors_or_database(tmp_path):
     assert report["errors"] == {}
     assert report["dags"] == ["kcbx_landing_watch", "kcbx_term"]
     assert report["tasks"] == [
-        "acquire_term", "has_changes", "ingest", "prepare", "quality", "release_term", "report",
+        "acquire_term", "has_changes", "ingest", "prepare", "quality", "quality_gate", "release_term", "report",
         "resolve_term", "transform",
     ]  # fmt: skip
+    # An errored data-quality check fails the run at its end, after the report: quality_gate
+    # reads quality's result, runs after report, and is what decides the run's state (the
+    # lock's release is a teardown after it).
+    assert report["upstream"]["report"] == ["quality", "resolve_term"]
+    assert report["upstream"]["quality_gate"] == ["quality", "report"]
+    assert report["upstream"]["release_term"] == ["acquire_term", "quality_gate", "resolve_term"]
+    assert report["teardowns"] == ["release_term"] and report["leaves"] == ["quality_gate"]
+    # Every task body runs inside failures.safe_task (no delivered value in a task log).
+    assert report["unguarded"] == []
     assert report["params"] == ["landing", "rebuild", "term"]
     # The pipeline package is imported inside tasks; parsing reads only the schedule and
     # failure settings, and the retry policy resolves the warehouse's exception class

@@ -21,7 +21,20 @@ import xlwt
 from kcbx.ingest import fast, readers, workbooks
 from kcbx.ingest.rows import REASON_LABELS
 from kcbx.normalise import has_controls, strip_controls, without_controls
-from tests.data.bad.corpus import _minimal_xlsx, dimensions_xls, relocated_sheet_xlsx, sparse_xlsx
+from tests.data.bad.corpus import (
+    _minimal_xlsx,
+    dimensions_xls,
+    relocated_sheet_xlsx,
+    relocated_sparse_xlsx,
+    sparse_xlsx,
+)
+
+pytestmark = pytest.mark.unit
+
+# The python-calamine release whose allocations kcbx/ingest/workbooks.py models (the grid
+# its first sheet builds, what an .xls reserves, how it finds and names parts) and which
+# the bounds there were measured against.
+CALAMINE_VERIFIED = "0.9.1"
 
 
 def check(content: bytes, kind: str = "xlsx") -> None:
@@ -54,6 +67,21 @@ def roll(rows: int = 50) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def test_python_calamine_is_the_release_the_bounds_were_verified_against():
+    """workbooks.py re-implements calamine's allocation rules instead of calling it: a new
+    release may size its grid or reserve memory otherwise, and a bound that no longer holds
+    would not make any other test fail."""
+    from importlib.metadata import version
+
+    installed = version("python-calamine")
+    assert installed == CALAMINE_VERIFIED, (
+        f"python-calamine is {installed}, but kcbx/ingest/workbooks.py's bounds were verified against "
+        f"{CALAMINE_VERIFIED}: re-verify kcbx/ingest/workbooks.py's model of calamine's allocations (the sheet "
+        "grid, the .xls DIMENSIONS reserve, part lookup; bench/reader_bench.py and this module's calamine_extent "
+        "tests) against the new release before raising the pin here and in pyproject.toml/constraints.txt"
+    )
 
 
 # --- XLSX: the first sheet, its size and its grid ---
@@ -138,6 +166,16 @@ def test_the_relocated_sheet_is_found_and_bounded(monkeypatch):
     assert extent(content, "xl/data.xml") == (2, 5)
     monkeypatch.setattr(workbooks, "MAX_SHEET_XML", 512)
     with pytest.raises(workbooks.Refused, match="工作表过大"):
+        check(content)
+
+
+def test_the_grid_bound_follows_the_relocated_sheet():
+    """The sparse sheet stored as xl/data.xml is refused as the sparse sheet is."""
+    content = relocated_sparse_xlsx()
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert not any(name.startswith("xl/worksheets/") for name in archive.namelist())
+    assert extent(content, "xl/data.xml") == extent(content, "xl/data.xml", exact=True) == (1_048_576, 16_384)
+    with pytest.raises(workbooks.Refused, match="1,048,576 行 × 16,384 列"):
         check(content)
 
 

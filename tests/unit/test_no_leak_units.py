@@ -209,3 +209,68 @@ def test_json_documents_carry_no_value_in_any_error(capsys):
         "error": None,
         "n": [1, {"error": "学期编号无效 / invalid term"}],
     }
+
+
+# --- 3. one choke point: what `kcbx status` shows and what record_failure stores -----------
+
+
+def test_kcbx_status_text_shows_a_stored_error_only_through_safe_error():
+    """An error an older release stored (identity numbers blanked, the name and phone
+    not), or any text in audit.pipeline_runs, is reduced before `kcbx status` prints it."""
+    from kcbx.ops.status import TermStatus, lines
+
+    stored = f"IllegalCharacterError: {NAME_WITH_CONTROL} {PHONE} cannot be used in worksheets.\nrow {NUMBER}"
+    term = TermStatus(
+        term_id="2025-2026-1",
+        feeds=[],
+        last_run={
+            "run_id": "scheduled__x",
+            "result": "failed",
+            "started_at": None,
+            "finished_at": None,
+            "failed_task": "report",
+            "error": stored,
+        },
+        findings=None,
+        open_cases=None,
+        quality={
+            "checks": 1,
+            "failed": [],
+            "errored": [{"suite": "s", "check": "c", "severity": "critical", "error": f"KeyError('{NAME}')"}],
+        },
+    )
+    text = "\n".join(lines([term]))
+    assert leaked(text) == [], text
+    assert "失败步骤 failed at report: IllegalCharacterError: … cannot be used in worksheets." in text
+    assert "出错 error: s.c (KeyError('…'))" in text
+
+
+def test_record_failure_stores_safe_error_text(monkeypatch):
+    from kcbx import pipeline
+    from kcbx.orchestration import changes
+
+    stored = []
+    monkeypatch.setattr(pipeline.settings_module, "load", lambda: None)
+    monkeypatch.setattr(pipeline, "stage_url", lambda settings, stage: "postgresql://nowhere/kcbx")
+
+    class Connection:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(pipeline, "connect", lambda url, autocommit=False: Connection())
+    monkeypatch.setattr(changes, "record_failure", lambda conn, *args: stored.append(args))
+    for error in (
+        f"\n  ValueError: bad row {[NUMBER, NAME, PHONE]}\nCONTEXT: {NAME}",
+        PLANTED_EXCEPTIONS["runtime-phone-grouped"],
+        f"{NAME_WITH_CONTROL} cannot be used in worksheets.",
+    ):
+        pipeline.record_failure("2025-2026-1", "run", "report", error)
+    assert [error for *_, error in stored] == [
+        "ValueError: bad row ['…', '…', '…']",
+        "RuntimeError: 电话 … / …",
+        "… cannot be used in worksheets.",
+    ]
+    assert all(leaked(error) == [] for *_, error in stored)

@@ -357,3 +357,29 @@ def test_no_tracked_file_holds_a_default_secret():
         and pattern.search((ROOT / name).read_text(errors="ignore"))
     ]
     assert offenders == [] or offenders == ["tests/unit/test_security_units.py"], offenders
+
+
+def test_the_services_get_the_warehouses_address_never_a_login_or_secret():
+    """`make serve` hands the services the set-up login's address: an allow-list of
+    connection settings, so sslpassword, passfile, options, service and the client
+    certificate (the set-up login's identity) stay behind."""
+    from kcbx.orchestration.services import ADDRESS_KEYS, warehouse_address
+
+    admin = (
+        "postgresql://postgres:adm1n-s3cret@db:5432/kcbx?sslmode=verify-full&sslrootcert=/etc/kcbx/ca.pem"
+        "&sslpassword=key-s3cret&passfile=/root/.pgpass&options=-c%20role%3Dpostgres&service=kcbx-admin"
+        "&sslcert=/root/admin.crt&sslkey=/root/admin.key&krbsrvname=postgres&requirepeer=postgres"
+        "&connect_timeout=10&application_name=kcbx&target_session_attrs=read-write&keepalives_idle=30"
+    )
+    address = warehouse_address(admin)
+    assert address == (
+        "postgresql://db:5432/kcbx?sslmode=verify-full&sslrootcert=/etc/kcbx/ca.pem&connect_timeout=10"
+        "&application_name=kcbx&target_session_attrs=read-write&keepalives_idle=30"
+    )
+    for kept_out in ("s3cret", "pgpass", "options", "role", "service", "admin.", "krbsrvname", "requirepeer"):
+        assert kept_out not in address, kept_out
+    dsn = "host=/run/postgresql port=5433 dbname=kcbx user=kcbx password=s3cret passfile=/p sslpassword=x"
+    assert warehouse_address(dsn) == "postgresql:///kcbx?host=/run/postgresql&port=5433"
+    assert not {"user", "password", "passfile", "sslpassword", "service", "options", "sslcert", "sslkey"} & set(
+        ADDRESS_KEYS
+    )

@@ -1,12 +1,13 @@
 {{ config(post_hook="{{ township_row_security(null_is_county=true) }}", grants={'+select': ['kcbx_township']}) }}
--- Children per 重点群体 and township (and the county, township_code null), for BI
--- accounts instead of dim_child's per-child flags. A count below
--- var('bi_min_group_size') children is suppressed (null, is_suppressed): a group of
--- two orphans in a township would otherwise name them to anyone who knows the village.
--- Complementary suppression: the county's count minus the townships shown is the sum of
--- the townships hidden, so when a group hides any township it hides its smallest
--- townships until at least two are hidden and together they hold at least
--- bi_min_group_size children; the difference then never points at a township's count.
+-- Children per 重点群体 and township (and the county, is_county), for BI accounts instead
+-- of dim_child's per-child flags. A count below var('bi_min_group_size') children is
+-- suppressed (null, is_suppressed): a group of two orphans in a township would otherwise
+-- name them to anyone who knows the village. Complementary suppression: the county's
+-- count minus the townships shown is the sum of those hidden, and hiding a few more (the
+-- smallest, say) still leaves bounds that can pin a count down; so a group with any
+-- township below the size shows no township at all, only the county (when it is not
+-- below the size itself). Children whose township is unknown are a township-level cell
+-- with no township code.
 with children as (
     select * from {{ ref('dim_child') }}
 ),
@@ -33,63 +34,30 @@ counted as (
     group by grouping sets ((home_township_code, priority_group), (priority_group))
 ),
 
--- townships of a group from the smallest, with the children of those before each
-ranked_townships as (
-    select
-        *,
-        row_number() over by_size as size_rank,
-        coalesce(sum(children) over by_size_before, 0) as children_before,
-        count(*) filter (where children < {{ var('bi_min_group_size') }})
-            over (partition by priority_group) as primary_hidden
+small_groups as (
+    select distinct priority_group
     from counted
-    where not is_county
-    window
-        by_size as (partition by priority_group order by children, township_code nulls first),
-        by_size_before as (
-            partition by priority_group order by children, township_code nulls first
-            rows between unbounded preceding and 1 preceding
-        )
+    where not is_county and children < {{ var('bi_min_group_size') }}
 ),
 
-hidden_townships as (
+flagged as (
     select
-        township_code,
-        priority_group,
-        is_county,
-        children,
-        primary_hidden > 0
-        and (
-            size_rank <= primary_hidden
-            or size_rank - 1 < 2
-            or children_before < {{ var('bi_min_group_size') }}
-        ) as is_hidden
-    from ranked_townships
-),
-
-county as (
-    select
-        township_code,
-        priority_group,
-        is_county,
-        children,
-        children < {{ var('bi_min_group_size') }} as is_hidden
+        counted.*,
+        counted.children < {{ var('bi_min_group_size') }}
+        or (not counted.is_county and small_groups.priority_group is not null) as is_hidden
     from counted
-    where is_county
-),
-
-cells as (
-    select * from hidden_townships
-    union all
-    select * from county
+    left join small_groups
+        on counted.priority_group = small_groups.priority_group
 ),
 
 final as (
     select
         township_code,
         priority_group,
+        is_county,
         case when not is_hidden then children end as children,
         is_hidden as is_suppressed
-    from cells
+    from flagged
 )
 
 select * from final

@@ -1,8 +1,9 @@
-{{ config(post_hook="{{ township_row_security() }}", grants={'+select': ['kcbx_township']}) }}
+{#- Per child: auditors and admins (and the reporter, for the 预警名单) only. BI and
+    township accounts read the counts of agg_early_warnings. -#}
+{{ config(grants={'select': ['kcbx_auditor', 'kcbx_admin']}) }}
 -- 预警: one row per child per school week it is warned (int_warning_scores): the score and
 -- the attendance behind it. is_new: not warned the week before. Why a child scored (its
--- 重点群体, an earlier case, the parts in words) is per-child sensitive and lives in
--- marts.ledger_early_warnings, which BI and township accounts cannot read.
+-- 重点群体, an earlier case, the parts in words) is in marts.ledger_early_warnings.
 with scores as (
     select * from {{ ref('int_warning_scores') }}
 ),
