@@ -11,19 +11,4 @@
 -- again.
 {{ config(severity='warn', store_failures=true) }}
 
-with cells as (
-    select * from {{ source('audit', 'control_char_cells') }}
-),
-
-current_files as (
-    select * from {{ source('audit', 'load_files') }}
-    where superseded_at is null
-),
-
-final as (
-    select current_files.term_id, current_files.feed, current_files.file_name, cells.source_row, cells.column_name
-    from cells
-    inner join current_files on cells.load_id = current_files.load_id
-)
-
-select * from final
+{{ current_delivery_cells('control_char_cells') }}

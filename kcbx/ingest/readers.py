@@ -299,6 +299,14 @@ def _same_file(fh: BinaryIO, kind: str) -> Iterator[str]:
         yield str(target)
 
 
+def _reject_calamine_failure(exc: BaseException, kind: str) -> None:
+    """The file's rejection when calamine failed on it (the caller re-raises anything else)."""
+    if _calamine_failed(exc):
+        raise FileProblem(
+            f"不是有效的 Excel 工作簿 / not a readable {kind.upper()} workbook ({type(exc).__name__})"
+        ) from None
+
+
 def _calamine_failed(exc: BaseException) -> bool:
     """An error from calamine for a broken or fake workbook, including a Rust panic
     (pyo3's PanicException is a BaseException, which `except Exception` misses)."""
@@ -320,11 +328,8 @@ def _open_workbook(path: Path):
                 workbook = CalamineWorkbook.from_path(same)
                 sheet = workbook.get_sheet_by_index(0)
             except BaseException as exc:
-                if not _calamine_failed(exc):
-                    raise
-                raise FileProblem(
-                    f"不是有效的 Excel 工作簿 / not a readable {kind.upper()} workbook ({type(exc).__name__})"
-                ) from None
+                _reject_calamine_failure(exc, kind)
+                raise
         try:
             # iter_rows starts at row 1 (leading blank rows included), so numbers are Excel's.
             numbered = enumerate(sheet.iter_rows(), start=1)
@@ -337,11 +342,8 @@ def _open_workbook(path: Path):
                         read[0] = number
                         yield number, cells
                 except BaseException as exc:
-                    if not _calamine_failed(exc):
-                        raise
-                    raise FileProblem(
-                        f"不是有效的 Excel 工作簿 / not a readable {kind.upper()} workbook ({type(exc).__name__})"
-                    ) from None
+                    _reject_calamine_failure(exc, kind)
+                    raise
 
             yield kind, counted(), lambda: read[0] / height
         finally:

@@ -25,16 +25,38 @@ class BoundedQueuedWriter(QueuedLibpqWriter):
         self._queue = queue.Queue(maxsize=32)
 
 
-class RejectSpool:
-    """Rejected rows wait on disk past a few MB, so memory does not grow with bad files."""
+class _Spool:
+    """Rows for an audit table, waiting on disk past a few MB (memory does not grow with
+    bad files) until the load COPYs them in."""
+
+    copy_sql = ""  # the COPY statement, per subclass
+    max_size = 1 << 20
 
     def __init__(self, load_id: int):
         self.load_id = load_id
         self.count = 0
         self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed in copy_into)
-            max_size=4 << 20, mode="w+", encoding="utf-8", newline=""
+            max_size=self.max_size, mode="w+", encoding="utf-8", newline=""
         )
         self._writer = csv.writer(self._file, lineterminator="\n")
+
+    def copy_into(self, conn: psycopg.Connection) -> None:
+        if self.count:
+            self._file.seek(0)
+            with conn.cursor() as cur, cur.copy(self.copy_sql) as copy:
+                while chunk := self._file.read(1 << 20):
+                    copy.write(chunk)
+        self._file.close()
+
+
+class RejectSpool(_Spool):
+    """Rejected rows, as delivered (less control characters)."""
+
+    copy_sql = (
+        "copy audit.rejected_rows (load_id, source_row, reason, reason_label, column_name, raw_row) "
+        "from stdin (format csv)"
+    )
+    max_size = 4 << 20
 
     def add(self, number: int, reason: str, column: str | None, delivered: dict) -> None:
         label = REASON_LABELS[reason]
@@ -44,49 +66,16 @@ class RejectSpool:
         self._writer.writerow([self.load_id, number, reason, label, column, raw_row])
         self.count += 1
 
-    def copy_into(self, conn: psycopg.Connection) -> None:
-        if self.count:
-            self._file.seek(0)
-            with (
-                conn.cursor() as cur,
-                cur.copy(
-                    "copy audit.rejected_rows (load_id, source_row, reason, reason_label, column_name, raw_row) "
-                    "from stdin (format csv)"
-                ) as copy,
-            ):
-                while chunk := self._file.read(1 << 20):
-                    copy.write(chunk)
-        self._file.close()
 
-
-class CellSpool:
+class CellSpool(_Spool):
     """Where a load's cells held control characters, for audit.control_char_cells: the
-    row and column, never the value. On disk past a few MB, like the rejected rows."""
+    row and column, never the value."""
 
-    def __init__(self, load_id: int):
-        self.load_id = load_id
-        self.count = 0
-        self._file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (closed in copy_into)
-            max_size=1 << 20, mode="w+", encoding="utf-8", newline=""
-        )
-        self._writer = csv.writer(self._file, lineterminator="\n")
+    copy_sql = "copy audit.control_char_cells (load_id, source_row, column_name) from stdin (format csv)"
 
     def add(self, number: int, column: str) -> None:
         self._writer.writerow([self.load_id, number, column])
         self.count += 1
-
-    def copy_into(self, conn: psycopg.Connection) -> None:
-        if self.count:
-            self._file.seek(0)
-            with (
-                conn.cursor() as cur,
-                cur.copy(
-                    "copy audit.control_char_cells (load_id, source_row, column_name) from stdin (format csv)"
-                ) as copy,
-            ):
-                while chunk := self._file.read(1 << 20):
-                    copy.write(chunk)
-        self._file.close()
 
 
 def _stored(value: object) -> str | None:

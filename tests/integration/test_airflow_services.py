@@ -15,7 +15,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import psycopg
 import pytest
 
 from tests.conftest import KCBX, TEST_PII_KEY, _free_port
+from tests.observers import Mailbox, alert_env
 
 pytestmark = pytest.mark.integration
 
@@ -71,28 +71,6 @@ class Api:
         raise AssertionError(f"run {run_id} not finished after {timeout:.0f}s: {self.tasks(run_id)}")
 
 
-class Mailbox:
-    """A local SMTP server (aiosmtpd) keeping every message it receives."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list = []
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                outer.messages.append(message_from_bytes(envelope.content))
-                return "250 OK"
-
-        self.port = _free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-
 @pytest.fixture(scope="module")
 def mailbox():
     box = Mailbox()
@@ -110,15 +88,7 @@ def served(tmp_path_factory, mailbox):
         "KCBX_DATABASE_URL": "",
         "KCBX_AIRFLOW_PORT": str(_free_port()),
         "KCBX_WATCH_CRON": "* * * * *",
-        "KCBX_ALERT_EMAIL": "county-data-team@example.org",
-        "AIRFLOW_CONN_KCBX_SMTP": json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": mailbox.port,
-                "extra": {"from_email": "kcbx@example.org", "disable_tls": True, "disable_ssl": True},
-            }
-        ),
+        **alert_env(mailbox),
         # the tests kill a scheduler; a task whose supervisor died fails sooner
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
     }

@@ -25,6 +25,7 @@ from kcbx.identity import child_key
 from kcbx.ops.schemas import SCHEMAS
 from tests.conftest import TERM, TEST_PII_KEY, embedded_warehouse
 from tests.data.bad.corpus import COMMAS, CONTROL_NAME, CONTROL_NUMBER, CORPUS, NUL_MARKER
+from tests.observers import log_files
 
 pytestmark = pytest.mark.integration
 
@@ -56,19 +57,6 @@ class Run:
     control_cells: dict[tuple[str, str], list[tuple[int, str]]]
     findings: set[tuple[str, str | None, str | None]]
     corpus_roll_calls: set[tuple[str, str]]  # (school, 学籍号) of the roll calls hostile files loaded
-
-
-def _logs(home: Path) -> dict[str, str]:
-    """Every log under KCBX_HOME (the embedded server's, dbt's, Airflow's task logs), not
-    the reports and ledgers, where names belong, nor the database's own files."""
-    found = {}
-    for path in sorted(home.rglob("*")):
-        parts = path.relative_to(home).parts
-        if not path.is_file() or (parts[0] in ("reports", "pgdata") and path.name != "log"):
-            continue
-        if "logs" in parts or path.suffix == ".log" or path.name in ("log", "run_results.json"):
-            found[str(path.relative_to(home))] = path.read_bytes().decode("utf-8", "replace")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +113,7 @@ def run(county, tmp_path_factory) -> Run:
             done.stdout,
             done.stderr,
             done.returncode,
-            _logs(warehouse.home),
+            log_files(warehouse.home),
             files,
             reasons,
             control_cells,

@@ -31,8 +31,6 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date
-from email import message_from_bytes
-from email.header import decode_header, make_header
 from pathlib import Path
 
 import openpyxl
@@ -41,7 +39,8 @@ import pytest
 
 from kcbx import identity
 from kcbx.feeds import catalogue
-from tests.conftest import TERM, Warehouse, _free_port, embedded_warehouse
+from tests.conftest import TERM, Warehouse, embedded_warehouse
+from tests.observers import Mailbox, alert_env, log_files
 
 pytestmark = pytest.mark.integration
 
@@ -187,68 +186,19 @@ def planted(tmp_path_factory) -> Planted:
     return result
 
 
-class Mailbox:
-    """A local SMTP server keeping what it receives, decoded: subject and text parts."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[str] = []
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                message = message_from_bytes(envelope.content)
-                parts = [str(make_header(decode_header(message["Subject"] or "")))]
-                parts += [
-                    part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
-                    for part in message.walk()
-                    if not part.is_multipart()
-                ]
-                outer.messages.append("\n".join(parts))
-                return "250 OK"
-
-        self.port = _free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-
 @pytest.fixture(scope="module")
 def mailbox():
     box = Mailbox()
     yield box
-    box.controller.stop()
+    box.stop()
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, mailbox):
     warehouse = embedded_warehouse(tmp_path_factory, "no-leaks")
-    warehouse.env |= {
-        "KCBX_ALERT_EMAIL": "county-data-team@example.org",
-        "AIRFLOW_CONN_KCBX_SMTP": json.dumps(
-            {
-                "conn_type": "smtp",
-                "host": "127.0.0.1",
-                "port": mailbox.port,
-                "extra": {"from_email": "kcbx@example.org", "disable_tls": True, "disable_ssl": True},
-            }
-        ),
-    }
+    warehouse.env |= alert_env(mailbox)
     yield warehouse
     warehouse.kcbx("db", "stop")
-
-
-def log_files(home: Path) -> dict[str, str]:
-    """Every log under KCBX_HOME: Airflow's task logs, dbt's log and run results, the
-    embedded server's log. Reports, ledgers and the data itself are not logs."""
-    found = {}
-    for path in sorted(home.rglob("*")):
-        parts = path.relative_to(home).parts
-        if not path.is_file() or (parts[0] in ("reports", "pgdata") and path.name != "log"):
-            continue
-        if "logs" in parts or path.suffix == ".log" or path.name in ("log", "run_results.json"):
-            found[str(path.relative_to(home))] = path.read_bytes().decode("utf-8", "replace")
-    return found
 
 
 def pipeline_run_errors(warehouse: Warehouse) -> str:
@@ -294,7 +244,7 @@ def succeeded(home, planted, mailbox) -> Seen:
     seen.command(home, "ledgers", "ledgers", "--term", TERM, "--json")
     seen.texts |= {f"log {name}": text for name, text in log_files(home.home).items()}
     seen.texts["audit.pipeline_runs.error"] = pipeline_run_errors(home)
-    seen.texts |= {f"e-mail {i}": text for i, text in enumerate(mailbox.messages)}
+    seen.texts |= {f"e-mail {i}": text for i, text in enumerate(mailbox.texts)}
     return seen
 
 
@@ -306,16 +256,16 @@ def failed(home, planted, mailbox, succeeded) -> Seen:
     seen.texts["corrupted"] = _execute(
         home, "update raw.huji set status_changed_on = name where id_number = %s", (planted.child,)
     )
-    mails_before = len(mailbox.messages)
+    mails_before = len(mailbox.texts)
     seen.command(home, "run", "run", "--landing", str(planted.landing), "--term", TERM, "--rebuild", "--json")
     deadline = time.monotonic() + 30
-    while len(mailbox.messages) == mails_before and time.monotonic() < deadline:
+    while len(mailbox.texts) == mails_before and time.monotonic() < deadline:
         time.sleep(0.5)
     seen.command(home, "status --json", "status", "--json")
     seen.command(home, "status", "status")
     seen.texts |= {f"log {name}": text for name, text in log_files(home.home).items()}
     seen.texts["audit.pipeline_runs.error"] = pipeline_run_errors(home)
-    seen.texts |= {f"e-mail {i}": text for i, text in enumerate(mailbox.messages[mails_before:])}
+    seen.texts |= {f"e-mail {i}": text for i, text in enumerate(mailbox.texts[mails_before:])}
     return seen
 
 
