@@ -1,6 +1,6 @@
 """Full-term benchmark: `kcbx run` end to end on synthetic counties of growing size.
 
-    python bench/full_run_bench.py [--sizes 25000 50000 100000]
+    python bench/full_run_bench.py [--sizes 25000 50000 100000] [--baseline DIR]
 
 For each size: wall time and peak memory of the whole run, the time of each DAG stage
 (from the Airflow metadata), of each dbt node (run_results.json), kaoqin ingest against a
@@ -8,6 +8,11 @@ plain COPY of the same files measured on the same server, a rerun over the same
 landing folder (nothing new: the share SPEC §6 wants in seconds), and a rerun after one more
 week of attendance arrives (the term's last week is held back from the first run; the
 warehouse is vacuumed in between, as autovacuum would have done during that week).
+With --baseline DIR (a checkout of an earlier commit), each size is also run with that
+checkout's code (its kcbx package, DAG, dbt project and SQL, on PYTHONPATH), right before
+the current code on the same data and machine, and the ratios current / baseline are
+recorded: timings on a shared 2-core machine drift between sessions, ratios within one
+run do not.
 Writes bench/results.json (section "full_run") and bench/full_run.svg (time by size).
 """
 
@@ -92,13 +97,15 @@ def synthesize(children: int) -> Path:
     return landing
 
 
-def run(landing: Path, home: Path, detail: bool = True) -> dict:
+def run(landing: Path, home: Path, detail: bool = True, code: Path | None = None) -> dict:
     env = os.environ | {
         "KCBX_HOME": str(home),
         "KCBX_REPORTS_DIR": str(home / "reports"),
         "KCBX_PII_KEY": PII_KEY,
         "KCBX_DATABASE_URL": "",
     }
+    if code is not None:  # that checkout's kcbx package ahead of the editable install
+        env["PYTHONPATH"] = str(code)
     started = time.monotonic()
     process = subprocess.Popen(
         [KCBX, "run", "--landing", str(landing), "--term", TERM],
@@ -126,7 +133,7 @@ def run(landing: Path, home: Path, detail: bool = True) -> dict:
         "peak_pipeline_rss_mb": round(memory.pipeline_mb),
         "peak_server_uss_mb": round(memory.server_mb),
         "stages": stage_seconds(home),
-        "dbt_nodes": dbt_seconds(),
+        "dbt_nodes": dbt_seconds(home),
     }
 
 
@@ -142,8 +149,9 @@ def stage_seconds(home: Path) -> dict:
     return {task: round((parse(end) - parse(start)).total_seconds(), 1) for task, start, end in rows}
 
 
-def dbt_seconds() -> dict:
-    results = json.loads((ROOT / "dbt_project" / "target" / "run_results.json").read_text())["results"]
+def dbt_seconds(home: Path) -> dict:
+    # dbt writes its artifacts under the run's KCBX_HOME (kcbx.settings.dbt_artifacts_dir)
+    results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
     by_kind: dict[str, float] = defaultdict(float)
     models = {}
     for r in results:
@@ -210,8 +218,8 @@ def kaoqin_copy_ratio(home: Path, landing: Path) -> dict:
     }
 
 
-def commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+def commit(checkout: Path = ROOT) -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
     return head.stdout.strip() or "unknown"
 
 
@@ -245,59 +253,93 @@ def plot(figures: list[dict]) -> None:
     PLOT.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
+def measure(children: int, landing: Path, first: Path, rest: Path, held: int, code: Path | None = None) -> dict:
+    """A full run, a rerun with nothing new, and a run of all weeks but the last then the
+    last week, each on a fresh warehouse, with `code`'s kcbx (None: this checkout's)."""
+    who = f" ({code})" if code else ""
+    home = DATA / f"home-{children}"
+    # the held-back week goes back to rest/ so that baseline and current see the same data
+    for path in (first / TERM / "kaoqin").glob("*.csv"):
+        if (rest / TERM / "kaoqin" / path.name).exists():
+            path.unlink()
+    print(f"[bench] {children} children{who}: full run (all weeks, fresh warehouse)", flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+    full = run(landing, home, code=code)
+    print(f"[bench] {children} children{who}: the same landing folder again (nothing new)", flush=True)
+    unchanged = run(landing, home, detail=False, code=code)
+    copy = kaoqin_copy_ratio(home, landing)
+    subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
+    print(f"[bench] {children} children{who}: all but the last week, then the last week", flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+    before = run(first, home, code=code)
+    settle(home)
+    for path in (rest / TERM / "kaoqin").glob("*.csv"):
+        shutil.copy(path, first / TERM / "kaoqin" / path.name)
+    week = run(first, home, code=code)
+    subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
+    return {
+        "children": children,
+        "attendance_rows": copy["kaoqin_rows"],
+        "full": full,
+        "ingest_vs_copy": copy,
+        "no_change": {
+            "rerun_seconds": unchanged["seconds"],
+            "rerun_share_of_full_run": round(unchanged["seconds"] / full["seconds"], 3),
+            "target_share": 0.05,
+        },
+        "new_week": {
+            "rows_added": held,
+            "first_run_seconds": before["seconds"],
+            "rerun_seconds": week["seconds"],
+            "rerun_share_of_full_run": round(week["seconds"] / full["seconds"], 2),
+            "target_share": 0.20,
+            "stages": week["stages"],
+            "dbt_by_kind": week["dbt_nodes"]["by_kind"],
+            "slowest_models": week["dbt_nodes"]["slowest_models"],
+        },
+    }
+
+
+def ratios(current: dict, baseline: dict) -> dict:
+    """current / baseline for the figures that say what a term costs."""
+    pairs = {
+        "full_run_seconds": (current["full"]["seconds"], baseline["full"]["seconds"]),
+        "ingest_seconds": (current["full"]["stages"].get("ingest", 0), baseline["full"]["stages"].get("ingest", 0)),
+        "transform_seconds": (
+            current["full"]["stages"].get("transform", 0),
+            baseline["full"]["stages"].get("transform", 0),
+        ),
+        "quality_seconds": (current["full"]["stages"].get("quality", 0), baseline["full"]["stages"].get("quality", 0)),
+        "report_seconds": (current["full"]["stages"].get("report", 0), baseline["full"]["stages"].get("report", 0)),
+        "new_week_seconds": (current["new_week"]["rerun_seconds"], baseline["new_week"]["rerun_seconds"]),
+        "peak_pipeline_rss_mb": (current["full"]["peak_pipeline_rss_mb"], baseline["full"]["peak_pipeline_rss_mb"]),
+    }
+    return {name: round(now / then, 2) if then else None for name, (now, then) in pairs.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[25_000, 50_000, 100_000])
+    parser.add_argument("--baseline", type=Path, help="a checkout of an earlier commit to measure beside this one")
+    parser.add_argument("--code", type=Path, help="measure this checkout's code instead of the installed one")
     args = parser.parse_args()
     figures = []
     for children in args.sizes:
         landing = synthesize(children)
-        home = DATA / f"home-{children}"
         first, rest = DATA / f"first-{children}", DATA / f"rest-{children}"
         for target in (first, rest):
             shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(landing / TERM, first / TERM)
         held = hold_back_last_week(first / TERM, rest / TERM / "kaoqin")
-        print(f"[bench] {children} children: full run (all weeks, fresh warehouse)", flush=True)
-        shutil.rmtree(home, ignore_errors=True)
-        full = run(landing, home)
-        print(f"[bench] {children} children: the same landing folder again (nothing new)", flush=True)
-        unchanged = run(landing, home, detail=False)
-        copy = kaoqin_copy_ratio(home, landing)
-        subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
-        print(f"[bench] {children} children: all but the last week, then the last week", flush=True)
-        shutil.rmtree(home, ignore_errors=True)
-        before = run(first, home)
-        settle(home)
-        for path in (rest / TERM / "kaoqin").glob("*.csv"):
-            shutil.copy(path, first / TERM / "kaoqin" / path.name)
-        week = run(first, home)
-        subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
-        figures.append(
-            {
-                "children": children,
-                "attendance_rows": copy["kaoqin_rows"],
-                "full": full,
-                "ingest_vs_copy": copy,
-                "no_change": {
-                    "rerun_seconds": unchanged["seconds"],
-                    "rerun_share_of_full_run": round(unchanged["seconds"] / full["seconds"], 3),
-                    "target_share": 0.05,
-                },
-                "new_week": {
-                    "rows_added": held,
-                    "first_run_seconds": before["seconds"],
-                    "rerun_seconds": week["seconds"],
-                    "rerun_share_of_full_run": round(week["seconds"] / full["seconds"], 2),
-                    "target_share": 0.20,
-                    "stages": week["stages"],
-                    "dbt_by_kind": week["dbt_nodes"]["by_kind"],
-                    "slowest_models": week["dbt_nodes"]["slowest_models"],
-                },
-            }
-        )
+        if args.baseline:
+            baseline = measure(children, landing, first, rest, held, code=args.baseline.resolve())
+            figures_baseline = {"commit": commit(args.baseline), **baseline}
+        figures.append(measure(children, landing, first, rest, held, code=args.code and args.code.resolve()))
+        if args.baseline:
+            figures[-1]["baseline"] = figures_baseline
+            figures[-1]["ratio_to_baseline"] = ratios(figures[-1], figures_baseline)
         figures[-1]["measured"] = datetime.now().isoformat(timespec="seconds")
-        figures[-1]["commit"] = commit()
+        figures[-1]["commit"] = commit(args.code or ROOT)
         print(f"[bench] {json.dumps({k: v for k, v in figures[-1].items() if k != 'full'}, ensure_ascii=False)}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     # Sizes not measured this time keep their earlier figures (each says when and at
