@@ -158,12 +158,15 @@ QUIET_SERVER_LOG = {"log_min_messages": "log", "log_min_error_statement": "panic
 
 
 def _quiet_server_log(conn: psycopg.Connection) -> None:
-    changed = False
-    for name, value in QUIET_SERVER_LOG.items():
-        if conn.execute("select current_setting(%s)", (name,)).fetchone()[0] != value:
-            conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
-            changed = True
-    if changed:
+    """QUIET_SERVER_LOG on the embedded server; one query when it is already set (this
+    runs whenever a stage asks for the warehouse's URL)."""
+    current = dict(
+        conn.execute("select name, setting from pg_settings where name = any(%s)", (list(QUIET_SERVER_LOG),))
+    )
+    wrong = {name: value for name, value in QUIET_SERVER_LOG.items() if current.get(name) != value}
+    for name, value in wrong.items():
+        conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+    if wrong:
         conn.execute("select pg_reload_conf()")
 
 

@@ -82,10 +82,13 @@ create table if not exists audit.gx_results (
 comment on table audit.gx_results is '数据质量检查结果（Great Expectations）';
 -- A check that could not run (its query raised) is an error, not data that failed (#26):
 -- status passed/failed/error (success stays, true only when passed); error is the
--- exception's class, never its message. Rows written before have no status.
+-- exception's class, never its message. Rows written before the column say what their
+-- success said, so readers need no fallback.
 alter table audit.gx_results
     add column if not exists status text check (status in ('passed', 'failed', 'error')),
     add column if not exists error text;
+update audit.gx_results set status = case when success then 'passed' else 'failed' end where status is null;
+alter table audit.gx_results alter column status set not null;
 
 -- Cells of delivered free text that a spreadsheet would read as a formula or DDE command
 -- (=, +, -, @, tab, CR: OWASP CSV injection). The rows load; this records where such a

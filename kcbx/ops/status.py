@@ -189,16 +189,12 @@ def _last_run(reader: _Reader, term_id: str) -> dict | None:
     }
 
 
-# audit.gx_results.status; a row written before the column existed has none.
-GX_STATUS = "coalesce(status, case when success then 'passed' else 'failed' end)"
-
-
 def _quality(reader: _Reader, term_id: str) -> dict | None:
     """The latest GX run: checks that failed (data) and checks that errored (did not run)."""
     rows = reader.rows(
         "quality",
         "with latest as (select run_id from audit.gx_results where term_id = %s order by validated_at desc limit 1) "
-        f"select suite, expectation, severity, {GX_STATUS}, unexpected_count, error from audit.gx_results "
+        "select suite, expectation, severity, status, unexpected_count, error from audit.gx_results "
         "where run_id = (select run_id from latest) order by suite, expectation",
         (term_id,),
     )

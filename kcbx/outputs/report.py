@@ -104,14 +104,12 @@ SECTIONS = {
     "t.is_met from marts.frozen_term_targets t left join marts.dim_region r on r.region_code = t.unit_code "
     "where t.term_id = %(term)s and t.unit_level in ('county', 'township') "
     "order by t.unit_level = 'township', unit_name, t.target_label",
-    # status: passed, failed (the data), error (the check did not run); rows from before
-    # the column have none. Errors first, then failures.
+    # status: passed, failed (the data), error (the check did not run). Errors first, then failures.
     "quality": "select suite, expectation, case severity when 'critical' then '严重' else '警告' end as severity, "
-    "coalesce(status, case when success then 'passed' else 'failed' end) as status, unexpected_count, error "
+    "status, unexpected_count, error "
     "from audit.gx_results where run_id = (select run_id from audit.gx_results where term_id = %(term)s "
     "order by validated_at desc limit 1) "
-    "order by array_position(array['error', 'failed', 'passed'], coalesce(status, "
-    "case when success then 'passed' else 'failed' end)), suite, expectation",
+    "order by array_position(array['error', 'failed', 'passed'], status), suite, expectation",
 }
 
 

@@ -28,6 +28,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -47,6 +48,22 @@ PASSED, FAILED, ERROR = "passed", "failed", "error"
 class QualityChecksErrored(RuntimeError):
     """Checks that could not run (recorded, and the report written): the run fails at its
     end, in quality_gate. It is not data."""
+
+
+class ResultRow(NamedTuple):
+    """One expectation's result as audit.gx_results stores it (the COPY's columns)."""
+
+    run_id: str
+    term_id: str
+    suite: str
+    expectation: str
+    column_name: str | None
+    success: bool
+    observed_value: str | None
+    unexpected_count: int | None
+    severity: str
+    status: str
+    error: str | None
 
 
 # SQLAlchemy names the driver's exception first: "(psycopg.errors.InsufficientPrivilege) ...".
@@ -205,7 +222,7 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
             if unexpected is None and isinstance(observed, int):
                 unexpected = observed  # UnexpectedRowsExpectation reports the row count as observed
             rows.append(
-                (
+                ResultRow(
                     run_id,
                     term_id,
                     suite_name,
@@ -220,27 +237,16 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
                 )
             )
     # A declared check GX returned no result for did not run either.
-    seen = {(r[2], r[3]) for r in rows}
+    seen = {(r.suite, r.expectation) for r in rows}
     for suite_spec in SUITES:
         for check in suite_spec.checks:
             if (suite_spec.name, check.name) not in seen:
                 rows.append(
-                    (
-                        run_id,
-                        term_id,
-                        suite_spec.name,
-                        check.name,
-                        None,
-                        False,
-                        None,
-                        None,
-                        check.severity,
-                        ERROR,
-                        "NotRun",
-                    )
-                )
+                    ResultRow(run_id, term_id, suite_spec.name, check.name, None, False, None, None, check.severity,
+                              ERROR, "NotRun")
+                )  # fmt: skip
     # The connection dropped under a check: a warehouse fault to retry, not a result to keep.
-    lost = sorted({r[10] for r in rows if r[9] == ERROR and connection_lost(r[10])})
+    lost = sorted({r.error for r in rows if r.status == ERROR and connection_lost(r.error)})
     if lost:
         raise WarehouseUnavailable(
             "数据质量检查时与数据仓库的连接中断，将重试 / the connection to the warehouse was lost during the "
@@ -249,26 +255,26 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
     with (
         connect(url) as conn,
         conn.cursor() as cur,
-        cur.copy(
-            "copy audit.gx_results (run_id, term_id, suite, expectation, column_name, success, "
-            "observed_value, unexpected_count, severity, status, error) from stdin"
-        ) as copy,
+        cur.copy(f"copy audit.gx_results ({', '.join(ResultRow._fields)}) from stdin") as copy,
     ):
         for row in rows:
             copy.write_row(row)
     docs = _publish_docs(uncommitted, settings.reports_dir / term_id)
-    failed = [r for r in rows if r[9] == FAILED]
-    errored = [r for r in rows if r[9] == ERROR]
+    failed = [r for r in rows if r.status == FAILED]
+    errored = [r for r in rows if r.status == ERROR]
     progress(
         f"  数据质量 data quality: {len(rows) - len(failed) - len(errored)}/{len(rows)} 项通过 passed"
         + (f", {len(errored)} 项出错 errored" if errored else "")
         + f"; Data Docs: {docs}"
     )
     for r in failed:
-        rows_found = "" if r[7] is None else f", {r[7]} 行 rows"
-        progress(f"    未通过 not met: {r[2]}.{r[3]} ({r[8]}{rows_found})")
+        rows_found = "" if r.unexpected_count is None else f", {r.unexpected_count} 行 rows"
+        progress(f"    未通过 not met: {r.suite}.{r.expectation} ({r.severity}{rows_found})")
     for r in errored:
-        progress(f"    出错 error: {r[2]}.{r[3]} ({r[10]}) — 检查未能运行，不是数据问题 / the check did not run")
+        progress(
+            f"    出错 error: {r.suite}.{r.expectation} ({r.error}) — "
+            "检查未能运行，不是数据问题 / the check did not run"
+        )
     if errored:
         progress(
             "  报告与名单照常生成，运行在最后一步 quality_gate 失败 / the report and lists are still written; "
@@ -279,7 +285,7 @@ def run(settings: Settings, url: str, term_id: str, progress: Callable[[str], No
         "checks": len(rows),
         "failed": len(failed),
         "errored": len(errored),
-        "errored_checks": [f"{r[2]}.{r[3]} ({r[10]})" for r in errored],
+        "errored_checks": [f"{r.suite}.{r.expectation} ({r.error})" for r in errored],
         "data_docs": str(docs),
     }
 

@@ -22,6 +22,7 @@ from kcbx.orchestration.failures import failure_notice, own_phrases, safe_error,
 from kcbx.outputs import ledgers
 from kcbx.outputs.cells import REPLACEMENT, cell, writable
 from kcbx.pipeline import PipelineInputError
+from tests.unit.callbacks import captured_notices, failure_context
 
 pytestmark = pytest.mark.unit
 
@@ -158,21 +159,9 @@ def test_own_phrases_are_kcbx_words_not_names_or_controls():
 
 
 def test_the_failure_callback_mails_and_records_only_safe_text(monkeypatch):
-    sent, recorded = [], []
-    monkeypatch.setattr(failures, "send", sent.append)
-    monkeypatch.setattr("kcbx.pipeline.record_failure", lambda *args: recorded.append(args))
-
-    class TaskInstance:
-        dag_id, task_id, log_url = "kcbx_term", "report", "http://airflow/log"
-
-        def xcom_pull(self, task_ids):
-            return {"term": "2025-2026-1", "landing": "/srv/landing"}
-
-    class Run:
-        run_id = "manual__2025-10-01T00:00:00+00:00"
-
+    sent, recorded = captured_notices(monkeypatch)
     for exc in PLANTED_EXCEPTIONS.values():
-        failures.on_task_failure({"ti": TaskInstance(), "dag_run": Run(), "exception": exc, "params": {}})
+        failures.on_task_failure(failure_context(exc))
     assert len(sent) == len(recorded) == len(PLANTED_EXCEPTIONS)
     for notice, (term, _run, task_id, error) in zip(sent, recorded, strict=True):
         assert leaked(notice.subject + notice.body + error) == [], notice.body

@@ -12,6 +12,7 @@ from kcbx.airflow_connection import url_from_airflow_value
 from kcbx.orchestration.failures import failure_notice, scrub
 from kcbx.orchestration.schedule import delivered_term, term_for_run
 from kcbx.terms import Term
+from tests.unit.callbacks import captured_notices, failure_context
 
 pytestmark = pytest.mark.unit
 
@@ -208,21 +209,9 @@ def test_a_guarded_task_keeps_its_name_signature_and_result():
 def test_the_failure_callback_records_a_task_errors_text_without_naming_task_error(monkeypatch):
     from kcbx.orchestration import failures
 
-    sent, recorded = [], []
-    monkeypatch.setattr(failures, "send", sent.append)
-    monkeypatch.setattr("kcbx.pipeline.record_failure", lambda *args: recorded.append(args))
-
-    class TaskInstance:
-        dag_id, task_id, log_url = "kcbx_term", "report", "http://airflow/log"
-
-        def xcom_pull(self, task_ids):
-            return {"term": "2025-2026-1", "landing": "/srv/landing"}
-
-    class Run:
-        run_id = "manual__x"
-
+    sent, recorded = captured_notices(monkeypatch)
     leaving = _raised_by_task(KeyError(NAME))
-    failures.on_task_failure({"ti": TaskInstance(), "dag_run": Run(), "exception": leaving, "params": {}})
+    failures.on_task_failure(failure_context(leaving))
     [(_term, _run, task_id, error)] = recorded
     assert (task_id, error) == ("report", "KeyError: '…'") and "KeyError: '…'" in sent[0].body
 
