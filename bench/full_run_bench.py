@@ -153,14 +153,66 @@ def dbt_seconds(home: Path) -> dict:
     # dbt writes its artifacts under the run's KCBX_HOME (kcbx.settings.dbt_artifacts_dir)
     results = json.loads((home / "dbt" / "target" / "run_results.json").read_text())["results"]
     by_kind: dict[str, float] = defaultdict(float)
-    models = {}
+    models, slow_nodes = {}, {}
     for r in results:
         kind = r["unique_id"].split(".")[0]
         by_kind[kind] += r["execution_time"]
         if kind in ("model", "snapshot"):
             models[r["unique_id"].split(".")[-1]] = round(r["execution_time"], 2)
+        if r["execution_time"] > SLOW_NODE_SECONDS:
+            slow_nodes[node_name(r["unique_id"])] = round(r["execution_time"], 2)
     slowest = dict(sorted(models.items(), key=lambda kv: -kv[1])[:12])
-    return {"by_kind": {k: round(v, 1) for k, v in by_kind.items()}, "slowest_models": slowest, "models": models}
+    return {
+        "by_kind": {k: round(v, 1) for k, v in by_kind.items()},
+        "slowest_models": slowest,
+        "nodes_over_2s": dict(sorted(slow_nodes.items(), key=lambda kv: -kv[1])),
+        "models": models,
+    }
+
+
+SLOW_NODE_SECONDS = 2.0
+# A node is reported as grown when it takes this much longer than in the previous
+# results (and at least MIN_GROWTH_SECONDS more: sub-second nodes jitter by 50% here).
+GROWTH_SHARE, MIN_GROWTH_SECONDS = 0.20, 1.0
+
+
+def node_name(unique_id: str) -> str:
+    """model.kcbx.fct_x -> fct_x; test.kcbx.unique_x.1a2b3c -> test:unique_x."""
+    kind, _, rest = unique_id.split(".", 2)
+    name = rest.rsplit(".", 1)[0] if kind == "test" else rest
+    return name if kind in ("model", "snapshot") else f"{kind}:{name}"
+
+
+def grown_nodes(previous: dict[str, float], current: dict[str, float]) -> list[tuple[str, float | None, float]]:
+    """(node, seconds before or None when new, seconds now) for every node that takes more
+    than GROWTH_SHARE longer than before, slowest first: the bench guard's list."""
+    grown = []
+    for node, now in current.items():
+        then = previous.get(node)
+        if then is None:
+            if now > SLOW_NODE_SECONDS:
+                grown.append((node, None, now))
+        elif now > then * (1 + GROWTH_SHARE) and now - then >= MIN_GROWTH_SECONDS:
+            grown.append((node, then, now))
+    return sorted(grown, key=lambda g: -g[2])
+
+
+def report_growth(previous_sizes: list[dict], figures: list[dict]) -> None:
+    """The bench guard: print, per size measured again, the dbt nodes (models, snapshots and
+    every node over 2 s) that grew against the previous bench/results.json, so the commit
+    that makes a model slower says so."""
+    before = {f["children"]: f for f in previous_sizes}
+    for f in figures:
+        old = before.get(f["children"])
+        if old is None or old.get("commit") == f.get("commit"):
+            continue
+        nodes = lambda sizes: {**sizes["full"]["dbt_nodes"].get("models", {}),  # noqa: E731
+                               **sizes["full"]["dbt_nodes"].get("nodes_over_2s", {})}  # fmt: skip
+        grown = grown_nodes(nodes(old), nodes(f))
+        print(f"[bench] {f['children']} children: {len(grown)} dbt node(s) grew by more than "
+              f"{GROWTH_SHARE:.0%} against {old.get('commit', 'the previous results')}")  # fmt: skip
+        for node, then, now in grown:
+            print(f"[bench]   {node}: {'new' if then is None else f'{then:.1f} s'} -> {now:.1f} s")
 
 
 def warehouse_url(home: Path) -> str:
@@ -342,6 +394,7 @@ def main() -> None:
         figures[-1]["commit"] = commit(args.code or ROOT)
         print(f"[bench] {json.dumps({k: v for k, v in figures[-1].items() if k != 'full'}, ensure_ascii=False)}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    report_growth(results.get("full_run", {}).get("sizes", []), figures)
     # Sizes not measured this time keep their earlier figures (each says when and at
     # which commit it was measured), so one size can be re-measured on its own.
     measured = {f["children"] for f in figures}

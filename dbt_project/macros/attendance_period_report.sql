@@ -7,11 +7,17 @@
     does not change when later data arrive. Days close with their week (schools send a
     week's roll calls at once, one school later than another), so a day's figures always
     add up to its week's. Schools expected to report: county schools with a student on
-    the roll or in a roll call this term. -#}
+    the roll or in a roll call this term. Student-days are summed from
+    int_attendance_school_day_totals; of the grid only the unexcused student-days are
+    read, for the distinct children who had one. -#}
 {% macro attendance_period_report(period) -%}
 {%- set closes_with = 'week' if period == 'day' else period -%}
 with grid as (
     select * from {{ ref('int_attendance_grid') }}
+),
+
+totals as (
+    select * from {{ ref('int_attendance_school_day_totals') }}
 ),
 
 pairs as (
@@ -124,17 +130,43 @@ school_periods as (
         school_days.period_start
 ),
 
-student_periods as (
+-- the student-days by status: sums of the per-school-day totals (one grid pass, shared
+-- by the three reports)
+attendance_totals as (
+    select
+        totals.term_id,
+        school_days.period_start,
+        {{ unit_level_of('expected_schools.township_code', 'totals.school_code') }} as unit_level,
+        totals.school_code,
+        expected_schools.township_code,
+        sum(totals.student_days) as student_days,
+        sum(totals.present_days) as present_days,
+        sum(totals.excused_days) as excused_days,
+        sum(totals.unexcused_days) as unexcused_days
+    from totals
+    inner join school_days
+        on totals.term_id = school_days.term_id
+        and totals.day = school_days.day
+    inner join expected_schools
+        on totals.term_id = expected_schools.term_id
+        and totals.school_code = expected_schools.school_code
+    group by grouping sets (
+        (totals.term_id, school_days.period_start, expected_schools.township_code, totals.school_code),
+        (totals.term_id, school_days.period_start, expected_schools.township_code),
+        (totals.term_id, school_days.period_start)
+    )
+),
+
+-- children with an unexcused day: distinct per unit, since a child on two schools' rolls
+-- counts once in its township and county; only the unexcused student-days are read
+unexcused_children as (
     select
         grid.term_id,
+        school_days.period_start,
+        {{ unit_level_of('expected_schools.township_code', 'grid.school_code') }} as unit_level,
         grid.school_code,
         expected_schools.township_code,
-        date_trunc('{{ period }}', grid.day)::date as period_start,
-        grid.student_key,
-        count(*) as student_days,
-        count(*) filter (where grid.attendance_kind = 'present') as present_days,
-        count(*) filter (where grid.attendance_kind = 'excused') as excused_days,
-        count(*) filter (where grid.attendance_kind = 'unexcused') as unexcused_days
+        count(distinct grid.student_key) as children_with_unexcused_days
     from grid
     inner join school_days
         on grid.term_id = school_days.term_id
@@ -142,23 +174,25 @@ student_periods as (
     inner join expected_schools
         on grid.term_id = expected_schools.term_id
         and grid.school_code = expected_schools.school_code
-    group by grid.term_id, grid.school_code, expected_schools.township_code, date_trunc('{{ period }}', grid.day), grid.student_key
+    where grid.attendance_kind = 'unexcused'
+    group by grouping sets (
+        (grid.term_id, school_days.period_start, expected_schools.township_code, grid.school_code),
+        (grid.term_id, school_days.period_start, expected_schools.township_code),
+        (grid.term_id, school_days.period_start)
+    )
 ),
 
 attendance as (
     select
-        term_id,
-        period_start,
-        {{ unit_level_of() }} as unit_level,
-        school_code,
-        township_code,
-        sum(student_days) as student_days,
-        sum(present_days) as present_days,
-        sum(excused_days) as excused_days,
-        sum(unexcused_days) as unexcused_days,
-        count(distinct student_key) filter (where unexcused_days > 0) as children_with_unexcused_days
-    from student_periods
-    group by grouping sets ((term_id, period_start, township_code, school_code), (term_id, period_start, township_code), (term_id, period_start))
+        attendance_totals.*,
+        unexcused_children.children_with_unexcused_days
+    from attendance_totals
+    left join unexcused_children
+        on attendance_totals.term_id = unexcused_children.term_id
+        and attendance_totals.period_start = unexcused_children.period_start
+        and attendance_totals.unit_level = unexcused_children.unit_level
+        and attendance_totals.township_code is not distinct from unexcused_children.township_code
+        and attendance_totals.school_code is not distinct from unexcused_children.school_code
 ),
 
 reporting_units as (

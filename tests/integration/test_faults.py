@@ -135,13 +135,17 @@ def test_rerun_after_a_new_week_equals_loading_everything_at_once(tmp_path_facto
                 "where day >= (select min(day::date) from raw.kaoqin r join audit.load_files f using (load_id) "
                 "where f.file_name like '%%_last_week.csv')"
             ).fetchone()[0]
+            new_week = conn.execute(
+                "select date_trunc('week', min(day::date))::date from raw.kaoqin r join audit.load_files f "
+                "using (load_id) where f.file_name like '%%_last_week.csv'"
+            ).fetchone()[0]
     finally:
         warehouse.kcbx("db", "stop")
     differing = sorted(name for name in reference.keys() | state.keys() if reference.get(name) != state.get(name))
     assert not differing, f"after a new week, these differ from loading everything at once: {differing}"
-    # The run summary was folded forward rather than rebuilt, and the attendance models
-    # rebuilt the new week's days and nothing else.
-    assert f"int_attendance_runs folds the new days onto term {TERM}" in rerun.stdout
+    # The students' weeks were summarised from the new week on (the term so far carried
+    # over), and the attendance models by day rebuilt the new week's days and nothing else.
+    assert f"int_attendance_student_weeks summarises term {TERM} from the week of {new_week}" in rerun.stdout
     for model in ("int_attendance_grid", "fct_attendance_daily"):
         inserted = re.search(rf"{model} \.+ \[INSERT 0 (\d+)", rerun.stdout)
         assert inserted and int(inserted.group(1)) == new_days > 0, model

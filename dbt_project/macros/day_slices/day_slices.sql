@@ -13,7 +13,8 @@
     that week's versions, so only that week is deleted and inserted again. Everything
     runs in the model's transaction: a killed build leaves the previous state.
 
-    One job per macro: changed_days (which days), in_changed_days (restrict an input),
+    One job per macro: changed_days (which days), changed_weeks_from (from which week),
+    in_changed_days (restrict an input),
     get_incremental_day_slices_sql (replace them), record_day_slices (remember them).
 -#}
 
@@ -43,6 +44,14 @@
     {% endif %}
 {%- endmacro %}
 
+{#- Per term with a changed day: the Monday of the week of its first changed day. A full
+    build starts every term at the beginning. -#}
+{% macro changed_weeks_from(versions) -%}
+    select changed.term_id, date_trunc('week', min(changed.day))::date as from_week
+    from ({{ changed_days(versions) }}) as changed
+    group by changed.term_id
+{%- endmacro %}
+
 {#- On a full build the input is taken whole: a join there only costs time and tempts
     the planner into nested loops. -#}
 {% macro in_changed_days(relation, alias, versions) -%}
@@ -59,13 +68,22 @@
 
 {#- The strategy: delete the changed days' rows, insert the model's. A model without a
     day column (a per-term summary such as int_attendance_runs) is replaced for every
-    term with a changed day; its SQL decides what those terms' rows are. -#}
+    term with a changed day; its SQL decides what those terms' rows are. A model of
+    weeks that carry the term so far (int_attendance_student_weeks) names its week column
+    (config week_column): its rows from the week of the term's first changed day on are
+    replaced, and its SQL writes those weeks (changed_weeks_from). -#}
 {% macro get_incremental_day_slices_sql(arg_dict) %}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set versions = ref(config.require('day_versions')) -%}
     {%- set columns = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
     {%- set has_day = arg_dict['dest_columns'] | selectattr('name', 'equalto', 'day') | list | length > 0 -%}
-    {%- if has_day %}
+    {%- set week_column = config.get('week_column') -%}
+    {%- if week_column %}
+    delete from {{ target }} as target
+    using ({{ changed_weeks_from(versions) }}) as changed
+    where target.term_id = changed.term_id
+        and target.{{ week_column }} >= changed.from_week;
+    {%- elif has_day %}
     delete from {{ target }} as target
     using ({{ changed_days(versions) }}) as changed
     where target.term_id = changed.term_id

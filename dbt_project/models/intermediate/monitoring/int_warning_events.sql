@@ -4,7 +4,7 @@
 -- and the first school day of a later term whose comparison found a child 适龄失学 after
 -- it had attended in an earlier term.
 with child_weeks as (
-    select * from {{ ref('int_attendance_child_weeks') }}
+    select * from {{ ref('int_attendance_student_weeks') }}
 ),
 
 students as (

@@ -5,9 +5,20 @@
 -- A child already in a 疑似辍学 run (current run >= dropout_days) is not warned: the
 -- finding has fired. A warning also needs an unexcused day in the last
 -- warning_window_days, so the parts that describe the child alone never warn. A child
--- attending two schools in a week is scored on the school where it scores highest.
+-- attending two schools in a week is scored on the school where it scores highest. The
+-- parts in words (details) are kept for warned weeks only: the 预警名单 shows them.
+{#- The parts of the score: (part in seeds/warning_parts.csv, its measure, the value its
+    words show). One list for the score and the words. -#}
+{%- set warning_measures = [
+    ('current_run', 'measured.current_run', 'measured.current_run::text'),
+    ('recent_unexcused', 'measured.recent_unexcused', 'measured.recent_unexcused::text'),
+    ('attendance_drop', 'measured.drop_points', 'measured.drop_points::text'),
+    ('priority_group', '(cardinality(measured.priority_groups) > 0)::integer', "array_to_string(measured.priority_groups, '、')"),
+    ('stage', '(measured.grade >= 5)::integer', 'measured.stage_band'),
+    ('earlier_case', 'measured.has_earlier_case::integer', "''"),
+] %}
 with child_weeks as (
-    select * from {{ ref('int_attendance_child_weeks') }}
+    select * from {{ ref('int_attendance_student_weeks') }}
 ),
 
 students as (
@@ -126,60 +137,37 @@ measured as (
         on students.child_key = first_actions.child_key
 ),
 
-parts as (
+-- the seed's points per part in one row, so each child-week is scored by arithmetic on
+-- its own row (a part the seed does not list scores nothing)
+part_points as (
     select
-        measured.term_id,
-        measured.week_start,
-        measured.child_key,
-        measured.school_code,
-        part.part,
-        part.measure,
-        part.shown
+        {%- for part, measure, shown in warning_measures %}
+        max(unit_size) filter (where part = '{{ part }}') as {{ part }}__unit_size,
+        max(points_per_unit) filter (where part = '{{ part }}') as {{ part }}__points_per_unit,
+        coalesce(max(max_points) filter (where part = '{{ part }}'), 2147483647) as {{ part }}__max_points
+        {{- "," if not loop.last }}
+        {%- endfor %}
+    from warning_parts
+),
+
+scored as (
+    select
+        measured.*,
+        (
+            {%- for part, measure, shown in warning_measures %}
+            case
+                when ({{ measure }}) > 0 and ({{ measure }}) >= part_points.{{ part }}__unit_size
+                    then least(
+                        part_points.{{ part }}__max_points,
+                        part_points.{{ part }}__points_per_unit * (({{ measure }}) / part_points.{{ part }}__unit_size)
+                    )
+                else 0
+            end
+            {{- " +" if not loop.last }}
+            {%- endfor %}
+        )::integer as score
     from measured
-    cross join lateral (
-        values
-            ('current_run', measured.current_run, measured.current_run::text),
-            ('recent_unexcused', measured.recent_unexcused, measured.recent_unexcused::text),
-            ('attendance_drop', measured.drop_points, measured.drop_points::text),
-            (
-                'priority_group',
-                (cardinality(measured.priority_groups) > 0)::integer,
-                array_to_string(measured.priority_groups, '、')
-            ),
-            ('stage', (measured.grade >= 5)::integer, measured.stage_band),
-            ('earlier_case', measured.has_earlier_case::integer, '')
-    ) as part (part, measure, shown)
-    where part.measure > 0
-),
-
-scored_parts as (
-    select
-        parts.*,
-        warning_parts.part_label,
-        least(
-            coalesce(warning_parts.max_points, 2147483647),
-            warning_parts.points_per_unit * (parts.measure / warning_parts.unit_size)
-        ) as points,
-        replace(warning_parts.words, '{v}', parts.shown) as words
-    from parts
-    inner join warning_parts
-        on parts.part = warning_parts.part
-    where parts.measure >= warning_parts.unit_size
-),
-
-scores as (
-    select
-        term_id,
-        week_start,
-        child_key,
-        school_code,
-        sum(points)::integer as score,
-        jsonb_agg(
-            jsonb_build_object('part', part, 'label', part_label, 'points', points, 'words', words)
-            order by points desc, part
-        ) as details
-    from scored_parts
-    group by term_id, week_start, child_key, school_code
+    cross join part_points
 ),
 
 week_numbers as (
@@ -189,19 +177,55 @@ week_numbers as (
 
 ranked as (
     select
-        measured.*,
-        coalesce(scores.score, 0) as score,
-        coalesce(scores.details, '[]'::jsonb) as details,
+        scored.*,
+        scored.current_run >= {{ var('dropout_days') }} as is_in_run,
+        scored.current_run < {{ var('dropout_days') }}
+            and scored.recent_unexcused >= 1
+            and scored.score >= {{ var('warning_score') }} as is_warned,
+        scored.current_run < {{ var('dropout_days') }}
+            and scored.current_run >= {{ var('warning_baseline_days') }} as is_baseline_warned,
         row_number() over (
-            partition by measured.term_id, measured.week_start, measured.child_key
-            order by coalesce(scores.score, 0) desc, measured.current_run desc, measured.school_code
+            partition by scored.term_id, scored.week_start, scored.child_key
+            order by scored.score desc, scored.current_run desc, scored.school_code
         ) as school_rank
-    from measured
-    left join scores
-        on measured.term_id = scores.term_id
-        and measured.week_start = scores.week_start
-        and measured.child_key = scores.child_key
-        and measured.school_code = scores.school_code
+    from scored
+),
+
+-- the parts in words, for the warned weeks only (the 预警名单 shows them)
+details as (
+    select
+        ranked.term_id,
+        ranked.week_start,
+        ranked.child_key,
+        jsonb_agg(
+            jsonb_build_object('part', part.part, 'label', part.part_label, 'points', part.points, 'words', part.words)
+            order by part.points desc, part.part
+        ) as details
+    from ranked
+    cross join lateral (
+        select
+            measures.part,
+            warning_parts.part_label,
+            least(
+                coalesce(warning_parts.max_points, 2147483647),
+                warning_parts.points_per_unit * (measures.measure / warning_parts.unit_size)
+            ) as points,
+            replace(warning_parts.words, '{v}', measures.shown) as words
+        from (
+            values
+                {%- for part, measure, shown in warning_measures %}
+                ('{{ part }}', {{ measure | replace('measured.', 'ranked.') }}, {{ shown | replace('measured.', 'ranked.') }})
+                {{- "," if not loop.last }}
+                {%- endfor %}
+        ) as measures (part, measure, shown)
+        inner join warning_parts
+            on measures.part = warning_parts.part
+        where measures.measure > 0
+            and measures.measure >= warning_parts.unit_size
+    ) as part
+    where ranked.is_warned
+        and ranked.school_rank = 1
+    group by ranked.term_id, ranked.week_start, ranked.child_key
 ),
 
 final as (
@@ -224,13 +248,10 @@ final as (
         ranked.sex,
         ranked.has_earlier_case,
         ranked.score,
-        ranked.details,
-        ranked.current_run >= {{ var('dropout_days') }} as is_in_run,
-        ranked.current_run < {{ var('dropout_days') }}
-            and ranked.recent_unexcused >= 1
-            and ranked.score >= {{ var('warning_score') }} as is_warned,
-        ranked.current_run < {{ var('dropout_days') }}
-            and ranked.current_run >= {{ var('warning_baseline_days') }} as is_baseline_warned
+        details.details,
+        ranked.is_in_run,
+        ranked.is_warned,
+        ranked.is_baseline_warned
     from ranked
     inner join week_numbers
         on ranked.term_id = week_numbers.term_id
@@ -239,6 +260,10 @@ final as (
     left join school_weeks
         on ranked.term_id = school_weeks.term_id
         and ranked.week_end_day = school_weeks.day
+    left join details
+        on ranked.term_id = details.term_id
+        and ranked.week_start = details.week_start
+        and ranked.child_key = details.child_key
     where ranked.school_rank = 1
 )
 

@@ -65,16 +65,33 @@ outcomes as (
         and child_weeks.week_seq = next_events.week_seq
 ),
 
+-- the child-weeks counted once per combination of what the counts below group and
+-- filter by: a few thousand rows to break down by rule and group, not millions
+outcome_cells as (
+    select
+        horizon_weeks,
+        week_seq,
+        sex,
+        stage_band,
+        priority_groups,
+        is_warned,
+        is_baseline_warned,
+        is_positive,
+        count(*) as child_weeks
+    from outcomes
+    group by horizon_weeks, week_seq, sex, stage_band, priority_groups, is_warned, is_baseline_warned, is_positive
+),
+
 judged as (
     select
-        outcomes.*,
+        outcome_cells.*,
         rules.rule,
         case rules.rule
-            when 'score' then outcomes.is_warned
-            when 'baseline' then outcomes.is_baseline_warned
+            when 'score' then outcome_cells.is_warned
+            when 'baseline' then outcome_cells.is_baseline_warned
             else false
         end as is_rule_warned
-    from outcomes
+    from outcome_cells
     cross join rules
 ),
 
@@ -90,10 +107,10 @@ week_counts as (
         horizon_weeks,
         group_kind,
         group_value,
-        count(*) as child_weeks,
-        count(*) filter (where is_rule_warned) as warned_child_weeks,
-        count(*) filter (where is_positive) as positive_child_weeks,
-        count(*) filter (where is_rule_warned and is_positive) as true_positives,
+        sum(child_weeks)::bigint as child_weeks,
+        coalesce(sum(child_weeks) filter (where is_rule_warned), 0)::bigint as warned_child_weeks,
+        coalesce(sum(child_weeks) filter (where is_positive), 0)::bigint as positive_child_weeks,
+        coalesce(sum(child_weeks) filter (where is_rule_warned and is_positive), 0)::bigint as true_positives,
         count(distinct week_seq) as weeks_evaluated
     from grouped_weeks
     group by rule, horizon_weeks, group_kind, group_value
