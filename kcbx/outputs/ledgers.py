@@ -15,15 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import openpyxl
 import psycopg
-from openpyxl.styles import Font
 from psycopg import sql
 from psycopg.rows import dict_row
 
 from kcbx.files import owner_only
 from kcbx.identity import mask
-from kcbx.outputs.cells import cell
+from kcbx.outputs.workbook import safe_sheet_title as safe_sheet_title
+from kcbx.outputs.workbook import write_workbook as write_workbook_sheets
 
 
 @dataclass(frozen=True)
@@ -166,22 +165,10 @@ def write_ledgers(conn: psycopg.Connection, term_id: str, out_dir: Path, unmaske
 
 
 def write_workbook(path: Path, title: str, term_id: str, header: list[str], by_town: dict[str, list[list]]) -> None:
-    # Write-only mode streams rows to disk: a county's 适龄儿童台账 has 100,000 rows.
-    workbook = openpyxl.Workbook(write_only=True)
-    for town in sorted(by_town) or ["无记录"]:
-        sheet = workbook.create_sheet(safe_sheet_title(town))
-        sheet.freeze_panes = "A3"
-        sheet.append([cell(sheet, f"{title}（{term_id}）{town}", TITLE_FONT)])
-        sheet.append([cell(sheet, h, HEADER_FONT) for h in header])
-        for i, row in enumerate(by_town.get(town, []), start=1):
-            sheet.append([i, *(cell(sheet, v) for v in row)])
-    workbook.save(path)
-
-
-TITLE_FONT, HEADER_FONT = Font(bold=True, size=13), Font(bold=True)
-_SHEET_TITLE_BAD = str.maketrans({c: "_" for c in "[]:*?/\\"})
-
-
-def safe_sheet_title(name: str) -> str:
-    """Excel limits sheet names to 31 characters and forbids []:*?/\\ in them."""
-    return name.translate(_SHEET_TITLE_BAD)[:31] or "_"
+    write_workbook_sheets(
+        path,
+        (
+            (town, f"{title}（{term_id}）{town}", header, by_town.get(town, []))
+            for town in sorted(by_town) or ["无记录"]
+        ),
+    )

@@ -12,14 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import openpyxl
 import psycopg
 from psycopg.rows import dict_row
 
 from kcbx.files import owner_only
 from kcbx.identity import mask
-from kcbx.outputs.cells import cell
-from kcbx.outputs.ledgers import HEADER_FONT, TITLE_FONT, safe_sheet_title
+from kcbx.outputs.workbook import safe_sheet_title, write_workbook
 
 WARNING_HEADER = [
     "序号",
@@ -179,12 +177,8 @@ def write_weekly_report(conn: psycopg.Connection, term_id: str, out_dir: Path) -
 
 
 def _write(path: Path, sheets: dict[str, list[list]], title: str, header: list[str], numbered: bool = True) -> None:
-    workbook = openpyxl.Workbook(write_only=True)
-    for name, rows in sheets.items():
-        sheet = workbook.create_sheet(safe_sheet_title(name))
-        sheet.freeze_panes = "A3"
-        sheet.append([cell(sheet, f"{title} {name}" if len(sheets) > 1 else title, TITLE_FONT)])
-        sheet.append([cell(sheet, h, HEADER_FONT) for h in header])
-        for i, row in enumerate(rows, start=1):
-            sheet.append([*([i] if numbered else []), *(cell(sheet, v) for v in row)])
-    workbook.save(path)
+    write_workbook(
+        path,
+        ((name, f"{title} {name}" if len(sheets) > 1 else title, header, rows) for name, rows in sheets.items()),
+        numbered,
+    )
