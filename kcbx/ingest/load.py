@@ -188,10 +188,26 @@ def ingest_feed(
 
 def analyze(conn: psycopg.Connection, feed_name: str) -> None:
     """Fresh statistics after loading, or the planner treats a million-row COPY as an
-    empty table and picks nested loops (minutes instead of seconds in dbt). The loader
-    owns what it analyses: the feed's raw table and the key map."""
-    for table in (sql.Identifier("raw", feed_name), sql.Identifier("pii", "child_keys")):
-        conn.execute(sql.SQL("analyze {}").format(table))
+    empty table and picks nested loops (minutes instead of seconds in dbt); and a vacuum,
+    so that dbt's first readers of millions of new rows do not each stop to mark them
+    committed (with data checksums, PostgreSQL 18's default, every page so marked is also
+    written to the WAL again) while autovacuum reads the same table beside them. Partitions
+    loaded earlier are all-visible and skipped. The loader owns what it vacuums: the
+    feed's raw table and the key map. Inside a caller's open transaction, where VACUUM
+    cannot run, the statistics only."""
+    idle = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    command = "vacuum (analyze) {}" if idle else "analyze {}"
+    autocommit = conn.autocommit
+    if idle:
+        conn.autocommit = True
+    try:
+        for table in (sql.Identifier("raw", feed_name), sql.Identifier("pii", "child_keys")):
+            conn.execute(sql.SQL(command).format(table))
+        # and the load audit's, which the loader does not own (sql/050_operations.sql)
+        conn.execute("select audit.analyze_load_files()")
+    finally:
+        if idle:
+            conn.autocommit = autocommit
 
 
 def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int, columns: set[str] | None = None) -> int:
