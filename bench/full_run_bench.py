@@ -197,6 +197,13 @@ def grown_nodes(previous: dict[str, float], current: dict[str, float]) -> list[t
     return sorted(grown, key=lambda g: -g[2])
 
 
+def timed_nodes(size: dict) -> dict[str, float]:
+    """A size's models and snapshots, and every node over 2 s, with their seconds (older
+    results have no nodes_over_2s: their models only)."""
+    nodes = size.get("full", {}).get("dbt_nodes", {})
+    return {**nodes.get("models", {}), **nodes.get("nodes_over_2s", {})}
+
+
 def report_growth(previous_sizes: list[dict], figures: list[dict]) -> None:
     """The bench guard: print, per size measured again, the dbt nodes (models, snapshots and
     every node over 2 s) that grew against the previous bench/results.json, so the commit
@@ -206,9 +213,7 @@ def report_growth(previous_sizes: list[dict], figures: list[dict]) -> None:
         old = before.get(f["children"])
         if old is None or old.get("commit") == f.get("commit"):
             continue
-        nodes = lambda sizes: {**sizes["full"]["dbt_nodes"].get("models", {}),  # noqa: E731
-                               **sizes["full"]["dbt_nodes"].get("nodes_over_2s", {})}  # fmt: skip
-        grown = grown_nodes(nodes(old), nodes(f))
+        grown = grown_nodes(timed_nodes(old), timed_nodes(f))
         print(f"[bench] {f['children']} children: {len(grown)} dbt node(s) grew by more than "
               f"{GROWTH_SHARE:.0%} against {old.get('commit', 'the previous results')}")  # fmt: skip
         for node, then, now in grown:
@@ -394,7 +399,7 @@ def main() -> None:
         figures[-1]["commit"] = commit(args.code or ROOT)
         print(f"[bench] {json.dumps({k: v for k, v in figures[-1].items() if k != 'full'}, ensure_ascii=False)}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    report_growth(results.get("full_run", {}).get("sizes", []), figures)
+    previous = results.get("full_run", {}).get("sizes", [])
     # Sizes not measured this time keep their earlier figures (each says when and at
     # which commit it was measured), so one size can be re-measured on its own.
     measured = {f["children"] for f in figures}
@@ -414,6 +419,7 @@ def main() -> None:
     }
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     plot(figures)
+    report_growth(previous, figures)  # after the figures are safe on disk
     print(f"[bench] results: {RESULTS}; plot: {PLOT}")
 
 

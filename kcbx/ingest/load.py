@@ -206,7 +206,7 @@ def analyze(conn: psycopg.Connection, feed_name: str) -> None:
         # and the load audit's, which the loader does not own (sql/050_operations.sql)
         conn.execute("select audit.analyze_load_files()")
     finally:
-        if idle:
+        if idle and not conn.closed:  # a lost connection's own error is the one to see
             conn.autocommit = autocommit
 
 

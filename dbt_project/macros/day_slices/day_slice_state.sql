@@ -1,6 +1,7 @@
 {#- on-run-start: the state table of the day_slices strategy (macros/day_slices/).
     Earlier releases kept one table per model (intermediate.<model>__processed_days);
-    their rows move here once, so an upgraded warehouse stays incremental. -#}
+    their rows move here once, so an upgraded warehouse stays incremental; a model
+    replaced by another leaves neither its table nor its state behind. -#}
 {% macro create_day_slice_state() %}
     create table if not exists intermediate.day_slice_state (
         model text not null,
@@ -28,4 +29,8 @@
         end loop;
     end
     $migrate$;
+    -- int_attendance_child_weeks became int_attendance_student_weeks (a first build):
+    -- the old table and its state go, not left beside the new ones
+    drop table if exists intermediate.int_attendance_child_weeks;
+    delete from intermediate.day_slice_state where model = 'int_attendance_child_weeks';
 {% endmacro %}

@@ -14,8 +14,8 @@
     runs in the model's transaction: a killed build leaves the previous state.
 
     One job per macro: changed_days (which days), changed_weeks_from (from which week),
-    in_changed_days (restrict an input),
-    get_incremental_day_slices_sql (replace them), record_day_slices (remember them).
+    in_changed_days (restrict an input), get_incremental_day_slices_sql (replace them),
+    record_day_slices (remember them).
 -#}
 
 {#- The model whose state to read: in a unit test, the model under test. -#}

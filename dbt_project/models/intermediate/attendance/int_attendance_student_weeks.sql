@@ -39,23 +39,25 @@ starts as (
     {{ changed_weeks_from(ref('int_attendance_grid_versions')) }}
 ),
 
+earlier_days as (
+    select
+        reporting.term_id,
+        reporting.school_code,
+        reporting.day,
+        row_number() over (
+            partition by reporting.term_id, reporting.school_code order by reporting.day desc
+        ) as days_back
+    from reporting
+    inner join starts
+        on reporting.term_id = starts.term_id
+        and reporting.day < starts.from_week
+),
+
 -- each school's last window_days - 1 reported days before the first week summarised:
 -- every student of the school has a grid row on each of them
 context_starts as (
     select term_id, school_code, min(day) as from_day
-    from (
-        select
-            reporting.term_id,
-            reporting.school_code,
-            reporting.day,
-            row_number() over (
-                partition by reporting.term_id, reporting.school_code order by reporting.day desc
-            ) as days_back
-        from reporting
-        inner join starts
-            on reporting.term_id = starts.term_id
-            and reporting.day < starts.from_week
-    ) as earlier_days
+    from earlier_days
     where days_back < {{ window_days }}
     group by term_id, school_code
 ),

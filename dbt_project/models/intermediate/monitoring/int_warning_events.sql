@@ -3,7 +3,7 @@
 -- night; a never-present (空挂学籍) child's run reaches it on its third reported day too -
 -- and the first school day of a later term whose comparison found a child 适龄失学 after
 -- it had attended in an earlier term.
-with child_weeks as (
+with student_weeks as (
     select * from {{ ref('int_attendance_student_weeks') }}
 ),
 
@@ -21,23 +21,23 @@ findings as (
 
 run_events as (
     select distinct
-        child_weeks.term_id,
+        student_weeks.term_id,
         students.child_key,
         reached.event_on,
         'suspected_dropout' as event_kind
-    from child_weeks
+    from student_weeks
     inner join students
-        on child_weeks.term_id = students.term_id
-        and child_weeks.student_key = students.student_key
-    cross join lateral unnest(child_weeks.run_reached_on) as reached (event_on)
+        on student_weeks.term_id = students.term_id
+        and student_weeks.student_key = students.student_key
+    cross join lateral unnest(student_weeks.run_reached_on) as reached (event_on)
 ),
 
 attended as (
-    select students.child_key, min(child_weeks.term_id) as first_term_id
-    from child_weeks
+    select students.child_key, min(student_weeks.term_id) as first_term_id
+    from student_weeks
     inner join students
-        on child_weeks.term_id = students.term_id
-        and child_weeks.student_key = students.student_key
+        on student_weeks.term_id = students.term_id
+        and student_weeks.student_key = students.student_key
     group by students.child_key
 ),
 

@@ -8,16 +8,16 @@
 -- attending two schools in a week is scored on the school where it scores highest. The
 -- parts in words (details) are kept for warned weeks only: the 预警名单 shows them.
 {#- The parts of the score: (part in seeds/warning_parts.csv, its measure, the value its
-    words show). One list for the score and the words. -#}
+    words show), of a child-week row named {row}. One list for the score and the words. -#}
 {%- set warning_measures = [
-    ('current_run', 'measured.current_run', 'measured.current_run::text'),
-    ('recent_unexcused', 'measured.recent_unexcused', 'measured.recent_unexcused::text'),
-    ('attendance_drop', 'measured.drop_points', 'measured.drop_points::text'),
-    ('priority_group', '(cardinality(measured.priority_groups) > 0)::integer', "array_to_string(measured.priority_groups, '、')"),
-    ('stage', '(measured.grade >= 5)::integer', 'measured.stage_band'),
-    ('earlier_case', 'measured.has_earlier_case::integer', "''"),
+    ('current_run', '{row}.current_run', '{row}.current_run::text'),
+    ('recent_unexcused', '{row}.recent_unexcused', '{row}.recent_unexcused::text'),
+    ('attendance_drop', '{row}.drop_points', '{row}.drop_points::text'),
+    ('priority_group', '(cardinality({row}.priority_groups) > 0)::integer', "array_to_string({row}.priority_groups, '、')"),
+    ('stage', '({row}.grade >= 5)::integer', '{row}.stage_band'),
+    ('earlier_case', '{row}.has_earlier_case::integer', "''"),
 ] %}
-with child_weeks as (
+with student_weeks as (
     select * from {{ ref('int_attendance_student_weeks') }}
 ),
 
@@ -85,23 +85,23 @@ groups as (
 
 measured as (
     select
-        child_weeks.term_id,
-        child_weeks.week_start,
+        student_weeks.term_id,
+        student_weeks.week_start,
         students.child_key,
-        child_weeks.school_code,
-        child_weeks.student_key,
-        child_weeks.week_end_day,
-        child_weeks.current_run,
-        child_weeks.recent_days,
-        child_weeks.recent_unexcused,
+        student_weeks.school_code,
+        student_weeks.student_key,
+        student_weeks.week_end_day,
+        student_weeks.current_run,
+        student_weeks.recent_days,
+        student_weeks.recent_unexcused,
         -- whole percentage points the last window's attendance rate is below the term's
         -- before it (needs 5 earlier reported days to say anything); integer arithmetic,
         -- so the figure is exact: earlier rate p/e minus recent rate r/n = (p*n - r*e)/(e*n)
         case
-            when child_weeks.days_so_far - child_weeks.recent_days >= 5 then greatest(0, (
-                100 * (child_weeks.present_so_far - child_weeks.recent_present) * child_weeks.recent_days
-                - 100 * child_weeks.recent_present * (child_weeks.days_so_far - child_weeks.recent_days)
-            ) / ((child_weeks.days_so_far - child_weeks.recent_days) * child_weeks.recent_days))
+            when student_weeks.days_so_far - student_weeks.recent_days >= 5 then greatest(0, (
+                100 * (student_weeks.present_so_far - student_weeks.recent_present) * student_weeks.recent_days
+                - 100 * student_weeks.recent_present * (student_weeks.days_so_far - student_weeks.recent_days)
+            ) / ((student_weeks.days_so_far - student_weeks.recent_days) * student_weeks.recent_days))
             else 0
         end as drop_points,
         grades.grade,
@@ -113,24 +113,24 @@ measured as (
         coalesce(groups.priority_groups, '{}'::text[]) as priority_groups,
         children.sex,
         coalesce(children.home_township_code, schools.township_code) as township_code,
-        coalesce(first_cases.first_term_id < child_weeks.term_id, false)
-        or coalesce(first_actions.first_action_on <= child_weeks.week_end_day, false) as has_earlier_case
-    from child_weeks
+        coalesce(first_cases.first_term_id < student_weeks.term_id, false)
+        or coalesce(first_actions.first_action_on <= student_weeks.week_end_day, false) as has_earlier_case
+    from student_weeks
     inner join students
-        on child_weeks.term_id = students.term_id
-        and child_weeks.student_key = students.student_key
+        on student_weeks.term_id = students.term_id
+        and student_weeks.student_key = students.student_key
     left join grades
-        on child_weeks.term_id = grades.term_id
-        and child_weeks.student_key = grades.student_key
+        on student_weeks.term_id = grades.term_id
+        and student_weeks.student_key = grades.student_key
     left join groups
-        on child_weeks.term_id = groups.term_id
+        on student_weeks.term_id = groups.term_id
         and students.child_key = groups.child_key
     left join children
-        on child_weeks.term_id = children.term_id
+        on student_weeks.term_id = children.term_id
         and students.child_key = children.child_key
     left join schools
-        on child_weeks.term_id = schools.term_id
-        and child_weeks.school_code = schools.school_code
+        on student_weeks.term_id = schools.term_id
+        and student_weeks.school_code = schools.school_code
     left join first_cases
         on students.child_key = first_cases.child_key
     left join first_actions
@@ -154,7 +154,8 @@ scored as (
     select
         measured.*,
         (
-            {%- for part, measure, shown in warning_measures %}
+            {%- for part, measure_of, shown_of in warning_measures %}
+            {%- set measure = measure_of | replace('{row}', 'measured') %}
             case
                 when ({{ measure }}) > 0 and ({{ measure }}) >= part_points.{{ part }}__unit_size
                     then least(
@@ -198,8 +199,13 @@ details as (
         ranked.week_start,
         ranked.child_key,
         jsonb_agg(
-            jsonb_build_object('part', part.part, 'label', part.part_label, 'points', part.points, 'words', part.words)
-            order by part.points desc, part.part
+            jsonb_build_object(
+                'part', scored_part.part,
+                'label', scored_part.part_label,
+                'points', scored_part.points,
+                'words', scored_part.words
+            )
+            order by scored_part.points desc, scored_part.part
         ) as details
     from ranked
     cross join lateral (
@@ -214,7 +220,7 @@ details as (
         from (
             values
                 {%- for part, measure, shown in warning_measures %}
-                ('{{ part }}', {{ measure | replace('measured.', 'ranked.') }}, {{ shown | replace('measured.', 'ranked.') }})
+                ('{{ part }}', {{ measure | replace('{row}', 'ranked') }}, {{ shown | replace('{row}', 'ranked') }})
                 {{- "," if not loop.last }}
                 {%- endfor %}
         ) as measures (part, measure, shown)
@@ -222,7 +228,7 @@ details as (
             on measures.part = warning_parts.part
         where measures.measure > 0
             and measures.measure >= warning_parts.unit_size
-    ) as part
+    ) as scored_part
     where ranked.is_warned
         and ranked.school_rank = 1
     group by ranked.term_id, ranked.week_start, ranked.child_key

@@ -66,7 +66,8 @@ outcomes as (
 ),
 
 -- the child-weeks counted once per combination of what the counts below group and
--- filter by: a few thousand rows to break down by rule and group, not millions
+-- filter by: cells (weeks x groups x flags) to break down by rule and group, not each
+-- child-week
 outcome_cells as (
     select
         horizon_weeks,
