@@ -188,11 +188,7 @@ attendance as (
         unexcused_children.children_with_unexcused_days
     from attendance_totals
     left join unexcused_children
-        on attendance_totals.term_id = unexcused_children.term_id
-        and attendance_totals.period_start = unexcused_children.period_start
-        and attendance_totals.unit_level = unexcused_children.unit_level
-        and attendance_totals.township_code is not distinct from unexcused_children.township_code
-        and attendance_totals.school_code is not distinct from unexcused_children.school_code
+        on {{ same_reporting_unit('attendance_totals', 'unexcused_children') }}
 ),
 
 reporting_units as (
@@ -240,14 +236,21 @@ final as (
         now() as frozen_at
     from reporting_units
     left join attendance
-        on reporting_units.term_id = attendance.term_id
-        and reporting_units.period_start = attendance.period_start
-        and reporting_units.unit_level = attendance.unit_level
-        and reporting_units.township_code is not distinct from attendance.township_code
-        and reporting_units.school_code is not distinct from attendance.school_code
+        on {{ same_reporting_unit('reporting_units', 'attendance') }}
     left join counties
         on reporting_units.term_id = counties.term_id
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#- Two rows of grouping-sets aggregates over (township, school) per term and period are
+    the same reporting unit: a county or township row has no school (or township). -#}
+{% macro same_reporting_unit(left, right) -%}
+    {{ left }}.term_id = {{ right }}.term_id
+        and {{ left }}.period_start = {{ right }}.period_start
+        and {{ left }}.unit_level = {{ right }}.unit_level
+        and {{ left }}.township_code is not distinct from {{ right }}.township_code
+        and {{ left }}.school_code is not distinct from {{ right }}.school_code
 {%- endmacro %}
