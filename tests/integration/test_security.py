@@ -502,3 +502,22 @@ def test_hidden_group_counts_cannot_be_recovered_from_the_county_total(db):
             assert all(children >= k for children, _ in townships), group
         assert county[0] is None or county[0] >= k, group
     assert hiding > 0  # the synthetic county has small groups
+
+
+def test_only_the_loader_may_refresh_the_load_audits_statistics(db):
+    """audit.analyze_load_files() runs as the set-up's owner of the load audit: the loader
+    may call it (fresh statistics after each feed), no other login may, and the loader
+    still does not own the table it refreshes."""
+    roles = ["kcbx_loader", "kcbx_transformer", "kcbx_reporter", "kcbx_bi", "kcbx_township", "kcbx_auditor"]
+    callers = dict(
+        db.execute(
+            "select r, has_function_privilege(r, 'audit.analyze_load_files()', 'execute') from unnest(%s::text[]) as r",
+            ([*roles, "kcbx_admin"],),
+        ).fetchall()
+    )
+    assert callers == {role: role == "kcbx_loader" for role in callers}
+    owner = db.execute("select tableowner from pg_tables where schemaname = 'audit' and tablename = 'load_files'")
+    assert owner.fetchone()[0] != "kcbx_loader"
+    assert db.execute(
+        "select proconfig from pg_proc where oid = 'audit.analyze_load_files()'::regprocedure"
+    ).fetchone()[0] == ["search_path=pg_catalog, pg_temp"]

@@ -12,26 +12,29 @@ with latest_term as (
     select max(term_id) as term_id from {{ ref('int_terms') }}
 ),
 
-reopened_from as (
-    select coalesce(max(frozen.month_start), '1900-01-01'::date) as month_start
-    from {{ this }} as frozen
-    inner join latest_term on frozen.term_id = latest_term.term_id
+-- the latest term, from its latest stored month on
+reopened as (
+    select latest_term.term_id, coalesce(max(frozen.month_start), '1900-01-01'::date) as from_day
+    from latest_term
+    left join {{ this }} as frozen
+        on frozen.term_id = latest_term.term_id
+    group by latest_term.term_id
 ),
 
 grid as (
     select int_attendance_grid.*
     from {{ ref('int_attendance_grid') }} as int_attendance_grid
-    inner join latest_term on int_attendance_grid.term_id = latest_term.term_id
-    cross join reopened_from
-    where int_attendance_grid.day >= reopened_from.month_start
+    inner join reopened
+        on int_attendance_grid.term_id = reopened.term_id
+        and int_attendance_grid.day >= reopened.from_day
 ),
 
 totals as (
     select int_attendance_school_day_totals.*
     from {{ ref('int_attendance_school_day_totals') }} as int_attendance_school_day_totals
-    inner join latest_term on int_attendance_school_day_totals.term_id = latest_term.term_id
-    cross join reopened_from
-    where int_attendance_school_day_totals.day >= reopened_from.month_start
+    inner join reopened
+        on int_attendance_school_day_totals.term_id = reopened.term_id
+        and int_attendance_school_day_totals.day >= reopened.from_day
 ),
 {% else %}
 with grid as (
