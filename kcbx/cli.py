@@ -203,6 +203,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_ledgers(args: argparse.Namespace) -> int:
     from kcbx.outputs.ledgers import write_ledgers
+    from kcbx.outputs.receipts import write_receipts
     from kcbx.warehouse import WarehouseUnavailable, connect, database_url, is_admin, stage_url
 
     _emit(term_id=args.term, unmasked=args.unmasked, files=[])
@@ -220,6 +221,7 @@ def cmd_ledgers(args: argparse.Namespace) -> int:
                     "in KCBX_ADMIN_DATABASE_URL or KCBX_DATABASE_URL",
                 )
             paths = write_ledgers(conn, term, settings.reports_dir / term / "ledgers", unmasked=args.unmasked)
+            paths += write_receipts(conn, term, settings.reports_dir / term / "回执", unmasked=args.unmasked)
     except WarehouseUnavailable as exc:
         return _fail(EXIT_WAREHOUSE, str(exc))
     if args.unmasked:
@@ -563,9 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=cmd_synth)
     ledgers = sub.add_parser(
         "ledgers",
-        help="write the Excel ledgers (台账) for a term",
+        help="write the Excel ledgers (台账) and the departments' 回执 for a term",
         description="Write the 适龄儿童台账, 疑似辍学台账, 辍学台账 and 一人一案台账 workbooks (one sheet per "
-        "township) into KCBX_REPORTS_DIR/TERM/ledgers, identity numbers masked.",
+        "township) into KCBX_REPORTS_DIR/TERM/ledgers, and the departments' 回执 (回执_<部门>_TERM.xlsx) into "
+        "KCBX_REPORTS_DIR/TERM/回执, identity numbers masked.",
     )
     ledgers.add_argument("--term", required=True, metavar="TERM", help="the term, e.g. --term 2025-2026-1")
     ledgers.add_argument(

@@ -134,14 +134,18 @@ def report(term_id: str) -> dict:
     from kcbx.outputs.bulletin import write_bulletins
     from kcbx.outputs.ledgers import write_ledgers
     from kcbx.outputs.monitoring import write_warning_lists, write_weekly_report
+    from kcbx.outputs.notices import write_school_starters
+    from kcbx.outputs.receipts import write_receipts
 
     outputs = settings.reports_dir / term_id
     with owner_only(), connect(stage_url(settings, "reporter")) as conn:
         path = write_report(settings, conn, term_id)
         ledgers = write_ledgers(conn, term_id, outputs / "ledgers")
+        receipts = write_receipts(conn, term_id, outputs / "回执")
         weekly = write_weekly_report(conn, term_id, outputs / "周报")
         warning_lists = write_warning_lists(conn, term_id, outputs / "预警名单")
         bulletins = write_bulletins(conn, term_id, outputs / "通报")
+        starters = write_school_starters(conn, term_id, outputs)  # spring terms only
         counts = dict(
             conn.execute(
                 "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1 order by 1",
@@ -150,8 +154,11 @@ def report(term_id: str) -> dict:
         )
     _progress(f"  报告 report: {path}")
     _progress(f"  台账 ledgers (身份证号已脱敏 masked): {ledgers[0].parent}; 周报 weekly: {weekly}")
+    _progress(f"  回执 receipts (身份证号已脱敏 masked): {len(receipts)} 个文件 files in {outputs / '回执'}")
     _progress(f"  预警名单 warning lists: {len(warning_lists)} 个文件 files in {outputs / '预警名单'}")
     _progress(f"  通报 bulletins: {len(bulletins)} 页 pages in {outputs / '通报'}")
+    if starters:
+        _progress(f"  入学通知名单 next school year's starters (身份证号已脱敏 masked): {starters}")
     return {"report": str(path), "findings": counts}
 
 

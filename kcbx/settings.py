@@ -79,6 +79,14 @@ def dbt_var(name: str):
     return project["vars"][name]
 
 
+def finding_types() -> dict[str, dict[str, str]]:
+    """seeds/finding_types.csv, the one list of finding types, by finding_type."""
+    import csv
+
+    with (PROJECT_ROOT / "dbt_project" / "seeds" / "finding_types.csv").open(encoding="utf-8") as fh:
+        return {row["finding_type"]: row for row in csv.DictReader(fh)}
+
+
 def load() -> Settings:
     home = Path(os.environ.get("KCBX_HOME") or PROJECT_ROOT / ".kcbx").resolve()
     return Settings(

@@ -118,6 +118,19 @@ LEDGERS = {
         ),
         "l.changed_on",
     ),
+    # listed_child_unknown: a department lists the child, 户籍 and 学籍 do not know it.
+    "部门名单儿童去向核实台账": Ledger(
+        "ledger_unknown_listed_children",
+        (
+            (BIRTH_DATE, "birth_date"),
+            ("名单部门", "departments"),
+            ("名单信息", "list_details"),
+            ("所在村（防返贫监测）", "listed_village"),
+            ("说明", "summary"),
+            ("办理事项", "action"),
+        ),
+        "l.birth_date",
+    ),
     # 一人一案: every case open during the term, as it stood at the term's end.
     "一人一案台账": Ledger(
         "ledger_cases",

@@ -69,6 +69,20 @@ SECTIONS = {
     "not_attending_children, dropout_rate, consolidation_rate from marts.agg_stage_indicators "
     "where term_id = %(term)s and unit_level = 'county' and priority_group = '全部' "
     "order by stage = '初中', stage",
+    # 残疾儿童入学 (三类安置): the county, then each township
+    "disability": "select case d.unit_level when 'county' then '全县' else coalesce(r.region_name, d.unit_code) end "
+    "as unit_name, d.disabled_children, d.inclusive_children, d.special_school_children, d.home_taught_children, "
+    "d.unplaced_children, d.exempt_children, d.enrolment_rate from marts.agg_disability_placement d "
+    "left join marts.dim_region r on r.region_code = d.unit_code "
+    "where d.term_id = %(term)s and d.unit_level in ('county', 'township') "
+    "order by d.unit_level = 'township', unit_name",
+    # 缓免学 by status x approval, every cell of the 2 x 2 table (0 when no child)
+    "exemptions": "select s.status, coalesce(sum(e.children) filter (where e.is_approved), 0) as approved, "
+    "coalesce(sum(e.children) filter (where not e.is_approved), 0) as unapproved, "
+    "coalesce(sum(e.children), 0) as total "
+    "from (values (1, '延缓入学'), (2, '免于入学')) as s (position, status) "
+    "left join marts.agg_exemptions e on e.exemption_status = s.status and e.term_id = %(term)s "
+    "and e.unit_level = 'county' group by s.position, s.status order by s.position",
     "flows": "select change_type, sum(children) as children, "
     "sum(children) filter (where stage = '小学') as primary_children, "
     "sum(children) filter (where stage = '初中') as junior_children from marts.agg_registry_flows "
@@ -201,6 +215,11 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
                 for r in data["stages"]
             ],
         ),
+        table_disability=_table(
+            ["单位", "适龄残疾儿童", "随班就读", "特殊教育学校", "送教上门", "未安置", "其中延缓/免于入学", "入学率"],
+            [{**r, "enrolment_rate": _percent(r["enrolment_rate"])} for r in data["disability"]],
+        ),
+        table_exemptions=_table(["缓免学类型", "已审批", "未审批", "合计"], data["exemptions"]),
         table_flows=_table(["异动类型", "儿童数", "其中小学", "其中初中"], data["flows"]),
         table_whereabouts=_table(["去向核实结果", "儿童数"], data["whereabouts"]),
         table_cases=_table(

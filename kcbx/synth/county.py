@@ -7,6 +7,8 @@ puts them on disk and oracle.py computes the expected findings from those same r
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -51,6 +53,7 @@ class County:
 
 class Generator:
     def __init__(self, children: int, seed: int, term: Term):
+        self.seed = seed
         self.rng = random.Random(seed)
         # Attendance noise has its own stream, so that the people - drawn from self.rng -
         # are the same children in every term generated with the same seed.
@@ -76,10 +79,24 @@ class Generator:
             "renshe",
             "quanfan",
             "quxiang",
+            "huanmian",
         ):
             self.rows[feed] = []
         self.school_days = [d for d, is_day in term.calendar() if is_day]
         self.plan_count = max(2, children // 300)
+
+    @contextmanager
+    def own_stream(self, name: str) -> Iterator[None]:
+        """People drawn inside come from a stream of their own (the same in every term), and
+        their attendance from one of its own, so that everything drawn outside is drawn
+        exactly as without them."""
+        main, attendance = self.rng, self.attendance_rng
+        self.rng = random.Random(f"{self.seed}-{name}")
+        self.attendance_rng = random.Random(f"{self.seed}-{name}-{self.term.term_id}")
+        try:
+            yield
+        finally:
+            self.rng, self.attendance_rng = main, attendance
 
     # --- places -------------------------------------------------------------------------
     def build_places(self) -> None:
@@ -265,6 +282,13 @@ class Generator:
             elif pattern.startswith("run"):  # an unexcused run too short to count, then present
                 run = int(pattern.removeprefix("run"))
                 status = "旷课" if len(days) - run - 1 <= i < len(days) - 1 else "出勤"
+            elif pattern.startswith("trail"):  # present, then a run of 旷课 roll calls to the end
+                run = int(pattern.removeprefix("trail"))
+                status = "旷课" if i >= len(days) - run else "出勤" if i >= len(days) - run - 2 else self._noise()
+            elif pattern.startswith("truant"):  # a few 旷课 roll calls spread over the term, nothing else
+                marks = int(pattern.removeprefix("truant"))
+                step = len(days) // marks
+                status = "旷课" if i % step == step // 2 and i < step * marks else None
             else:
                 raise ValueError(pattern)
             if status is not None:
@@ -316,10 +340,7 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     planted: list[Child] = []
 
     def planted_child(plan: str, **kwargs) -> Child:
-        c = g.child(**kwargs)
-        c.plan = plan
-        planted.append(c)
-        return c
+        return _plant(g, planted, plan, **kwargs)
 
     # Ordinary population: huji for everyone aged 0-17, school for the cohort.
     for _ in range(children):
@@ -519,25 +540,9 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 100)):
         _canlian_row(g, row, "随班就读")
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 15)):
-        category = g.rng.choice(["孤儿", "事实无人抚养儿童", "农村留守儿童", "困境儿童", "低保", "特困供养"])
-        g.rows["minzheng"].append(
-            {
-                "身份证号": row["身份证号"],
-                "姓名": row["姓名"],
-                "保障类别": category,
-                "认定日期": f"{g.term.year - 1}-0{g.rng.randint(1, 9)}-15",
-            }
-        )
+        _minzheng(g, row)
     for row in g.rng.sample(g.rows["huji"], min(len(g.rows["huji"]), children // 200)):
-        g.rows["sifa"].append(
-            {
-                "身份证号": row["身份证号"],
-                "姓名": row["姓名"],
-                "服刑人员姓名": g._name("男"),
-                "关系": "父子" if row["性别"] == "男" else "父女",
-                "刑期止": f"{g.term.year + 2}-06-30",
-            }
-        )
+        _sifa(g, row)
     found = g.school_days[20]
     for c in [p for p in planted if p.plan == "out_never"][1 : 1 + max(1, k // 2)]:
         _renshe(g, c.number, c.name, found)
@@ -547,6 +552,8 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
         _renshe(g, c.number, c.name, found)
 
     _persuasion(g, planted)
+    with g.own_stream("spec-new-rules"):
+        _new_rule_cases(g, planted)
 
     if g.term.number == 2:
         _spring_changes(g, planted)
@@ -571,6 +578,221 @@ def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-
 
     g.rows["kaoqin"] = []  # written per school from g.county.attendance
     return g.county
+
+
+def _plant(g: Generator, planted: list[Child], plan: str, **kwargs) -> Child:
+    c = g.child(**kwargs)
+    c.plan = plan
+    planted.append(c)
+    return c
+
+
+def _both(finding: str | None) -> tuple[str | None, str | None]:
+    return finding, finding
+
+
+# The cases of SPEC §3's *new* rules (_new_rule_cases), by plan: the finding each child
+# must give in the autumn and the spring term (None: no finding of any kind). Each plan's
+# identity numbers are in County.controls.
+NEW_RULE_PLANS: dict[str, tuple[str | None, str | None]] = {
+    # 送教上门: a home-taught 在读 registration gets no attendance finding, whatever its
+    # roll calls; an ordinary registration at the same school with the same roll calls does.
+    "home_taught_no_roll_calls": _both(None),
+    "home_taught_truant": _both(None),
+    "home_taught_trailing": _both(None),
+    "phantom_no_roll_calls": _both("phantom_enrolment"),
+    "phantom_truant": _both("phantom_enrolment"),
+    "suspected_trailing": _both("suspected_dropout"),
+    # 缓免学审批: exempt children (学籍 延缓入学/免于入学) and the approvals that do or do
+    # not cover the census date.
+    "exempt": _both(None),  # the two planted before the rule, now approved
+    "exempt_approved": _both(None),
+    "exempt_approval_ends_on_census": _both(None),
+    "exempt_approval_open_this_year": _both(None),
+    "exempt_approval_ended_day_before": _both("exemption_unapproved"),
+    "exempt_approval_other_type": _both("exemption_unapproved"),
+    "exempt_approval_open_last_year": _both("exemption_unapproved"),
+    "exempt_approved_after_census": _both("exemption_unapproved"),
+    "exempt_unapproved": _both("exemption_unapproved"),
+    "exempt_approval_ends_midyear": (None, "exemption_unapproved"),
+    "exempt_unapproved_moved": _both(None),
+    "exempt_unapproved_not_county": _both(None),
+    "exempt_unapproved_out_of_cohort": _both(None),
+    "enrolled_with_approval": _both(None),
+    # 部门名单儿童无户籍学籍: listed by a department, unknown to 户籍, 学籍 and 去向核实.
+    "listed_unknown_fupin": _both("listed_child_unknown"),  # township from the fupin 区划代码
+    "listed_unknown": _both("listed_child_unknown"),  # no township
+    "listed_unknown_stale_whereabouts": _both("listed_child_unknown"),
+    "listed_outside_registration": _both(None),
+    "listed_moved_out": _both(None),
+    "listed_whereabouts_other": _both(None),
+    "listed_out_of_cohort": _both(None),
+    "renshe_unknown": _both("child_labour"),  # 人社 is not one of the four lists
+    # for the 公安 回执 (户籍失踪仍到校): a 户籍 失踪 child who is 在读 and attends - enrolled,
+    # so no finding, but a 户籍 record the registry contradicts
+    "missing_person_attending": _both(None),
+}
+
+
+def _new_rule_cases(g: Generator, planted: list[Child]) -> None:
+    """The cases of SPEC §3's *new* rules and their near misses (NEW_RULE_PLANS), drawn
+    from streams of their own (Generator.own_stream): the same children in every term, and
+    nothing drawn elsewhere changes. Only approvals dated from the term's census date differ
+    between terms."""
+    reps = min(g.plan_count, 4)
+    _home_teaching(g, planted, reps)
+    _exemptions(g, planted, reps)
+    _listed_children(g, planted, reps)
+    for _ in range(2):
+        c = _plant(g, planted, "missing_person_attending", born=g.cohort_birth())
+        g.huji(c, status="失踪", changed=date(g.term.year - 1, 4, 12))
+        school = g.school_for(c)
+        g.attend(school, g.xueji(c, school), "normal")
+    for plan in NEW_RULE_PLANS:
+        g.county.controls[plan] = [p.number for p in planted if p.plan == plan]
+
+
+def _home_teaching(g: Generator, planted: list[Child], reps: int) -> None:
+    """送教上门 pairs: a home-taught child with no roll calls, with only a few 旷课 roll
+    calls, or attending and then 旷课 to the end of term, and an ordinary child with the
+    same roll calls at the same school (就读方式 empty, 普通, 特教学校 or 随班就读 in turn).
+    Every other pair is at 特殊教育学校, the rest at a 小学."""
+    for i in range(reps):
+        for home, ordinary, pattern in (
+            ("home_taught_no_roll_calls", "phantom_no_roll_calls", None),
+            ("home_taught_truant", "phantom_truant", f"truant{2 + i % 3}"),
+            ("home_taught_trailing", "suspected_trailing", f"trail{4 + i % 3}"),
+        ):
+            grade = g.rng.randint(1, 6)
+            c = _plant(g, planted, home, born=g.cohort_birth(grade))
+            near = _plant(g, planted, ordinary, born=g.cohort_birth(grade), village=c.village)
+            school = g.special if i % 2 == 0 else g.primary[g.town_of(c.village)]
+            for child, mode in ((c, "送教上门"), (near, ("", "普通", "特教学校", "随班就读")[i % 4])):
+                g.huji(child)
+                no = g.xueji(child, school, mode=mode)
+                if pattern:
+                    g.attend(school, no, pattern)
+
+
+def _approval(g: Generator, c: Child, kind: str, approved: date, until: date | None = None) -> None:
+    """An approval in the bureau's 缓免学 register (huanmian)."""
+    g.rows["huanmian"].append(
+        {
+            "身份证号": c.number,
+            "姓名": c.name,
+            "审批类型": kind,
+            "审批日期": approved.isoformat(),
+            "有效期至": until.isoformat() if until else "",
+            "审批依据": g.rng.choice(["医学证明", "残疾评估", "其他"]),
+            "审批单位": f"{COUNTY_NAME}教育局",
+        }
+    )
+
+
+def _exemptions(g: Generator, planted: list[Child], reps: int) -> None:
+    """Exempt children (学籍 延缓入学/免于入学, in turn) and their approvals, around the
+    term's census date; an approval's 有效期至 left empty runs to the 31 August ending the
+    school year of its 审批日期."""
+    y, census = g.term.year, g.term.census_date
+    before, year_end = date(y, 6, 20), date(y + 1, 8, 31)  # cover both terms' census dates
+    a_year_before = date(census.year - 1, census.month, 1)
+    for c in (p for p in planted if p.plan == "exempt"):
+        _approval(g, c, next(r["学籍状态"] for r in g.rows["xueji"] if r["身份证号"] == c.number), before, year_end)
+
+    def exempt(plan: str, status: str, at_special: bool, born: date | None = None, huji: str | None = "正常") -> Child:
+        c = _plant(g, planted, plan, born=born or g.cohort_birth(1 if status == "延缓入学" else None))
+        c.huji_status = huji
+        if huji:
+            g.huji(c, status=huji, changed=None if huji == "正常" else date(y - 1, 5, 1))
+        school = g.outside if huji is None else g.special if at_special else g.school_for(c)
+        g.xueji(c, school, status=status, mode="送教上门" if at_special else "", changed=date(y, 8, 25))
+        return c
+
+    for i in range(reps):
+        status, other = ("延缓入学", "免于入学")[:: 1 if i % 2 == 0 else -1]
+        special = i % 2 == 1
+        c = exempt("exempt_approved", status, special)
+        _approval(g, c, status, before, year_end)
+        if i % 2:  # and an earlier approval, long expired
+            _approval(g, c, status, date(y - 2, 6, 20), date(y - 1, 8, 31))
+        _approval(g, exempt("exempt_approval_ends_on_census", status, special), status, a_year_before, census)
+        this_year = date(y, 9, 1) if i % 2 == 0 else census  # runs to (y+1)-08-31
+        _approval(g, exempt("exempt_approval_open_this_year", status, special), status, this_year)
+        _approval(
+            g, exempt("exempt_approval_ended_day_before", status, special), status, a_year_before, census - timedelta(1)
+        )
+        _approval(g, exempt("exempt_approval_other_type", status, special), other, before, year_end)
+        last_year = date(y - 1, 10, 15) if i % 2 == 0 else date(y, 8, 31)  # runs to y-08-31
+        _approval(g, exempt("exempt_approval_open_last_year", status, special), status, last_year)
+        _approval(
+            g,
+            exempt("exempt_approved_after_census", status, special),
+            status,
+            census + timedelta(1),
+            date(y + 2, 8, 31),
+        )
+        exempt("exempt_unapproved", status, special)
+        # Covers the autumn census date (30 Sep), not the spring one (31 Mar).
+        _approval(g, exempt("exempt_approval_ends_midyear", status, special), status, before, date(y + 1, 1, 31))
+        # Near misses, no approval: gone from the county, never the county's, too old.
+        exempt("exempt_unapproved_moved", status, special, huji="迁出")
+        exempt("exempt_unapproved_not_county", status, special, huji=None)
+        exempt("exempt_unapproved_out_of_cohort", status, special, born=g.term.cohort[0] - timedelta(1 + i))
+        c = _plant(g, planted, "enrolled_with_approval", born=g.cohort_birth())
+        g.huji(c)
+        school = g.school_for(c)
+        g.attend(school, g.xueji(c, school), "normal")
+        _approval(g, c, status, before, year_end)
+
+
+def _listed_children(g: Generator, planted: list[Child], reps: int) -> None:
+    """Children in a department's list (fupin, canlian, minzheng, sifa) that neither 户籍
+    nor 学籍 knows, some with a stale 去向核实; and listed children that are known after
+    all: a 学籍 row outside the county, a 户籍 迁出, a 去向核实 of 其他 this school year, or
+    born outside the cohort. And one only 人社 knows (child labour, not a list here)."""
+    y = g.term.year
+    first, last = g.term.cohort
+    this_year, last_year = (date(y, 9, 1), date(y, 9, 20)), (date(y - 1, 10, 8), date(y, 8, 31))
+
+    def listed(plan: str, lists: str, born: date | None = None) -> Child:
+        c = _plant(g, planted, plan, born=born or g.cohort_birth())
+        c.huji_status = None
+        for name in lists.split():
+            if name in ("fupin", "fupin_no_code"):
+                _fupin(g, c)
+                if name == "fupin_no_code":
+                    g.rows["fupin"][-1]["区划代码"] = ""
+            elif name == "canlian":
+                _canlian(g, c, "随班就读")
+            elif name == "minzheng":
+                _minzheng(g, {"身份证号": c.number, "姓名": c.name})
+            else:
+                _sifa(g, {"身份证号": c.number, "姓名": c.name, "性别": c.sex})
+        return c
+
+    for i in range(reps):
+        listed("listed_unknown_fupin", "fupin" if i % 2 == 0 else "minzheng fupin")
+    for i, lists in enumerate(("canlian", "sifa", "fupin_no_code", "minzheng", "fupin_no_code sifa")):
+        listed("listed_unknown", lists, born=(first, last)[i] if i < 2 else None)  # the cohort's edges
+    for i in range(reps):
+        c = listed("listed_unknown_stale_whereabouts", ("fupin", "minzheng")[i % 2])
+        g.whereabouts(c, ("县外就读", "其他")[i % 2], last_year[i % 2])
+        c = listed("listed_outside_registration", ("fupin", "canlian")[i % 2])
+        g.xueji(c, g.outside, status=("在读", "转出")[i % 2])
+        c = listed("listed_moved_out", ("canlian", "fupin")[i % 2])
+        c.huji_status = "迁出"
+        g.huji(c, status="迁出", changed=date(y - 1, 5, 1))
+        c = listed("listed_whereabouts_other", ("sifa", "minzheng")[i % 2])
+        g.whereabouts(c, "其他", this_year[i % 2])
+        listed(
+            "listed_out_of_cohort",
+            ("fupin", "minzheng")[i % 2],
+            born=(first - timedelta(1), last + timedelta(1))[i % 2],
+        )
+    for _ in range(min(reps, 2)):
+        c = _plant(g, planted, "renshe_unknown", born=g.cohort_birth(g.rng.randint(5, 8)))
+        c.huji_status = None
+        _renshe(g, c.number, c.name, g.school_days[20])
 
 
 def _spring_changes(g: Generator, planted: list[Child]) -> None:
@@ -682,6 +904,30 @@ def _fupin_row(g: Generator, row: dict) -> None:
             "监测类型": g.rng.choice(["脱贫户", "脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]),
             "区划代码": row["户籍地区划代码"],
             "认定日期": f"{g.term.year - 2}-11-20",
+        }
+    )
+
+
+def _minzheng(g: Generator, row: dict) -> None:
+    category = g.rng.choice(["孤儿", "事实无人抚养儿童", "农村留守儿童", "困境儿童", "低保", "特困供养"])
+    g.rows["minzheng"].append(
+        {
+            "身份证号": row["身份证号"],
+            "姓名": row["姓名"],
+            "保障类别": category,
+            "认定日期": f"{g.term.year - 1}-0{g.rng.randint(1, 9)}-15",
+        }
+    )
+
+
+def _sifa(g: Generator, row: dict) -> None:
+    g.rows["sifa"].append(
+        {
+            "身份证号": row["身份证号"],
+            "姓名": row["姓名"],
+            "服刑人员姓名": g._name("男"),
+            "关系": "父子" if row["性别"] == "男" else "父女",
+            "刑期止": f"{g.term.year + 2}-06-30",
         }
     )
 

@@ -57,21 +57,25 @@ def grade_form(grade: str, rng: random.Random) -> str:
 
 
 class Dresser:
-    """Turns canonical rows of one feed into delivered cells, seeded for reproducibility."""
+    """Turns canonical rows of one feed into delivered cells, seeded for reproducibility.
+    `omit`: canonical names of optional columns this file does not have at all."""
 
-    def __init__(self, feed_name: str, rng: random.Random, excel: bool):
+    def __init__(self, feed_name: str, rng: random.Random, excel: bool, omit: Sequence[str] = ()):
         self.feed = get_feed(feed_name)
         self.rng = rng
         self.excel = excel
+        self.columns = [c for c in self.feed.columns if c.name not in omit]
+        if any(c.required for c in self.feed.columns if c.name in omit):
+            raise ValueError(f"{feed_name}: a file cannot omit a required column ({', '.join(omit)})")
         # Each file picks a header per column: the canonical name or an alias, maybe padded.
         self.headers = []
-        for column in self.feed.columns:
+        for column in self.columns:
             name = rng.choice((column.name, *column.aliases)) if column.aliases else column.name
             self.headers.append(f" {name} " if rng.random() < 0.2 else name)
 
     def cells(self, row: dict) -> list[object]:
         out: list[object] = []
-        for column in self.feed.columns:
+        for column in self.columns:
             value = row.get(column.name, "")
             out.append(self._dress(column.type, value))
         return out

@@ -59,6 +59,7 @@ def expected_weekly(county: County, today: date | None = None) -> dict[tuple[str
             pairs[r["school_code"]].add(r["student_no"])
     for school, student_no in day_status:
         pairs[school].add(student_no)
+    home = home_taught(rows)
     delivered: dict[tuple[str, date], int] = defaultdict(int)
     for school, records in county.attendance.items():
         for day, *_ in records:
@@ -69,13 +70,13 @@ def expected_weekly(county: County, today: date | None = None) -> dict[tuple[str
             days = [d for d in school_days if week_of(d) == week]
             shown = [d for d in days if d in reported[school]]
             kinds = defaultdict(int)
-            with_unexcused = 0
+            with_unexcused = student_days = 0
             for student_no in pairs[school]:
-                marks = [day_status.get((school, student_no), {}).get(d, "unexcused") for d in shown]
+                marks = _marks(day_status.get((school, student_no), {}), shown, (school, student_no) in home)
                 for kind in marks:
                     kinds[kind] += 1
                 with_unexcused += "unexcused" in marks
-            student_days = len(shown) * len(pairs[school])
+                student_days += len(marks)
             out[(school, week)] = {
                 "school_days": len(days),
                 "missed_school_days": len(days) - len(shown),
@@ -88,6 +89,24 @@ def expected_weekly(county: County, today: date | None = None) -> dict[tuple[str
                 "children_with_unexcused_days": with_unexcused,
             }
     return out
+
+
+def home_taught(rows: dict[str, list[dict]]) -> set[tuple[str, str]]:
+    """(school, 学籍号) pairs taught at home (就读方式 送教上门, SPEC §3): not roll-called,
+    so only their delivered roll calls count; an unmarked day is not unexcused."""
+    return {
+        (r["school_code"], r["student_no"])
+        for r in rows["xueji"]
+        if r["registry_status"] in ("在读", "休学") and r["study_mode"] == "送教上门"
+    }
+
+
+def _marks(statuses: dict[date, str], days: list[date], is_home_taught: bool) -> list[str]:
+    """The student's status on each of the school's reported days; a day without a roll
+    call is unexcused, or no day at all for a student taught at home."""
+    if is_home_taught:
+        return [statuses[d] for d in days if d in statuses]
+    return [statuses.get(d, "unexcused") for d in days]
 
 
 def _priority_groups(rows: dict[str, list[dict]], schools: set[str]) -> dict[str, set[str]]:
@@ -136,16 +155,20 @@ def expected_warnings(county: County, today: date | None = None) -> dict[tuple[s
     pairs = {key for key in day_status} | {
         (r["school_code"], r["student_no"]) for r in rows["xueji"] if r["registry_status"] in ("在读", "休学")
     }
+    home = home_taught(rows)
     scored: dict[tuple[str, date], list[tuple]] = defaultdict(list)
     for school, student_no in pairs:
+        statuses = day_status.get((school, student_no), {})
         days = sorted(reported.get(school, ()))
+        if (school, student_no) in home:
+            days = [d for d in days if d in statuses]
         if not days:
             continue
         child = child_of.get(student_no, f"student:{student_no}")
         regs = registrations.get(student_no, [])
         best = sorted(regs, key=lambda r: (r["registry_status"] != "在读", -int(r["grade"])))
         grade = int(best[0]["grade"]) if best else None
-        kinds = [day_status.get((school, student_no), {}).get(d, "unexcused") for d in days]
+        kinds = _marks(statuses, days, False)
         run = 0
         for i, (day, kind) in enumerate(zip(days, kinds, strict=True)):
             run = run + 1 if kind == "unexcused" else 0

@@ -34,6 +34,19 @@ def _usable(feed_name: str, rows: list[dict], today: date) -> list[dict]:
 
 
 IN_SCHOOL = {"在读", "休学", "延缓入学", "免于入学"}
+EXEMPT = {"延缓入学", "免于入学"}
+HOME_TAUGHT = "送教上门"
+
+
+def _covers(approval: dict, census: date) -> bool:
+    """An approval covers a term when 审批日期 <= census date <= 有效期至, an empty 有效期至
+    running to the 31 August that ends the school year of 审批日期 (SPEC §2-3)."""
+    approved = date.fromisoformat(approval["approved_on"])
+    if approval["valid_until"]:
+        until = date.fromisoformat(approval["valid_until"])
+    else:
+        until = date(approved.year + (approved.month >= 9), 8, 31)
+    return approved <= census <= until
 
 
 def _keeps_in_school(registration: dict) -> bool:
@@ -172,6 +185,8 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
         school = r["school_code"]
         if r["registry_status"] != "在读" or school not in schools or not reported[school]:
             continue
+        if r["study_mode"] == HOME_TAUGHT:  # not roll-called: the attendance rules do not apply
+            continue
         m = material_of(r["student_no"])
         days = day_status.get((school, r["student_no"]), {})
         town = schools[school]["township_code"]
@@ -231,6 +246,41 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
         if has_students and not reported[school]:
             add("school_missing_attendance", None, school, r["township_code"])
 
+    exempt = {
+        m
+        for m in responsible
+        if term.in_cohort(birth[m])
+        and not any(r["registry_status"] in ("在读", "休学") for r in registrations[m])
+        and not any(r["registry_status"] == "毕业" and int(r["grade"]) == 9 for r in registrations[m])
+        and any(r["registry_status"] in EXEMPT for r in registrations[m])
+    }
+    for m in sorted(exempt):
+        statuses = {r["registry_status"] for r in registrations[m]} & EXEMPT
+        if not any(
+            _covers(a, term.census_date)
+            for a in rows["huanmian"]
+            if a["id_number"] == m and a["approval_type"] in statuses
+        ):
+            add("exemption_unapproved", m, None, town_of_child(m))
+
+    # listed_child_unknown: on a department's list, unknown to 户籍, 学籍 and 去向核实.
+    school_year = (date(term.year, 9, 1), date(term.year + 1, 8, 31))
+    known = set(huji_status) | {r["id_number"] for r in rows["xueji"] if r["id_number"]}
+    known |= {
+        r["id_number"]
+        for r in rows["quxiang"]
+        if school_year[0] <= date.fromisoformat(r["confirmed_on"]) <= school_year[1]
+    }
+    listed = {r["id_number"] for name in ("fupin", "canlian", "minzheng", "sifa") for r in rows[name]}
+    fupin_towns: dict[str, set[str]] = defaultdict(set)
+    for r in rows["fupin"]:
+        if r["region_code"]:
+            fupin_towns[r["id_number"]].add(r["region_code"][:9] + "000")
+    listed_town = {m: min(fupin_towns[m], default=None) for m in listed}
+    for m, town in sorted(listed_town.items()):
+        if m not in known and term.in_cohort(identity.birth_date(m)):
+            add("listed_child_unknown", m, None, town)
+
     # whereabouts_conflict: confirmed elsewhere or gone, yet 在读 at a county school.
     conflicts = set()
     for r in rows["xueji"]:
@@ -244,7 +294,14 @@ def expected_findings(county: County, dropout_days: int | None = None, today: da
 
 # --- the case ledger (一人一案) --------------------------------------------------------
 
-CASE_TYPES = ("out_of_school", "phantom_enrolment", "suspected_dropout", "deregistered_enrolled", "child_labour")
+CASE_TYPES = (
+    "out_of_school",
+    "phantom_enrolment",
+    "suspected_dropout",
+    "deregistered_enrolled",
+    "child_labour",
+    "exemption_unapproved",
+)
 STAGES = {"电话": 1, "家访": 1, "联合劝返": 1, "责令限期改正通知书": 2, "行政处罚": 3, "司法程序": 4}
 RESULT_STATUS = {
     "未返校": "劝返中",

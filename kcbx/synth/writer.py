@@ -39,15 +39,16 @@ def write_landing(
 ) -> tuple[Path, Planted]:
     """Plain UTF-8 CSV with canonical headers, or (messy) every form SPEC §2 allows: title
     rows above the header in half the workbooks, one huji CSV and one attendance CSV; a
-    total, note and signature below the data; the 学籍 export as .xls; identity numbers
-    Excel turned into numbers. weekly: each school sends its roll calls week by week
+    total, note and signature below the data; the 学籍 export as .xls, and the primary
+    schools' ordinary pupils in a GB18030 CSV from an older template without 就读方式;
+    identity numbers Excel turned into numbers. weekly: each school sends its roll calls week by week
     (kaoqin_<school>_<Monday>.*), as schools under a 周报 system do. Returns the rows
     added for the loader to quarantine."""
     rng = random.Random(seed)
     term_dir = out / county.term.term_id
     planted = Planted()
 
-    def deliver(feed_name: str, stem: str, rows, form: str | None = None, titled=False, broken=False) -> None:
+    def deliver(feed_name: str, stem: str, rows, form: str | None = None, titled=False, broken=False, omit=()) -> None:
         form = form or (rng.choice(FORMS) if messy else "utf-8")
         if not messy:
             header = [c.name for c in get_feed(feed_name).columns]
@@ -56,7 +57,7 @@ def write_landing(
         rows = list(rows)
         if form == "xls" and len(rows) + 10 > XLS_MAX_ROWS:
             form = "xlsx"
-        dresser = Dresser(feed_name, rng, excel=form in WORKBOOKS)
+        dresser = Dresser(feed_name, rng, excel=form in WORKBOOKS, omit=omit)
         cells = [dresser.cells(r) for r in rows]
         preamble = footer = ()
         if titled or (form in WORKBOOKS and rng.random() < 0.5):
@@ -65,7 +66,7 @@ def write_landing(
             footer = footer_rows(len(rows), clerk, len(dresser.headers))
             planted.add(feed_name, "not_a_data_row", sum(1 for r in footer if r))
         if broken:
-            copies = excel_broken_copies(cells, get_feed(feed_name).raw_columns.index("id_number"), form)
+            copies = excel_broken_copies(cells, [c.col for c in dresser.columns].index("id_number"), form)
             planted.add(feed_name, "id_excel_number", len(copies))
             cells += copies
         write_file(term_dir / feed_name / stem, form, dresser.headers, [*cells, *footer], preamble)
@@ -83,7 +84,12 @@ def write_landing(
                 # clerk pasted in rows from a sheet whose 身份证号 column was a number.
                 deliver(feed_name, f"huji_{town}", town_rows, form, titled=i == 0, broken=i == 0 or form in WORKBOOKS)
         elif feed_name == "xueji" and messy:
-            deliver(feed_name, feed_name, rows, "xls", broken=True)  # the national 学籍 system's export
+            # The national 学籍 system's export, and the primary schools' ordinary pupils
+            # (就读方式 empty or 普通) from an older template without that column: one delivery.
+            exported, older = _split_registry(county, rows)
+            deliver(feed_name, feed_name, exported, "xls", broken=True)
+            if older:
+                deliver(feed_name, f"{feed_name}_primary", older, "gb18030", omit=("就读方式",))
         else:
             deliver(feed_name, feed_name, rows)
     smallest = min((len(r) for r in county.attendance.values()), default=0)
@@ -103,6 +109,17 @@ def write_landing(
         for name, content in BROKEN_FILES.items():
             (term_dir / name).write_bytes(content)
     return term_dir, planted
+
+
+def _split_registry(county: County, rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """学籍 rows for the full export, and those a file without 就读方式 can hold as well:
+    the primary schools' ordinary pupils (nothing a rule reads from 就读方式 is lost)."""
+    primary = {s["学校标识码"] for s in county.schools if s["办学类型"] == "小学"}
+    exported, older = [], []
+    for row in rows:
+        plain = row["学校标识码"] in primary and row.get("就读方式", "") in ("", "普通")
+        (older if plain else exported).append(row)
+    return exported, older
 
 
 def _attendance_files(school: str, records: list[tuple], weekly: bool) -> list[tuple[str, list[tuple]]]:

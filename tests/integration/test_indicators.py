@@ -1,8 +1,9 @@
-"""入学率, 辍学率 and 巩固率 on a hand-made county (tests/data/indicators/README.md),
-against values worked out by hand."""
+"""入学率, 辍学率 and 巩固率, 残疾儿童入学率 by placement and 缓免学 by approval on a
+hand-made county (tests/data/indicators/README.md), against values worked out by hand."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -42,8 +43,21 @@ CHILDREN = {
     "I": ("2008-01-01", "男", "正常", VILLAGE1, None, []),
     "J": ("2012-12-12", "女", "迁出", VILLAGE2, None, []),
     "K": ("2012-01-01", "男", None, VILLAGE2, (JUNIOR, "7", "在读"), ["出勤"] * 5),
+    "L": ("2017-05-05", "女", "正常", VILLAGE1, (PRIMARY, "2", "免于入学"), []),
 }
 POVERTY = ("D", "F")
+# 就读方式 of a registration (普通 otherwise)
+STUDY_MODES = {"A": "随班就读", "C": "特教学校", "K": "送教上门"}
+# 残联's 残疾儿童 list: I is too old and J moved away, so neither counts
+DISABLED = ("A", "C", "D", "I", "J", "K", "L")
+# 缓免学审批 (child, 审批类型, 审批日期, 有效期至): G's 延缓入学 approval has no end date, so it ran
+# to 2025-08-31 (its school year's end), before the census date 2025-09-30; G's 免于入学
+# approval is not of its status. L's covers the census date.
+APPROVALS = [
+    ("G", "延缓入学", "2025-06-15", ""),
+    ("G", "免于入学", "2025-09-01", "2026-08-31"),
+    ("L", "免于入学", "2025-09-10", "2026-08-31"),
+]
 # 学籍异动 this term: (child, type, date, from school, to school)
 CHANGES = [
     ("B", "辍学", "2025-09-02", JUNIOR, ""),
@@ -55,7 +69,7 @@ CHANGES = [
 ]
 # Worked out by hand: (school, 学段, group, type) -> children. 转入 counts at the school it
 # went to, the rest at the school left; B is grade 8 (初中), E grade 4 and F grade 6 (小学),
-# K grade 7 (初中); F is 脱贫家庭 and K, with no county 户籍, 随迁子女.
+# K grade 7 (初中); F is 脱贫家庭 and K, with no county 户籍, 随迁子女 and, on the 残联 list, 残疾儿童.
 EXPECTED_FLOWS = {
     (JUNIOR, "初中", "全部", "辍学"): 1,
     (PRIMARY, "小学", "全部", "转入"): 1,
@@ -65,15 +79,16 @@ EXPECTED_FLOWS = {
     (JUNIOR, "小学", "脱贫家庭", "休学"): 1,
     (JUNIOR, "小学", "脱贫家庭", "复学"): 1,
     (JUNIOR, "初中", "随迁子女", "转入"): 1,
+    (JUNIOR, "初中", "残疾儿童", "转入"): 1,
 }
 
 # (unit_level, unit_code, priority_group): cohort, enrolled, on roll, dropouts,
 # 入学率, 辍学率, grade-9-age children, of whom retained, 巩固率 (同龄在校率: no history)
 EXPECTED = {
-    ("county", COUNTY, "全部"): (9, 5, 6, 3, "0.5556", "0.5000", 3, 2, "0.6667"),
-    ("township", TOWN1, "全部"): (4, 2, 2, 0, "0.5000", "0.0000", 1, 1, "1.0000"),
+    ("county", COUNTY, "全部"): (10, 5, 6, 3, "0.5000", "0.5000", 3, 2, "0.6667"),
+    ("township", TOWN1, "全部"): (5, 2, 2, 0, "0.4000", "0.0000", 1, 1, "1.0000"),
     ("township", TOWN2, "全部"): (5, 3, 4, 3, "0.6000", "0.7500", 2, 1, "0.5000"),
-    ("school", PRIMARY, "全部"): (3, 2, 2, 1, "0.6667", "0.5000", 0, 0, None),
+    ("school", PRIMARY, "全部"): (4, 2, 2, 1, "0.5000", "0.5000", 0, 0, None),
     ("school", JUNIOR, "全部"): (5, 3, 4, 2, "0.6000", "0.5000", 3, 2, "0.6667"),
     ("county", COUNTY, "脱贫家庭"): (2, 1, 1, 1, "0.5000", "1.0000", 0, 0, None),
 }
@@ -94,7 +109,7 @@ def _landing(root: Path) -> Path:
         ["日期", "是否上课日"],
         [[d.isoformat(), "是"] for d in DAYS] + [["2025-09-06", "否"]],
     )
-    huji, xueji, kaoqin, fupin = [], [], [], []
+    huji, xueji, kaoqin, fupin, canlian = [], [], [], [], []
     for seq, (name, (born, sex, status, village, registration, attendance)) in enumerate(CHILDREN.items()):
         number = identity.make_number("411082", date.fromisoformat(born), 2 * seq + (1 if sex == "男" else 2))
         if status:
@@ -106,7 +121,21 @@ def _landing(root: Path) -> Path:
             kaoqin += [[school, d.isoformat(), student_no, mark] for d, mark in zip(DAYS, attendance, strict=False)]
         if name in POVERTY:
             fupin.append([number, f"儿童{name}", "脱贫户"])
+        if name in DISABLED:
+            canlian.append([number, f"儿童{name}", "肢体", "二级", "随班就读"])
     write_people(term, huji, xueji, fupin)
+    # the 学籍 export again, with its 就读方式 column
+    write_csv(
+        term / "xueji" / "xueji.csv",
+        ["全国学籍号", "身份证号", "姓名", "性别", "出生日期", "学校标识码", "年级", "学籍状态", "就读方式"],
+        [[*row, STUDY_MODES.get(row[2].removeprefix("儿童"), "普通")] for row in xueji],
+    )
+    write_csv(term / "canlian" / "canlian.csv", ["身份证号", "姓名", "残疾类别", "残疾等级", "安置建议"], canlian)
+    write_csv(
+        term / "huanmian" / "huanmian.csv",
+        ["身份证号", "姓名", "审批类型", "审批日期", "有效期至"],
+        [[_number(c), f"儿童{c}", kind, on, until] for c, kind, on, until in APPROVALS],
+    )
     write_csv(term / "kaoqin" / "kaoqin.csv", ["学校标识码", "日期", "全国学籍号", "出勤状态"], kaoqin)
     numbers = {row[2].removeprefix("儿童"): row[1] for row in xueji}
     write_csv(
@@ -150,11 +179,27 @@ def indicators(tmp_path_factory):
             "where l.term_id = %s",
             (TERM,),
         ).fetchall()
+        placements = conn.execute(
+            "select unit_level, unit_code, township_code, disabled_children, enrolled_children, inclusive_children, "
+            "special_school_children, home_taught_children, unplaced_children, exempt_children, enrolment_rate, "
+            "inclusive_rate, special_school_rate, home_taught_rate from marts.agg_disability_placement "
+            "where term_id = %s",
+            (TERM,),
+        ).fetchall()
+        exemptions = conn.execute(
+            "select unit_level, township_code, exemption_status, approval_label, children from marts.agg_exemptions "
+            "where term_id = %s",
+            (TERM,),
+        ).fetchall()
+    report = (warehouse.home / "reports" / TERM / "index.html").read_text(encoding="utf-8")
     found = {(level, code, group): tuple(rest) for level, code, group, *rest in rows}
     found["flows"] = {(school, stage, group, kind): n for school, stage, group, kind, n in flows}
     found["leavers"] = leavers
     found["monitored"] = monitored
     found["stages"] = {stage: tuple(rest) for stage, *rest in stages}
+    found["placements"] = {(level, code): tuple(rest) for level, code, *rest in placements}
+    found["exemptions"] = {tuple(row[:4]): row[4] for row in exemptions}
+    found["report"] = report
     yield found
     warehouse.kcbx("db", "stop")
 
@@ -190,14 +235,64 @@ def test_a_leaver_registered_and_confirmed_nowhere_is_listed(indicators):
     assert key == identity.child_key(TEST_PII_KEY, _number("B"))
 
 
-# Worked out by hand (tests/data/indicators/README.md, 学段): 小学 C D E F G (D's stage from
+# Worked out by hand (tests/data/indicators/README.md, 学段): 小学 C D E F G L (D's stage from
 # its birth date), 初中 A B H K; 巩固率 by the same-age proxy: grade-6 age is F alone
 # (enrolled), grade-9 age A, B, H (A enrolled, H graduated).
 EXPECTED_STAGES = {
-    "小学": (5, 3, Decimal("0.6000"), 3, 2, Decimal("0.6667"), Decimal("1.0000"), "同龄在校率"),
+    "小学": (6, 3, Decimal("0.5000"), 3, 2, Decimal("0.6667"), Decimal("1.0000"), "同龄在校率"),
     "初中": (4, 2, Decimal("0.5000"), 3, 1, Decimal("0.3333"), Decimal("0.6667"), "同龄在校率"),
 }
 
 
 def test_stage_indicators_equal_hand_computed_values(indicators):
     assert indicators["stages"] == EXPECTED_STAGES
+
+
+# 残疾儿童入学 by placement, worked out by hand (tests/data/indicators/README.md, 残疾儿童):
+# the disabled children counted are A (随班就读), C (特教学校 → 特殊教育学校), K (送教上门),
+# D (no 学籍: 未安置) and L (免于入学: 未安置, exempt); I (too old) and J (迁出) are not.
+# (unit): township, disabled, enrolled, 随班就读, 特殊教育学校, 送教上门, 未安置, of them exempt,
+# 入学率, and the shares of 随班就读, 特殊教育学校 and 送教上门
+EXPECTED_PLACEMENTS = {
+    ("county", COUNTY): (None, 5, 3, 1, 1, 1, 2, 1, "0.6000", "0.2000", "0.2000", "0.2000"),
+    ("township", TOWN1): (TOWN1, 4, 2, 1, 1, 0, 2, 1, "0.5000", "0.2500", "0.2500", "0.0000"),
+    ("township", TOWN2): (TOWN2, 1, 1, 0, 0, 1, 0, 0, "1.0000", "0.0000", "0.0000", "1.0000"),
+    ("school", JUNIOR): (TOWN2, 2, 2, 1, 0, 1, 0, 0, "1.0000", "0.5000", "0.0000", "0.5000"),
+    ("school", PRIMARY): (TOWN1, 2, 1, 0, 1, 0, 1, 1, "0.5000", "0.0000", "0.5000", "0.0000"),
+}
+
+
+def test_disability_placement_equals_hand_computed_values(indicators):
+    assert indicators["placements"] == {
+        unit: (*values[:8], *(Decimal(rate) for rate in values[8:])) for unit, values in EXPECTED_PLACEMENTS.items()
+    }
+
+
+def test_exemptions_by_status_and_approval_equal_hand_computed_counts(indicators):
+    # G (延缓入学, 乡镇1): neither approval covers 2025-09-30; L (免于入学, 乡镇1): approved.
+    assert indicators["exemptions"] == {
+        ("county", None, "延缓入学", "未审批"): 1,
+        ("county", None, "免于入学", "已审批"): 1,
+        ("township", TOWN1, "延缓入学", "未审批"): 1,
+        ("township", TOWN1, "免于入学", "已审批"): 1,
+    }
+
+
+def _report_table(page: str, table_id: str) -> list[list[str]]:
+    body = re.search(rf'<div id="{table_id}">(.*?)</div>', page, re.S).group(1)
+    return [re.findall(r"<t[hd]>(.*?)</t[hd]>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_report_shows_placements_and_the_exemption_table(indicators):
+    page = indicators["report"]
+    placements = _report_table(page, "table-disability")
+    header = ["单位", "适龄残疾儿童", "随班就读", "特殊教育学校", "送教上门", "未安置", "其中延缓/免于入学"]
+    assert placements[0] == [*header, "入学率"]
+    assert placements[1] == ["全县", "5", "1", "1", "1", "2", "1", "60.00%"]
+    assert sorted(placements[2:]) == [["和尚桥镇", "4", "1", "1", "0", "2", "1", "50.00%"],
+                                      ["坡胡镇", "1", "0", "0", "1", "0", "0", "100.00%"]]  # fmt: skip
+    assert _report_table(page, "table-exemptions") == [
+        ["缓免学类型", "已审批", "未审批", "合计"],
+        ["延缓入学", "0", "1", "1"],
+        ["免于入学", "1", "0", "1"],
+    ]

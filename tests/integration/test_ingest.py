@@ -856,3 +856,49 @@ def test_a_file_name_in_another_encoding_loads_and_is_recognised_again(conn, tmp
     name = conn.execute("select file_name from audit.load_files where term_id = %s", (term,)).fetchone()[0]
     assert name.endswith(".csv") and "\ufffd" in name
     assert ingest(conn, tmp_path, term, "kaoqin").skipped
+
+
+HUANMIAN_HEADER = ["身份证号", "姓名", "审批类型", "审批日期", "有效期至", "审批依据", "审批单位"]
+
+
+@pytest.mark.parametrize("form", ["utf-8", "gb18030", "xlsx", "xls"])
+def test_every_exemption_approval_row_is_loaded_or_quarantined_with_its_reason(conn, tmp_path, term, form):
+    """缓免学审批 (SPEC §2): valid approvals load with their dates in any form and an empty
+    有效期至 kept empty; a bad type, a bad date, a missing 审批日期 and a bad number are
+    quarantined, each with its reason, and read = loaded + rejected."""
+    rows = [
+        [BOY, "王伟", "延缓入学", "2025年8月20日", "2026/8/31", "医学证明", "县教育局"],
+        [GIRL_X, "李娜", "免于入学", "20250301", "", "残疾评估", ""],
+        [BOY, "王伟", "缓学", "2025-08-20", "", "", ""],
+        [GIRL_X, "李娜", "免于入学", "2025-02-30", "", "", ""],
+        [GIRL_X, "李娜", "免于入学", "", "", "", ""],
+        [BOY[:-1] + ("0" if BOY[-1] != "0" else "1"), "王伟", "延缓入学", "2025-08-20", "", "", ""],
+    ]
+    deliver(tmp_path, term, "huanmian", "approvals", form, HUANMIAN_HEADER, rows)
+    result = ingest(conn, tmp_path, term, feed="huanmian")
+    loaded = result.files[0]
+    assert loaded.status == "loaded"
+    assert (loaded.rows_read, loaded.rows_loaded, loaded.rows_rejected) == (6, 2, 4)
+    assert raw_rows(conn, term, "huanmian", "id_number, approval_type, approved_on, valid_until, approval_basis") == [
+        (BOY, "延缓入学", "2025-08-20", "2026-08-31", "医学证明"),
+        (GIRL_X, "免于入学", "2025-03-01", None, "残疾评估"),
+    ]
+    assert [(r[0], r[1]) for r in rejected(conn, term)] == [
+        ("bad_code", "审批类型"),
+        ("bad_date", "审批日期"),
+        ("missing_value", "审批日期"),
+        ("id_check_digit", "身份证号"),
+    ]
+
+
+def test_an_exemption_approval_file_without_its_type_column_is_rejected_whole(conn, tmp_path, term):
+    header = [h for h in HUANMIAN_HEADER if h != "审批类型"]
+    deliver(tmp_path, term, "huanmian", "approvals", "utf-8", header, [[BOY, "王伟", "2025-08-20", "", "", ""]])
+    result = ingest(conn, tmp_path, term, feed="huanmian")
+    missing = result.files[0]
+    assert (
+        missing.status == "rejected" and "审批类型" in missing.message and "missing required column" in missing.message
+    )
+    assert missing.rows_read == missing.rows_rejected == 1
+    assert [r[0] for r in rejected(conn, term)] == ["file_missing_column"]
+    assert raw_rows(conn, term, "huanmian", "id_number") == []

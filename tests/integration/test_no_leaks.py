@@ -130,6 +130,8 @@ def _plant(county, planted: Planted) -> None:
         "quanfan": {"劝返日期": "2025-10-12", "劝返方式": "家访", "劝返结果": "已返校", "辍学原因": "厌学",
                     "乡镇代码": town},
         "quxiang": {"去向类型": "其他", "核实日期": "2025-09-20", "核实方式": "电话"},
+        "huanmian": {"审批类型": "延缓入学", "审批日期": "2025-08-20", "有效期至": "2026-08-31",
+                     "审批依据": "医学证明"},
     }  # fmt: skip
     for feed_name, fixed in values.items():
         feed = feeds[feed_name]

@@ -36,6 +36,7 @@ TOWNSHIP_MARTS = {
     "out_of_school_reasons", "agg_stage_indicators", "fct_whereabouts", "agg_registry_flows",
     "agg_attendance_daily", "agg_attendance_weekly", "agg_attendance_monthly", "agg_early_warnings",
     "frozen_case_months", "frozen_term_targets", "targets", "warning_parts",
+    "agg_disability_placement", "agg_exemptions",
 }  # fmt: skip
 # What the bureau's BI account reads: the township marts and the county-wide detail below.
 BI_MARTS = TOWNSHIP_MARTS | {
@@ -45,6 +46,11 @@ BI_MARTS = TOWNSHIP_MARTS | {
 PERSON_MARTS = {
     "dim_child", "snap_child_attributes", "fct_early_warnings", "ledger_cases", "ledger_cohort_children",
     "ledger_early_warnings", "ledger_not_attending", "ledger_out_of_school", "ledger_unplaced_leavers",
+    # 回执 to the departments (marts/receipts/; receipt_child_status is ephemeral, no relation)
+    "receipt_fupin", "receipt_canlian", "receipt_canlian_placements", "receipt_huji", "receipt_minzheng",
+    "receipt_sifa",
+    # 部门名单儿童去向核实台账 and the spring term's 入学通知名单 (marts/notices/)
+    "ledger_unknown_listed_children", "notice_school_starters",
 }  # fmt: skip
 MARTS = BI_MARTS | PERSON_MARTS
 # Every relation is named: raw tables are the feed catalogue's, staging and intermediate
@@ -315,6 +321,7 @@ def test_unmasked_ledgers_need_an_administrator(warehouse, runs):
     refused = warehouse.kcbx("ledgers", "--term", TERM, "--unmasked", extra_env={"KCBX_ADMIN_DATABASE_URL": reporter})
     assert refused.returncode == 2 and "--unmasked" in refused.stderr
     assert not list((warehouse.home / "reports" / TERM / "ledgers").glob("*_未脱敏.xlsx"))
+    assert not list((warehouse.home / "reports" / TERM / "回执").glob("*_未脱敏.xlsx"))
     bad_term = warehouse.kcbx("ledgers", "--term", "../../etc")
     assert bad_term.returncode == 2 and "invalid term" in bad_term.stderr
 

@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from kcbx.identity import child_key
+from kcbx.settings import finding_types
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, TERM, TEST_PII_KEY
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ def test_every_planted_finding_is_found_and_nothing_else(db, county):
     assert not (expected - found), f"missed: {sorted(expected - found)}"
     assert not (found - expected), f"unexpected: {sorted(found - expected)}"
     types = {t for t, _, _ in found}
-    assert len(types) == 11, f"every finding type is planted, got {sorted(types)}"
+    assert types == set(finding_types()), f"every finding type is planted, got {sorted(types)}"
 
 
 def test_every_out_of_school_finding_has_the_oracles_reason(db, county):
@@ -506,6 +507,10 @@ def test_township_account_sees_only_its_townships_rows(warehouse, db):
         weekly = set(conn.execute("select distinct unit_level, township_code from marts.agg_attendance_weekly"))
         assert weekly == {("county", None), ("township", town), ("school", town)}
         assert units <= {("county", None), ("township", town), ("school", town)}
+        for table in ("marts.agg_disability_placement", "marts.agg_exemptions"):
+            seen_units = set(conn.execute(f"select distinct unit_level, township_code from {table}"))
+            assert ("county", None) in seen_units, table
+            assert seen_units <= {("county", None), ("township", town), ("school", town)}, table
         # Reference dimensions are shared; raw data, identities, audit and daily rows are not.
         assert conn.execute("select count(*) from marts.dim_school").fetchone()[0] > 0
         for table in ("pii.child_identity", "raw.huji", "marts.dim_child", "marts.fct_attendance_daily"):
@@ -543,3 +548,313 @@ def test_dashboard_datasets_run_for_bureau_and_township_accounts(warehouse, db):
             if "township_code" in dataset["sql"]:
                 codes = {r[0] for r in township.execute(f"select township_code from ({dataset['sql']}) as d")}
                 assert codes <= {town}, name
+
+
+# --- 回执 (issue 29): the workbooks each department gets back, read with openpyxl -------
+
+RECEIPT_HEADERS = {
+    "乡村振兴": ["序号", "姓名", "身份证号", "监测类型", "学校", "年级", "学段", "学籍状态", "就学状况", "比对发现",
+                 "案件状态"],
+    "残联": ["序号", "姓名", "身份证号", "残疾类别", "残疾等级", "义务教育适龄", "安置建议", "实际安置", "与建议一致",
+             "学校", "学段", "学籍状态", "就读方式", "就学状况", "比对发现"],
+    "公安": ["序号", "姓名", "身份证号", "户籍地", "户籍状态", "状态变动日期", "学校", "学籍状态", "年级",
+             "本学期到校天数", "最后到校日", "说明"],
+    "民政": ["序号", "姓名", "身份证号", "保障类别", "义务教育适龄", "学校", "年级", "学段", "学籍状态", "就学状况",
+             "比对发现", "案件状态"],
+    "司法": ["序号", "姓名", "身份证号", "与服刑人员关系", "义务教育适龄", "学校", "年级", "学段", "学籍状态",
+             "就学状况", "比对发现", "案件状态"],
+}  # fmt: skip
+PLACEMENT_SUMMARY = ["乡镇", "适龄残疾儿童", "随班就读", "特殊教育学校", "送教上门", "三类安置合计", "三类安置率（%）",
+                     "缓免学", "未安置", "其中未在校", "与安置建议不一致"]  # fmt: skip
+MASKED = re.compile(r"\*{14}\d{3}[\dX]")
+
+
+def _receipts(warehouse) -> dict[str, dict[str, list[list]]]:
+    """Department -> sheet -> rows (title, header, data) of reports/<term>/回执, every
+    non-empty cell checked to be text (data_type 's', no formula) on the way."""
+    import zipfile
+
+    import openpyxl
+
+    folder = warehouse.home / "reports" / TERM / "回执"
+    out = {}
+    for path in sorted(folder.glob(f"回执_*_{TERM}.xlsx")):  # masked: not an admin's _未脱敏 copy
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if member.startswith("xl/worksheets/"):
+                    xml = archive.read(member).decode()
+                    assert "<f>" not in xml and "<f " not in xml, (path.name, member)
+        sheets = {}
+        for sheet in openpyxl.load_workbook(path).worksheets:
+            rows = []
+            for row in sheet.iter_rows():
+                for cell in row:
+                    assert cell.value is None or cell.data_type == "s", (path.name, sheet.title, cell.coordinate)
+                rows.append([cell.value for cell in row])
+            sheets[sheet.title] = rows
+        out[path.name.removeprefix("回执_").removesuffix(f"_{TERM}.xlsx")] = sheets
+    return out
+
+
+def test_receipts_are_text_only_with_masked_numbers(warehouse, run):
+    receipts = _receipts(warehouse)
+    assert set(receipts) == set(RECEIPT_HEADERS)
+    full_number = re.compile(r"\d{17}[\dX]")
+    for department, sheets in receipts.items():
+        for name, rows in sheets.items():
+            if department == "残联" and name == "安置汇总":
+                assert rows[1] == PLACEMENT_SUMMARY and rows[-1][0] == "全县合计"
+                continue
+            assert TERM in rows[0][0]
+            assert rows[1] == RECEIPT_HEADERS[department], (department, name)
+            for number, row in enumerate(rows[2:], 1):
+                assert row[0] == str(number) and row[1]
+                assert MASKED.fullmatch(row[2]), (department, name)
+                assert not any(full_number.search(c) for c in row if c)
+    # 公安: both kinds of contradiction have a sheet, rows or not
+    assert list(receipts["公安"]) == ["户籍注销仍在籍", "户籍失踪仍到校"]
+    assert next(iter(receipts["残联"])) == "安置汇总"
+
+
+class _Listed:
+    """The synthetic county's rows as delivered (kcbx.synth, the same seed as the county
+    fixture), and what a receipt must say about a child, worked out here from them."""
+
+    def __init__(self, county):
+        from collections import defaultdict
+
+        from kcbx.synth.county import generate
+        from kcbx.synth.messy import plant_hostile_text
+        from kcbx.terms import Term
+
+        expected = _expected(county)
+        generated = generate(children=expected["children"], seed=expected["seed"], term=TERM)
+        plant_hostile_text(generated.rows)  # as the messy county fixture does
+        self.rows, self.attendance, self.term = generated.rows, generated.attendance, Term.parse(TERM)
+        self.places = {r["区划代码"]: r["名称"] for r in self.rows["regions"]}
+        self.schools = {r["学校标识码"]: r for r in self.rows["schools"]}
+        self.huji = defaultdict(list)
+        for r in self.rows["huji"]:
+            self.huji[r["身份证号"]].append(r)
+        self.xueji = defaultdict(list)
+        for r in self.rows["xueji"]:
+            if r["身份证号"]:
+                self.xueji[r["身份证号"]].append(r)
+        self.whereabouts = {r["身份证号"] for r in self.rows["quxiang"]}
+        types = finding_types()
+        self.labels = {t: row["finding_label"] for t, row in types.items()}
+        self.priority = {t: int(row["case_priority"]) for t, row in types.items() if row["opens_case"] == "true"}
+        self.findings = defaultdict(set)
+        for f in expected["findings"]:
+            if f["term_id"] == TERM and f["child"]:
+                self.findings[f["child"]].add(f["finding_type"])
+        self.cases = {c["child"]: c["status"] for c in expected["cases"] if c["as_of_term_id"] == TERM}
+
+    def numbers(self, feed: str) -> set[str]:
+        return {r["身份证号"] for r in self.rows[feed]}
+
+    def in_cohort(self, number: str) -> bool:
+        from kcbx import identity
+
+        return self.term.in_cohort(identity.birth_date(number))
+
+    def is_plain(self, number: str) -> bool:
+        """A child whose schooling the receipt's rules settle in one step: of the cohort,
+        one 户籍 row (正常, and not the row whose name the hostile text replaced), at most
+        one 学籍 row, no 去向核实."""
+        huji = self.huji.get(number, [])
+        return (
+            self.in_cohort(number)
+            and len(huji) == 1
+            and huji[0]["人员状态"] == "正常"
+            and huji[0] is not self.rows["huji"][0]
+            and len(self.xueji.get(number, [])) <= 1
+            and number not in self.whereabouts
+        )
+
+    def key(self, number: str) -> tuple[str, str]:
+        """(name, masked number) as a receipt shows them: the 户籍 name wins (pii)."""
+        from kcbx.identity import mask
+
+        return self.huji[number][0]["姓名"], mask(number)
+
+    def school_name(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        return self.schools[code]["学校名称"] if code in self.schools else f"县外学校（{code}）"
+
+    def township(self, number: str) -> str:
+        return self.places[self.huji[number][0]["户籍地区划代码"][:9] + "000"]
+
+    def schooling(self, number: str) -> dict[str, str | None]:
+        """The columns every receipt shares, for a plain child."""
+        from kcbx import identity
+
+        registration = next(iter(self.xueji.get(number, [])), None)
+        status = registration["学籍状态"] if registration else None
+        grade = int(registration["年级"]) if registration else None
+        mode = (registration["就读方式"] or None) if registration else None
+        school = registration["学校标识码"] if registration else None
+        if status in ("在读", "休学"):
+            schooling = "在读（送教上门）" if mode == "送教上门" else status
+            special = mode == "特教学校" or self.schools.get(school, {}).get("办学类型") == "特殊教育学校"
+            placement = "送教上门" if mode == "送教上门" else "特殊教育学校" if special else "随班就读"
+        elif status in ("延缓入学", "免于入学"):
+            schooling = placement = "缓免学"
+        else:
+            schooling = "已完成义务教育" if status == "毕业" and grade == 9 else "未在校"
+            placement = "未安置"
+        found = sorted(self.findings.get(number, ()))
+        opening = sorted((self.priority[t], t) for t in found if t in self.priority)
+        case = self.cases.get(number)
+        shown = {
+            # 普通 or empty: some schools' older template has no 就读方式 column at all
+            **({} if mode in (None, "普通") else {"就读方式": mode}),
+            "义务教育适龄": "是",
+            "学校": self.school_name(school),
+            "年级": None if grade is None else str(grade),
+            "学段": _expected_stage(grade, identity.birth_date(number), TERM),
+            "学籍状态": status or "无学籍",
+            "就学状况": schooling,
+            "实际安置": placement,
+            "比对发现": "、".join(self.labels[t] for t in found) or "无",
+            "案件状态": f"{case}（{self.labels[opening[0][1]]}）" if case and opening else "无",
+        }
+        return shown
+
+
+def _by_child(sheets: dict[str, list[list]], skip: tuple[str, ...] = ()) -> dict[tuple[str, str], dict]:
+    """(name, masked number) -> the row as {header: value} with its sheet."""
+    out = {}
+    for name, rows in sheets.items():
+        if name in skip:
+            continue
+        for row in rows[2:]:
+            assert (row[1], row[2]) not in out
+            out[(row[1], row[2])] = dict(zip(rows[1], row, strict=True)) | {"sheet": name}
+    return out
+
+
+@pytest.fixture(scope="module")
+def delivered_lists(county):
+    return _Listed(county)
+
+
+def test_receipts_answer_every_listed_child_as_worked_out_by_hand(warehouse, run, delivered_lists):
+    """Each department's rows are the children it listed (乡村振兴: those of school age),
+    and a plain child's row says what its 学籍 and the oracle's findings and cases say."""
+    from collections import Counter
+
+    listed = delivered_lists
+    receipts = _receipts(warehouse)
+    for department, feed, cohort_only in (
+        ("乡村振兴", "fupin", True),
+        ("残联", "canlian", False),
+        ("民政", "minzheng", False),
+        ("司法", "sifa", False),
+    ):
+        shown = _by_child(receipts[department], skip=("安置汇总",))
+        numbers = {n for n in listed.numbers(feed) if listed.in_cohort(n) or not cohort_only}
+        assert len(shown) == len(numbers), department
+        plain = [n for n in sorted(numbers) if listed.is_plain(n)]
+        assert len(plain) >= 2, department
+        for number in plain:
+            row = shown[listed.key(number)]
+            expected = listed.schooling(number) | {"sheet": listed.township(number)}
+            assert {h: row[h] for h in expected if h in row} == {h: v for h, v in expected.items() if h in row}, (
+                department,
+                row["身份证号"],
+            )
+    # 残联: the 安置建议 against the placement, a 送教上门 child and an unplaced one among them
+    canlian = _by_child(receipts["残联"], skip=("安置汇总",))
+    advice = {r["身份证号"]: r for r in listed.rows["canlian"]}
+    once = {n for n, k in Counter(r["身份证号"] for r in listed.rows["canlian"]).items() if k == 1}
+    checked = set()
+    for number in filter(listed.is_plain, sorted(once)):
+        row, expected = canlian[listed.key(number)], listed.schooling(number)
+        suggested = advice[number]["安置建议"]
+        assert row["安置建议"] == suggested and row["残疾类别"] == advice[number]["残疾类别"]
+        assert row["残疾等级"] == advice[number]["残疾等级"]
+        agrees = suggested == expected["实际安置"] or (suggested, expected["实际安置"]) == ("暂缓入学", "缓免学")
+        assert row["与建议一致"] == ("是" if agrees else "否")
+        checked.add(expected["实际安置"])
+    assert {"送教上门", "未安置", "随班就读"} <= checked
+    summary = receipts["残联"]["安置汇总"]
+    county_total = dict(zip(summary[1], summary[-1], strict=True))
+    cohort = [r for r in canlian.values() if r["义务教育适龄"] == "是"]
+    assert county_total["适龄残疾儿童"] == str(len(cohort))
+    for placement in ("随班就读", "特殊教育学校", "送教上门", "缓免学", "未安置"):
+        assert county_total[placement] == str(sum(r["实际安置"] == placement for r in cohort)), placement
+
+
+def test_receipt_to_the_police_lists_the_records_the_registry_contradicts(warehouse, run, delivered_lists):
+    """公安: every 户籍 死亡/迁出/注销 whose 学籍 is 在读 (with its present days, counted
+    here from the roll calls), and every 失踪 child present at a school this term."""
+    from collections import defaultdict
+
+    listed = delivered_lists
+    receipts = _receipts(warehouse)
+    school_days = {date for date, is_day in listed.term.calendar() if is_day}
+    days = defaultdict(set)  # (school, 学籍号) -> the school days it was present
+    for school, records in listed.attendance.items():
+        for day, student_no, _, status in records:
+            if status in ("出勤", "迟到") and day in school_days:
+                days[school, student_no].add(day)
+    expected = []
+    for number, (household,) in ((n, rows) for n, rows in listed.huji.items() if len(rows) == 1):
+        kind = None
+        for r in listed.xueji.get(number, []):
+            pair = (r["学校标识码"], r["全国学籍号"])
+            if household["人员状态"] in ("死亡", "迁出", "注销") and r["学籍状态"] == "在读":
+                kind = "户籍注销仍在籍"
+            elif household["人员状态"] == "失踪" and days[pair]:
+                kind = "户籍失踪仍到校"
+            else:
+                continue
+            expected.append(
+                {
+                    "sheet": kind,
+                    "姓名": household["姓名"],
+                    "身份证号": listed.key(number)[1],
+                    "户籍地": listed.places[household["户籍地区划代码"]],
+                    "户籍状态": household["人员状态"],
+                    "状态变动日期": household["状态变动日期"] or None,
+                    "学校": listed.school_name(r["学校标识码"]),
+                    "学籍状态": r["学籍状态"],
+                    "年级": str(int(r["年级"])),
+                    "本学期到校天数": str(len(days[pair])),
+                    "最后到校日": max(days[pair]).isoformat() if days[pair] else None,
+                }
+            )
+    shown = [
+        dict(zip(rows[1], row, strict=True)) | {"sheet": sheet}
+        for sheet, rows in receipts["公安"].items()
+        for row in rows[2:]
+    ]
+    for row in shown:
+        assert row.pop("说明").startswith(f"户籍状态为{row['户籍状态']}")
+        del row["序号"]
+    key = lambda r: (r["sheet"], r["身份证号"], r["学校"] or "")  # noqa: E731
+    assert sorted(shown, key=key) == sorted(expected, key=key)
+    assert len([r for r in expected if r["sheet"] == "户籍注销仍在籍"]) >= 3
+
+
+def test_an_administrator_gets_the_receipts_unmasked(warehouse, run, delivered_lists):
+    """`kcbx ledgers --unmasked` (an administrator's login): the department holds the
+    numbers, so its copy shows them in full; the copies are removed afterwards."""
+    import openpyxl
+
+    written = warehouse.kcbx("ledgers", "--term", TERM, "--unmasked")
+    try:
+        assert written.returncode == 0, written.stderr[-3000:]
+        path = warehouse.home / "reports" / TERM / "回执" / f"回执_乡村振兴_{TERM}_未脱敏.xlsx"
+        numbers = {
+            row[2]
+            for sheet in openpyxl.load_workbook(path, read_only=True).worksheets
+            for row in sheet.iter_rows(min_row=3, values_only=True)
+        }
+        fupin = delivered_lists.numbers("fupin")
+        assert numbers == {n for n in fupin if delivered_lists.in_cohort(n)}
+    finally:
+        for copy in (warehouse.home / "reports" / TERM).rglob("*_未脱敏.xlsx"):
+            copy.unlink()

@@ -4,14 +4,21 @@ as the generator's scripts and the case oracle say, and a closed term's report i
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
+import zipfile
+from collections import Counter
+from datetime import date
+from pathlib import Path
 
 import jsonschema
+import openpyxl
 import psycopg
 import pytest
 
+from kcbx import identity
 from kcbx.identity import child_key
 from tests.conftest import TEST_PII_KEY, embedded_warehouse
 
@@ -190,6 +197,217 @@ def test_cases_carry_over_escalate_and_close_as_expected(loaded):
     assert len(actions) == sum(case["actions"] for case in expected["cases"]) + orphans
     assert orphans == 1
     assert any(late for *_, late, _ in actions) and any(unescalated for *_, unescalated in actions)
+
+
+# --- 入学通知名单 and the 部门名单儿童去向核实台账, read back from the spring workbooks and
+# checked against what the spring delivery's own rows (plain CSV) say, worked out here
+# without the warehouse.
+
+
+def _delivered(term_dir: Path, feed: str) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in sorted((term_dir / feed).glob("*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            rows += list(csv.DictReader(f))
+    return rows
+
+
+def _loadable(row: dict[str, str]) -> bool:
+    """A row the loader keeps: a valid identity number and a readable 出生日期."""
+    if not identity.validate(row["身份证号"]).valid:
+        return False
+    try:
+        date.fromisoformat(row.get("出生日期") or "2000-01-01")
+    except ValueError:
+        return False
+    return True
+
+
+def _workbook_rows(path: Path, numbers: tuple[str, ...] = ()) -> tuple[list[str], list[tuple[str, tuple]]]:
+    """(the header every sheet has, [(sheet, data row without 序号)]), checking on the way
+    that the title is in A1, the header in row 2, no cell is a formula and every data cell
+    but 序号 and the columns named in `numbers` is text."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if member.startswith("xl/worksheets/"):
+                xml = archive.read(member).decode()
+                assert "<f>" not in xml and "<f " not in xml, member
+    headers, rows = set(), []
+    for sheet in openpyxl.load_workbook(path).worksheets:
+        title, header, *data = list(sheet.iter_rows())
+        assert title[0].value.endswith(sheet.title)
+        headers.add(tuple(c.value for c in header))
+        texts = [i for i, c in enumerate(header) if i > 0 and c.value not in numbers]
+        for number, row in enumerate(data, start=1):
+            assert all(c.data_type != "f" for c in row)
+            assert row[0].value == number  # 序号
+            # nothing a spreadsheet would compute: text (or empty)
+            assert all(
+                row[i].value is None or (row[i].data_type == "s" and isinstance(row[i].value, str)) for i in texts
+            )
+            rows.append((sheet.title, tuple(c.value for c in row[1:])))
+    [header] = headers
+    return list(header), rows
+
+
+STARTERS_HEADER = ["序号", "姓名", "身份证号", "性别", "出生年份", "户籍地", "入学类型", "入学学年", "对口学校"]
+STARTERS_HEADER += ["现就读学校", "依据"]
+
+
+def _expected_starters(term_dir: Path) -> Counter:
+    """入学通知名单 for school year 2026-2027 from the spring delivery (2025-2026-2, Y = 2025):
+    grade 1: 户籍 正常, born 2019-09-01..2020-08-31, not 在读/休学 anywhere; grade 7: grade 6
+    在读/休学 (or 毕业 since 2025-09-01) at a county school, not in junior school already, 户籍
+    not closed. Township: 户籍's, else the school's; catchment: its one 小学 / 初中."""
+    regions = {r["区划代码"]: r["名称"] for r in _delivered(term_dir, "regions")}
+    schools = {r["学校标识码"]: r for r in _delivered(term_dir, "schools")}
+
+    def catchment(town: str, kind: str) -> str | None:
+        names = [s["学校名称"] for s in schools.values() if s["乡镇代码"] == town and s["办学类型"] == kind]
+        return names[0] if len(names) == 1 else None
+
+    latest: dict[str, dict] = {}
+    for row in [r for r in _delivered(term_dir, "huji") if _loadable(r)]:
+        known = latest.get(row["身份证号"])
+        if known is None or (row["状态变动日期"] or "") >= (known["状态变动日期"] or ""):
+            latest[row["身份证号"]] = row
+    registrations = _delivered(term_dir, "xueji")
+    enrolled = {r["身份证号"] for r in registrations if r["学籍状态"] in ("在读", "休学") and r["身份证号"]}
+    junior = {
+        r["身份证号"]
+        for r in registrations
+        if r["身份证号"]
+        and (
+            (r["学籍状态"] in ("在读", "休学") and r["年级"] in "789") or (r["学籍状态"] == "毕业" and r["年级"] == "9")
+        )
+    }
+    gone = {
+        r["身份证号"]
+        for r in _delivered(term_dir, "quxiang")
+        if r["去向类型"] in ("死亡", "迁出") and "2025-09-01" <= r["核实日期"] <= "2026-08-31"
+    }
+    expected: Counter = Counter()
+    for number, row in latest.items():
+        if row["人员状态"] != "正常" or number in enrolled or number in gone:
+            continue
+        if date(2019, 9, 1) <= identity.birth_date(number) <= date(2020, 8, 31):
+            town = row["户籍地区划代码"][:9] + "000"
+            person = (row["姓名"], identity.mask(number), row["性别"], number[6:10], regions.get(row["户籍地区划代码"]))
+            expected[(regions[town], *person, "一年级入学", catchment(town, "小学"), None, "户籍（正常）")] += 1
+    seen: set[str] = set()
+    for r in registrations:
+        number, status = r["身份证号"], r["学籍状态"]
+        graduated_now = status == "毕业" and (r["状态变动日期"] or "") >= "2025-09-01"
+        if r["年级"] != "6" or r["学校标识码"] not in schools or not (status in ("在读", "休学") or graduated_now):
+            continue
+        household = latest.get(number) if number else None
+        closed = household is not None and household["人员状态"] in ("死亡", "迁出", "注销")
+        if closed or number in junior or number in gone or (number or r["全国学籍号"]) in seen:
+            continue
+        seen.add(number or r["全国学籍号"])
+        school = schools[r["学校标识码"]]
+        town = household["户籍地区划代码"][:9] + "000" if household else school["乡镇代码"]
+        born = number[6:10] if number else r["出生日期"][:4]
+        sex = identity.sex(number) if number else r["性别"]
+        village = regions.get(household["户籍地区划代码"]) if household else None
+        entry = ("升入七年级", catchment(town, "初中"), school["学校名称"], f"学籍（六年级{status}）")
+        masked = identity.mask(number) if number else None
+        expected[(regions[town], r["姓名"], masked, sex, born, village, *entry)] += 1
+    return expected
+
+
+def test_school_starters_workbook_is_written_for_spring_and_lists_whom_the_rows_say(loaded):
+    warehouse, landing, expected, _ = loaded
+    reports = warehouse.home / "reports"
+    assert not (reports / AUTUMN / "入学通知名单.xlsx").exists()  # spring terms only
+    path = reports / SPRING / "入学通知名单.xlsx"
+    header, rows = _workbook_rows(path)
+    assert header == STARTERS_HEADER
+    assert all(re.fullmatch(r"\*{14}\d{3}[\dX]", row[1]) for _, row in rows if row[1])
+    found = Counter(
+        (sheet, name, masked, sex, year, village, kind, catchment, school, basis)
+        for sheet, (name, masked, sex, year, village, kind, school_year, catchment, school, basis) in rows
+    )
+    assert {row[6] for _, row in rows} == {"2026-2027"}
+    want = _expected_starters(landing / SPRING)
+    assert found == want
+    kinds = Counter(key[6] for key in found.elements())
+    assert kinds["一年级入学"] >= 10 and kinds["升入七年级"] >= 10, kinds
+    # One row by hand: the first grade-7 child of the 学籍 export in 和尚桥镇 (the first
+    # township), whose 户籍 is there too.
+    xueji = _delivered(landing / SPRING, "xueji")
+    huji = {r["身份证号"]: r for r in _delivered(landing / SPRING, "huji")}
+    first = next(
+        r
+        for r in xueji
+        if r["年级"] == "6" and r["学籍状态"] == "在读" and r["学校标识码"] == "2141082001" and r["身份证号"] in huji
+    )
+    number = first["身份证号"]
+    village = {r["区划代码"]: r["名称"] for r in _delivered(landing / SPRING, "regions")}[
+        huji[number]["户籍地区划代码"]
+    ]
+    person = (first["姓名"], "**************" + number[-4:], huji[number]["性别"], number[6:10], village)
+    assert ("和尚桥镇", *person, "升入七年级", "和尚桥第一初级中学", "和尚桥中心小学", "学籍（六年级在读）") in found
+    # Not listed: a 小学毕业 of the last school year (out of school, not a starter), and the
+    # graduate whose junior school registered it already.
+    controls = expected["controls"][SPRING]
+    listed = {(name, masked) for _, name, masked, *_ in found}
+    names = {r["身份证号"]: r["姓名"] for r in xueji}
+    for plan in ("out_primary_graduate", "primary_graduate_continued"):
+        assert controls[plan] and not {(names[n], identity.mask(n)) for n in controls[plan]} & listed, plan
+    with psycopg.connect(warehouse.url(), autocommit=True) as conn:
+        in_mart = dict(conn.execute("select term_id, count(*) from marts.notice_school_starters group by 1").fetchall())
+    assert in_mart == {SPRING: len(rows)}
+
+
+DEPARTMENTS = {"fupin": "乡村振兴", "canlian": "残联", "minzheng": "民政", "sifa": "司法"}
+LISTED_HEADER = ["序号", "姓名", "身份证号", "出生年份", "名单部门", "名单信息", "所在村（防返贫监测）", "说明"]
+LISTED_HEADER += ["办理事项"]
+
+
+def test_unknown_listed_children_ledger_lists_each_child_for_whereabouts(loaded):
+    """部门名单儿童去向核实台账: every listed_child_unknown child, worked out from the rows: on a
+    department list, in the cohort (2010-09-01..2019-08-31 by its number), in no 户籍 and no
+    学籍 row and confirmed by no 去向核实 of the school year; on its 防返贫监测 township's sheet."""
+    warehouse, landing, _, _ = loaded
+    term_dir = landing / SPRING
+    regions = {r["区划代码"]: r["名称"] for r in _delivered(term_dir, "regions")}
+    known = {r["身份证号"] for r in _delivered(term_dir, "huji") if _loadable(r)}
+    known |= {r["身份证号"] for r in _delivered(term_dir, "xueji")}
+    known |= {r["身份证号"] for r in _delivered(term_dir, "quxiang") if "2025-09-01" <= r["核实日期"] <= "2026-08-31"}
+    listed: dict[str, dict] = {}
+    for feed, department in DEPARTMENTS.items():
+        for row in _delivered(term_dir, feed):
+            number = row["身份证号"]
+            if not identity.validate(number).valid or number in known:
+                continue
+            if date(2010, 9, 1) <= identity.birth_date(number) <= date(2019, 8, 31):
+                child = listed.setdefault(number, {"name": row["姓名"], "departments": set(), "town": None})
+                child["departments"].add(department)
+                if feed == "fupin" and row.get("区划代码"):
+                    child["town"], child["village"] = row["区划代码"][:9] + "000", row["区划代码"]
+                    child["monitoring"] = row["监测类型"]
+    want = Counter(
+        (regions.get(c["town"], "未知乡镇"), c["name"], identity.mask(n), int(n[6:10]), frozenset(c["departments"]))
+        for n, c in listed.items()
+    )
+    path = warehouse.home / "reports" / SPRING / "ledgers" / f"部门名单儿童去向核实台账_{SPRING}.xlsx"
+    header, rows = _workbook_rows(path, numbers=("出生年份",))  # the 台账's birth year is a number
+    assert header == LISTED_HEADER
+    found = Counter(
+        (sheet, name, masked, year, frozenset(departments.split("、")))
+        for sheet, (name, masked, year, departments, *_) in rows
+    )
+    assert len(listed) >= 3 and found == want
+    assert {row[-1] for _, row in rows} == {"去向核实"}
+    assert all(re.fullmatch(r"\*{14}\d{3}[\dX]", row[1]) for _, row in rows)
+    assert "未知乡镇" in {sheet for sheet, _ in rows} and len({sheet for sheet, _ in rows}) >= 2
+    # One row in full: a child the 防返贫监测 list places in a village.
+    number, child = next((n, c) for n, c in sorted(listed.items()) if c.get("village") in regions)
+    [row] = [row for _, row in rows if row[:2] == (child["name"], identity.mask(number))]
+    assert row[2] == int(number[6:10]) and set(row[3].split("、")) == child["departments"]
+    assert f"防返贫监测：{child['monitoring']}" in row[4].split("；") and row[5] == regions[child["village"]]
+    assert row[6].endswith("请核实去向") and row[7] == "去向核实"
 
 
 def test_closed_term_report_is_frozen(loaded, tmp_path):

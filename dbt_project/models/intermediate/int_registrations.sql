@@ -1,11 +1,17 @@
 -- 学籍 rows with the school they belong to: a county school is one in the term's
--- schools feed.
+-- schools feed; registry_rank orders a child's registrations (seeds/code_values.csv).
 with registrations as (
     select * from {{ ref('stg_jiaoyu__student_registrations') }}
 ),
 
 schools as (
     select * from {{ ref('stg_jiaoyu__schools') }}
+),
+
+statuses as (
+    select value as registry_status, detail::int as registry_rank
+    from {{ ref('code_values') }}
+    where code_list = 'registry_status'
 ),
 
 final as (
@@ -23,12 +29,16 @@ final as (
         registrations.class_name,
         registrations.registry_status,
         registrations.registry_status_code,
+        -- which registration a child's figures show first when it has several
+        statuses.registry_rank,
         registrations.study_mode,
         registrations.status_changed_on
     from registrations
     left join schools
         on registrations.term_id = schools.term_id
         and registrations.school_code = schools.school_code
+    left join statuses
+        on registrations.registry_status = statuses.registry_status
 )
 
 select * from final

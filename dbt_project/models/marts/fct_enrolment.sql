@@ -21,10 +21,7 @@ primary_registration as (
     order by
         term_id,
         child_key,
-        array_position(
-            array['enrolled', 'suspended', 'graduated', 'deferred', 'exempted', 'transferred_out', 'dropped_out', 'deceased'],
-            registry_status_code
-        ),
+        registry_rank,
         is_county_school desc,
         school_code
 ),

@@ -7,8 +7,9 @@
     )
 }}
 -- Every (student, school) pair the term knows of crossed with the school's reported
--- days. A day with no row for the student is unexcused (SPEC §3). Rebuilt by day slice
--- (macros/day_slices/).
+-- days. A day with no row for the student is unexcused (SPEC §3), except for a pair
+-- taught at home (送教上门), which has only its delivered roll calls. Rebuilt by day
+-- slice (macros/day_slices/).
 with pairs as (
     select * from {{ ref('int_attendance_pairs') }}
 ),
@@ -37,6 +38,8 @@ final as (
         and pairs.school_code = attendance_days.school_code
         and pairs.student_key = attendance_days.student_key
         and reported_days.day = attendance_days.day
+    where not pairs.is_home_taught
+        or attendance_days.attendance_kind is not null
 )
 
 select * from final

@@ -24,7 +24,9 @@ term_students as (
 term_pairs as (
     select
         term_id,
-        md5(string_agg(school_code || ':' || student_key, ',' order by school_code, student_key)) as pairs_hash
+        md5(string_agg(
+            school_code || ':' || student_key || ':' || is_home_taught::text, ',' order by school_code, student_key
+        )) as pairs_hash
     from pairs
     group by term_id
 ),

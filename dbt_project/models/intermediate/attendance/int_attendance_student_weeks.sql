@@ -18,8 +18,9 @@
 -- the current run is the days since the last day that was not unexcused).
 -- Incremental (macros/day_slices/, week_column): a term is summarised again from the
 -- week of its first changed day - a new week of roll calls reads that week, plus each
--- school's warning_window_days - 1 reported days before it for the window, and carries
--- the term so far and the current run over from the student's last stored week.
+-- school's warning_window_days - 1 reported days before it for the window (a student
+-- taught at home: all its days), and carries the term so far and the current run over
+-- from the student's last stored week.
 {#- tells the operator from where; not in unit tests, where refs name the fixtures -#}
 {%- if execute and is_incremental() and model.resource_type == 'model' %}
     {%- for term_id, from_week in run_query(changed_weeks_from(ref('int_attendance_grid_versions'))).rows %}
@@ -33,6 +34,10 @@ with grid as (
 
 reporting as (
     select * from {{ ref('int_school_reporting') }}
+),
+
+pairs as (
+    select * from {{ ref('int_attendance_pairs') }}
 ),
 
 starts as (
@@ -60,6 +65,15 @@ context_starts as (
     from earlier_days
     where days_back < {{ window_days }}
     group by term_id, school_code
+),
+
+-- a student taught at home has grid rows only on its roll-called days, so the school's
+-- context days may hold fewer than its last window_days - 1 rows: it is read from the
+-- term's start (a few rows each)
+home_taught as (
+    select term_id, school_code, student_key
+    from pairs
+    where is_home_taught
 ),
 
 -- the student's state at the end of its last stored week before the first week summarised
@@ -105,7 +119,12 @@ days as (
         on grid.term_id = carried.term_id
         and grid.school_code = carried.school_code
         and grid.student_key = carried.student_key
+    left join home_taught
+        on grid.term_id = home_taught.term_id
+        and grid.school_code = home_taught.school_code
+        and grid.student_key = home_taught.student_key
     where grid.day >= coalesce(context_starts.from_day, starts.from_week)
+        or home_taught.student_key is not null
 ),
 
 running as (

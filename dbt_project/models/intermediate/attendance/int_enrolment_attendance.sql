@@ -1,5 +1,7 @@
 -- 在读 registrations at county schools that reported attendance this term, with
--- their attendance: the base of phantom_enrolment and suspected_dropout.
+-- their attendance: the base of phantom_enrolment and suspected_dropout. A registration
+-- taught at home (就读方式 送教上门) is not roll-called, so neither rule applies to it
+-- (SPEC §3).
 with registrations as (
     select * from {{ ref('int_registrations') }}
 ),
@@ -30,6 +32,7 @@ final as (
         and registrations.student_key = runs.student_key
     where registrations.registry_status_code = 'enrolled'
         and registrations.is_county_school
+        and registrations.study_mode is distinct from '送教上门'
 )
 
 select * from final

@@ -3,7 +3,8 @@ with unioned as (
     {% for finding in [
         'out_of_school', 'phantom_enrolment', 'suspected_dropout', 'unregistered_attendance',
         'deregistered_enrolled', 'duplicate_registration', 'poverty_dropout',
-        'disabled_unplaced', 'child_labour', 'school_missing_attendance', 'whereabouts_conflict'
+        'disabled_unplaced', 'child_labour', 'school_missing_attendance', 'whereabouts_conflict',
+        'exemption_unapproved', 'listed_child_unknown'
     ] %}
     select term_id, finding_type, child_key, school_code, township_code, details
     from {{ ref('int_findings__' ~ finding) }}
