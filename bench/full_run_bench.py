@@ -13,7 +13,8 @@ checkout's code (its kcbx package, DAG, dbt project and SQL, on PYTHONPATH), rig
 the current code on the same data and machine, and the ratios current / baseline are
 recorded: timings on a shared 2-core machine drift between sessions, ratios within one
 run do not.
-Writes bench/results.json (section "full_run") and bench/full_run.svg (time by size).
+Writes bench/results.json (section "full_run"), bench/full_run.svg (time by size) and the
+figures in docs/scale.md (between its bench:full_run markers).
 """
 
 from __future__ import annotations
@@ -40,8 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results.json"
 PLOT = ROOT / "bench" / "full_run.svg"
+# The figures in docs/scale.md, between these two lines, are rewritten from the results.
+DOC = ROOT / "docs" / "scale.md"
+DOC_START, DOC_END = "<!-- bench:full_run -->", "<!-- /bench:full_run -->"
 TERM = "2025-2026-1"
-KCBX = str(Path(sys.executable).with_name("kcbx"))
+# `python -m kcbx.cli`: a baseline checkout of any layout (kcbx/cli.py or kcbx/cli/) runs
+# through the same interpreter, its package first on PYTHONPATH.
+KCBX = (sys.executable, "-m", "kcbx.cli")
 PII_KEY = "kcbx-bench-key"
 
 
@@ -89,7 +95,7 @@ def synthesize(children: int) -> Path:
         shutil.rmtree(landing, ignore_errors=True)
         started = time.monotonic()
         subprocess.run(
-            [KCBX, "synth", "--out", str(landing), "--children", str(children), "--seed", "2025"],
+            [*KCBX, "synth", "--out", str(landing), "--children", str(children), "--seed", "2025"],
             check=True,
             stdout=subprocess.DEVNULL,
         )
@@ -108,7 +114,7 @@ def run(landing: Path, home: Path, detail: bool = True, code: Path | None = None
         env["PYTHONPATH"] = str(code)
     started = time.monotonic()
     process = subprocess.Popen(
-        [KCBX, "run", "--landing", str(landing), "--term", TERM],
+        [*KCBX, "run", "--landing", str(landing), "--term", TERM],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -222,7 +228,7 @@ def report_growth(previous_sizes: list[dict], figures: list[dict]) -> None:
 
 def warehouse_url(home: Path) -> str:
     return subprocess.run(
-        [KCBX, "db", "url"],
+        [*KCBX, "db", "url"],
         env=os.environ | {"KCBX_HOME": str(home), "KCBX_DATABASE_URL": ""},
         capture_output=True,
         text=True,
@@ -310,6 +316,49 @@ def plot(figures: list[dict]) -> None:
     PLOT.write_text("\n".join(parts) + "\n", encoding="utf-8")
 
 
+def figures_markdown(figures: list[dict]) -> str:
+    """The current figures as docs/scale.md shows them: one row per size, then the largest
+    size's slowest dbt models and what its new-week rerun spent."""
+    rows = [
+        "| children | roll calls | full run | ingest | dbt build | GX | reports | peak memory (pipeline) "
+        "| kaoqin ingest ÷ plain COPY | nothing new | rerun after a new week |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        stages, week = f["full"]["stages"], f["new_week"]
+        rows.append(
+            f"| {f['children'] // 1000}k | {f['attendance_rows'] / 1e6:.2f} M | **{f['full']['seconds']:.0f} s** "
+            f"| {stages.get('ingest', 0):.0f} s | {stages.get('transform', 0):.0f} s "
+            f"| {stages.get('quality', 0):.0f} s | {stages.get('report', 0):.0f} s "
+            f"| {f['full']['peak_pipeline_rss_mb']} MB "
+            f"| {f['ingest_vs_copy']['ratio_to_plain_copy']:.2f} | {f['no_change']['rerun_seconds']:.1f} s "
+            f"| {week['rerun_seconds']:.0f} s ({week['rerun_share_of_full_run']:.0%}) |"
+        )
+    largest = figures[-1]
+    size, week = f"{largest['children'] // 1000}k", largest["new_week"]
+    seconds = lambda times: ", ".join(f"`{name}` {value:.0f}" for name, value in times.items())  # noqa: E731
+    slowest = largest["full"]["dbt_nodes"]["slowest_models"]
+    stages = {k: v for k, v in week["stages"].items() if v >= 0.5}
+    return "\n".join(
+        [
+            *rows,
+            "",
+            f"Slowest dbt models of the full run at {size} (seconds): {seconds(slowest)}.",
+            "",
+            f"The rerun after a new week at {size}, by DAG stage (seconds): {seconds(stages)}; "
+            f"its slowest dbt models: {seconds(week['slowest_models'])}.",
+        ]
+    )
+
+
+def write_doc(figures: list[dict], doc: Path = DOC) -> None:
+    """Replace the figures between DOC_START and DOC_END in docs/scale.md."""
+    text = doc.read_text(encoding="utf-8")
+    head, rest = text.split(DOC_START, 1)
+    _, tail = rest.split(DOC_END, 1)
+    doc.write_text(f"{head}{DOC_START}\n{figures_markdown(figures)}\n{DOC_END}{tail}", encoding="utf-8")
+
+
 def measure(children: int, landing: Path, first: Path, rest: Path, held: int, code: Path | None = None) -> dict:
     """A full run, a rerun with nothing new, and a run of all weeks but the last then the
     last week, each on a fresh warehouse, with `code`'s kcbx (None: this checkout's)."""
@@ -325,7 +374,7 @@ def measure(children: int, landing: Path, first: Path, rest: Path, held: int, co
     print(f"[bench] {children} children{who}: the same landing folder again (nothing new)", flush=True)
     unchanged = run(landing, home, detail=False, code=code)
     copy = kaoqin_copy_ratio(home, landing)
-    subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
+    subprocess.run([*KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
     print(f"[bench] {children} children{who}: all but the last week, then the last week", flush=True)
     shutil.rmtree(home, ignore_errors=True)
     before = run(first, home, code=code)
@@ -333,7 +382,7 @@ def measure(children: int, landing: Path, first: Path, rest: Path, held: int, co
     for path in (rest / TERM / "kaoqin").glob("*.csv"):
         shutil.copy(path, first / TERM / "kaoqin" / path.name)
     week = run(first, home, code=code)
-    subprocess.run([KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
+    subprocess.run([*KCBX, "db", "stop"], env=os.environ | {"KCBX_HOME": str(home)}, check=False)
     return {
         "children": children,
         "attendance_rows": copy["kaoqin_rows"],
@@ -419,6 +468,7 @@ def main() -> None:
     }
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     plot(figures)
+    write_doc(figures)
     report_growth(previous, figures)  # after the figures are safe on disk
     print(f"[bench] results: {RESULTS}; plot: {PLOT}")
 

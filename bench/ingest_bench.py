@@ -79,7 +79,7 @@ def bench_url() -> str:
         conn.execute(f"drop database if exists {BENCH_DB}")
         conn.execute(f"create database {BENCH_DB}")
     bench = psycopg.conninfo.make_conninfo(url, dbname=BENCH_DB)
-    from kcbx.ingest import schema
+    from kcbx.warehouse import schema
 
     with psycopg.connect(bench) as conn:
         schema.setup(conn, {})
@@ -89,8 +89,8 @@ def bench_url() -> str:
 
 def child(mode: str, url: str, landing: str, out: str) -> None:
     """Runs in a fresh process so that its peak RSS is its own."""
-    from kcbx.ingest import schema
     from kcbx.ingest.load import ingest_feed
+    from kcbx.warehouse import schema
 
     with psycopg.connect(url) as conn:
         schema.apply(conn, "bench-key")
@@ -123,13 +123,13 @@ def normalised_csv(source: Path, target: Path) -> None:
     """The exact CSV the loader streams to COPY, written to a file for the baseline."""
     from kcbx.feeds import feed
     from kcbx.ingest import fast
-    from kcbx.ingest.load import FileLoad
+    from kcbx.ingest.file_load import FileLoad
     from kcbx.ingest.readers import open_table
-    from kcbx.ingest.writers import RejectSpool
+    from kcbx.ingest.writers import CellSpool, RejectSpool
 
     kaoqin = feed("kaoqin")
     with open_table(source, kaoqin, "utf-8") as table, target.open("wb") as fh:
-        load = FileLoad(kaoqin, TERM, 1, date.today(), table, RejectSpool(1))
+        load = FileLoad(kaoqin, TERM, 1, date.today(), table, RejectSpool(1), CellSpool(1))
         fast.copy_blocks(load, source, "utf-8", fh.write)
 
 

@@ -1,12 +1,12 @@
 """kcbx_term: one term's pipeline - ingest every feed, dbt build, data quality, reports,
 and the quality gate (the run fails if a data-quality check could not run).
 
-Thin on purpose: the work is in the kcbx package, imported inside tasks so that parsing
-this file touches no database. Runs by itself nightly and after a delivery lands
-(kcbx/orchestration/schedule.py); `kcbx run` runs it in-process with dag.test(); the
-scheduler started by `make serve` (and docker-compose.yml) runs the same file. Each task
-body runs inside failures.safe_task: what leaves a task (and reaches Airflow's task log)
-is the exception's safe line, never a delivered value.
+Thin on purpose: the work is in kcbx/orchestration/tasks.py (one function per task),
+imported inside tasks so that parsing this file touches no database. Runs by itself
+nightly and after a delivery lands (kcbx/orchestration/schedule.py); `kcbx run` runs it
+in-process with dag.test(); the scheduler started by `make serve` (and docker-compose.yml)
+runs the same file. Each task body runs inside failures.safe_task: what leaves a task (and
+reaches Airflow's task log) is the exception's safe line, never a delivered value.
 """
 
 from __future__ import annotations
@@ -51,71 +51,71 @@ def kcbx_term():
     @task(multiple_outputs=True, execution_timeout=pendulum.duration(minutes=5))
     @failures.safe_task
     def resolve_term(params=None, triggering_asset_events=None, dag_run=None) -> dict:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
         from kcbx.orchestration.schedule import asset_terms, default_landing
 
-        term = pipeline.resolve_term(params.get("term"), asset_terms(triggering_asset_events), dag_run.run_after)
+        term = tasks.resolve_term(params.get("term"), asset_terms(triggering_asset_events), dag_run.run_after)
         return {"term": term, "landing": params.get("landing") or default_landing()}
 
     @task.sensor(poke_interval=30, timeout=6 * 3600, mode="reschedule")
     @failures.safe_task
     def acquire_term(term: str, run_id=None) -> PokeReturnValue:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        return PokeReturnValue(is_done=pipeline.acquire_term(term, run_id))
+        return PokeReturnValue(is_done=tasks.acquire_term(term, run_id))
 
     @task(execution_timeout=pendulum.duration(minutes=15))
     @failures.safe_task
     def prepare(landing: str, term: str, run_id=None) -> list[str]:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        with pipeline.holding_term(term, run_id):
-            return pipeline.prepare(landing, term)
+        with tasks.holding_term(term, run_id):
+            return tasks.prepare(landing, term)
 
     @task(max_active_tis_per_dagrun=4, execution_timeout=pendulum.duration(hours=1))
     @failures.safe_task
     def ingest(feed: str, landing: str, term: str, run_id=None) -> dict:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        with pipeline.holding_term(term, run_id):
-            return pipeline.ingest(landing, term, feed)
+        with tasks.holding_term(term, run_id):
+            return tasks.ingest(landing, term, feed)
 
     # Skips transform, quality, report and quality_gate only: release_term (a teardown) still runs.
     @task.short_circuit(ignore_downstream_trigger_rules=False, execution_timeout=pendulum.duration(minutes=5))
     @failures.safe_task
     def has_changes(ingested, term: str, run_id=None, params=None) -> bool:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        return bool(params.get("rebuild")) or pipeline.has_changes(term, run_id)
+        return bool(params.get("rebuild")) or tasks.has_changes(term, run_id)
 
     @task(execution_timeout=pendulum.duration(hours=2))
     @failures.safe_task
     def transform(ingested, term: str, run_id=None) -> dict:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        with pipeline.holding_term(term, run_id):
-            pipeline.record_build(term, run_id, "started")
-            return pipeline.transform(list(ingested))
+        with tasks.holding_term(term, run_id):
+            tasks.record_build(term, run_id, "started")
+            return tasks.transform(list(ingested))
 
     @task(execution_timeout=pendulum.duration(hours=1))
     @failures.safe_task
     def quality(transformed: dict, term: str, run_id=None) -> dict:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        with pipeline.holding_term(term, run_id):
-            return pipeline.quality(term)
+        with tasks.holding_term(term, run_id):
+            return tasks.quality(term)
 
     @task(execution_timeout=pendulum.duration(minutes=30))
     @failures.safe_task
     def report(checked: dict, term: str, run_id=None) -> dict:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        with pipeline.holding_term(term, run_id):
-            result = pipeline.report(term)
+        with tasks.holding_term(term, run_id):
+            result = tasks.report(term)
             # With checks that could not run the term is not built: quality_gate fails the
             # run (its failure is recorded) and the next run builds and checks again.
             if not checked.get("errored"):
-                pipeline.record_build(term, run_id)
+                tasks.record_build(term, run_id)
         return result
 
     # The report and lists are written even when a data-quality check could not run; the
@@ -123,18 +123,18 @@ def kcbx_term():
     @task(execution_timeout=pendulum.duration(minutes=5))
     @failures.safe_task
     def quality_gate(checked: dict) -> None:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        pipeline.quality_gate(checked)
+        tasks.quality_gate(checked)
 
     # A teardown: it runs whatever happened after the lock was taken, and the run's state
     # is still decided by the pipeline's own tasks.
     @task(retries=3, execution_timeout=pendulum.duration(minutes=5))
     @failures.safe_task
     def release_term(term: str, run_id=None) -> None:
-        from kcbx import pipeline
+        from kcbx.orchestration import tasks
 
-        pipeline.release_term(term, run_id)
+        tasks.release_term(term, run_id)
 
     run = resolve_term()
     held = acquire_term(run["term"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -60,7 +61,7 @@ def _encoded_date(number18: str) -> date | None:
 
 
 def validate(raw: str | None, today: date | None = None) -> IdCheck:
-    """Validate a number already normalised for width and case (see kcbx.normalise)."""
+    """Validate a number already normalised for width and case (see kcbx.ingest.normalise)."""
     if raw is None or raw == "":
         return IdCheck(None, "id_missing")
     if len(raw) not in (15, 18):
@@ -110,6 +111,16 @@ def mask(number: str) -> str:
     if len(number) < 8:
         return "*" * len(number)
     return "*" * (len(number) - 4) + number[-4:]
+
+
+_IDENTITY_LIKE = re.compile(r"(?<![0-9A-Za-z])[GLJ]?\d{14}[\dXx]{1,4}(?![0-9A-Za-z])")
+
+
+def scrub(text: str) -> str:
+    """The text with anything shaped like an identity or 学籍 number blanked (for the
+    command line's own messages; an exception's text goes through
+    kcbx.orchestration.failures.safe_error)."""
+    return _IDENTITY_LIKE.sub("[已隐去 redacted]", text)
 
 
 def child_key(key: str, material: str) -> str:

@@ -1,7 +1,7 @@
 """Configuration, read from the environment in one place.
 
 Every variable the code reads is listed in ENVIRONMENT so that docker-compose.yml and
-the README can be checked against it by a test.
+docs/operating.md can be checked against it by a test.
 """
 
 from __future__ import annotations

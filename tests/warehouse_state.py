@@ -53,12 +53,12 @@ def warehouse_state(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
         ).fetchone()
     state["audit.load_files"] = conn.execute(
         "select count(*), md5(string_agg(concat_ws('|', term_id, feed, file_name, sha256, encoding, rows_read, "
-        "rows_loaded, rows_rejected, status, message), chr(10) order by feed, file_name)) "
+        "rows_loaded, rows_rejected, status, message), chr(10) order by term_id, feed, file_name)) "
         "from audit.load_files"
     ).fetchone()
     state["audit.rejected_rows"] = conn.execute(
         "select count(*), md5(string_agg(concat_ws('|', f.file_name, r.source_row, r.reason, r.column_name, "
-        "r.raw_row::text), chr(10) order by f.file_name, r.source_row, r.reason)) "
+        "r.raw_row::text), chr(10) order by f.term_id, f.file_name, r.source_row, r.reason, r.column_name)) "
         "from audit.rejected_rows r join audit.load_files f using (load_id)"
     ).fetchone()
     state["audit.gx_results (latest run)"] = conn.execute(

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -28,20 +27,15 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from kcbx.feeds import Feed
+from kcbx.ingest.file_load import FORMULA_START, FileLoad
+from kcbx.ingest.normalise import CONTROL_CHARS
 from kcbx.ingest.readers import MAX_CSV_FIELD, MAX_CSV_RECORD, open_delivered
 from kcbx.ingest.rows import normalise_row, normalise_value, rejection
-from kcbx.normalise import CONTROL_CHARS
-
-if TYPE_CHECKING:
-    from kcbx.ingest.load import FileLoad
 
 # Characters Python's str.strip() removes, and the full-width block clean_text() folds.
 _STRIPPABLE = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 NOT_CANONICAL = f"^{_STRIPPABLE}|{_STRIPPABLE}$|[\\x{{ff01}}-\\x{{ff5e}}]"
 BLOCK_SIZE = 4 << 20
-# OWASP CSV injection: what a spreadsheet reads as the start of a formula or DDE command
-# (one pattern for Arrow, Python and PostgreSQL's regular expressions).
-FORMULA_START = r"^[-=+@\t\r]"
 FORMULA_RE = re.compile(FORMULA_START)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from kcbx.feeds import Feed
-from kcbx.normalise import clean_text, strip_controls, without_controls
+from kcbx.ingest.normalise import clean_text, strip_controls, without_controls
 
 HEADER_SEARCH_ROWS = 10
 TITLE_MAX_CHARS = 200

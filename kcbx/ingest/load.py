@@ -20,14 +20,15 @@ from psycopg import sql
 from kcbx.feeds import Feed
 from kcbx.feeds import feed as get_feed
 from kcbx.ingest import fast
+from kcbx.ingest.file_load import FORMULA_START, FileLoad
 from kcbx.ingest.headers import no_header_message, title_text
 from kcbx.ingest.keys import register_keys, responsible_material
-from kcbx.ingest.readers import FileProblem, OversizedRow, Table, fingerprint, open_table
+from kcbx.ingest.normalise import has_controls, strip_controls
+from kcbx.ingest.progress import FileProgress
+from kcbx.ingest.readers import FileProblem, OversizedRow, fingerprint, open_table
 from kcbx.ingest.rows import is_blank, normalise_row, rejection
-from kcbx.ingest.schema import ensure_term_partition, raw_table_columns
 from kcbx.ingest.writers import BoundedQueuedWriter, CellSpool, RejectSpool, as_text
-from kcbx.normalise import has_controls, strip_controls
-from kcbx.ops.progress import FileProgress
+from kcbx.warehouse.schema import ensure_term_partition, raw_table_columns
 
 Progress = Callable[[str], None]
 PROGRESS_ROWS = 10_000  # the row-by-row reader reports its progress this often
@@ -65,39 +66,6 @@ class FeedResult:
             "rows_rejected": sum(f.rows_rejected for f in self.files),
             "files_rejected": sum(f.status == "rejected" for f in self.files),
         }
-
-
-@dataclass
-class FileLoad:
-    """One file's load: what every step of reading, checking and copying it needs."""
-
-    feed: Feed
-    term_id: str
-    load_id: int
-    today: date
-    table: Table
-    rejects: RejectSpool
-    control_cells: CellSpool  # where free text held control characters (removed before COPY)
-    materials: set[str] = field(default_factory=set)  # key materials seen (numbers, 学籍号, 责任人)
-    # text columns holding a formula-like value, when the reader checked (None: look in raw)
-    formula_columns: set[str] | None = None
-    progress: Callable[[float, int], None] = lambda fraction, rows: None  # (share of the file read, rows)
-
-    @property
-    def header(self) -> list[str]:
-        return self.table.header
-
-    @property
-    def known(self) -> dict[int, str]:  # header position -> raw column
-        return self.table.match.known
-
-    @property
-    def extra(self) -> dict[int, str]:  # header position -> undeclared header (kept in raw.extra)
-        return self.table.match.extra
-
-    @property
-    def missing(self) -> list[str]:  # required headers the file lacks
-        return self.table.match.missing
 
 
 def delivered_files(landing: Path, term_id: str, feed_name: str) -> list[Path]:
@@ -222,7 +190,7 @@ def record_formula_cells(conn: psycopg.Connection, feed: Feed, load_id: int, col
             sql.Identifier("raw", feed.name),
             sql.Literal(load_id),
             sql.Identifier(col),
-            sql.Literal(fast.FORMULA_START),
+            sql.Literal(FORMULA_START),
         )
         for col in texts
     )

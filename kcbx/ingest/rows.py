@@ -9,7 +9,7 @@ from datetime import date
 
 from kcbx import identity
 from kcbx.feeds import Column, Feed
-from kcbx.normalise import clean_id, clean_text, parse_date, parse_grade, parse_level
+from kcbx.ingest.normalise import clean_id, clean_text, parse_date, parse_grade, parse_level
 
 
 @dataclass

@@ -11,8 +11,8 @@ import tempfile
 import psycopg
 from psycopg.copy import QueuedLibpqWriter
 
+from kcbx.ingest.normalise import strip_controls
 from kcbx.ingest.rows import REASON_LABELS
-from kcbx.normalise import strip_controls
 
 
 class BoundedQueuedWriter(QueuedLibpqWriter):

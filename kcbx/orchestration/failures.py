@@ -50,6 +50,9 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
+from kcbx import settings as settings_module
+from kcbx.warehouse import connect, stage_url
+
 SMTP_CONN_ID = "kcbx_smtp"
 ALERT_ENV = "KCBX_ALERT_EMAIL"
 LATE_AFTER = timedelta(hours=4)
@@ -69,8 +72,6 @@ TRANSIENT = [
 # value), and the run's summary and the failure notice name them.
 KEPT = ["kcbx.quality.checkpoint.QualityChecksErrored"]
 TRACEBACK_ENV = "KCBX_TRACEBACK"
-
-_IDENTITY_LIKE = re.compile(r"(?<![0-9A-Za-z])[GLJ]?\d{14}[\dXx]{1,4}(?![0-9A-Za-z])")
 
 
 def retry_policy():
@@ -92,12 +93,6 @@ def default_args() -> dict:
         "retry_policy": retry_policy(),
         "execution_timeout": timedelta(hours=2),
     }
-
-
-def scrub(text: str) -> str:
-    """The text with anything shaped like an identity or 学籍 number blanked (for the
-    command line's own messages; an exception's text goes through `safe_error`)."""
-    return _IDENTITY_LIKE.sub("[已隐去 redacted]", text)
 
 
 BLANK = "…"
@@ -314,14 +309,22 @@ def on_task_failure(context) -> None:
 def _record_failure(term: str, run_id: str, task_id: str, error: str) -> None:
     """The failure in audit.pipeline_runs too (`kcbx status`); a warehouse that is down
     cannot take it, and the e-mail has gone already."""
-    from kcbx.pipeline import record_failure
-
     if term == "?":
         return
     try:
         record_failure(term, run_id, task_id, error)
     except Exception as exc:  # the callback must not fail the callback chain
         logging.getLogger(__name__).warning("could not record the failure in audit.pipeline_runs: %s", safe_error(exc))
+
+
+def record_failure(term_id: str, run_id: str, task_id: str, error: BaseException | str) -> None:
+    """The failed task and its error, for `kcbx status`: `safe_error`'s text, the one rule
+    for what is stored about a failure (no name, identity number or phone)."""
+    from kcbx.orchestration import changes
+
+    settings = settings_module.load()
+    with connect(stage_url(settings, "loader"), autocommit=True) as conn:
+        changes.record_failure(conn, run_id, term_id, task_id, safe_error(error))
 
 
 async def on_late_run(context=None, **kwargs) -> None:

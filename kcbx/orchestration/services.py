@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from kcbx import processes
 from kcbx.files import secret_file
+from kcbx.orchestration import processes
 from kcbx.settings import Settings
 
 SERVICES = ("scheduler", "dag-processor", "triggerer", "api-server")
@@ -235,7 +235,7 @@ def _migrate(svc: Services, env: dict[str, str], progress) -> None:
 def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) -> Services:
     """Set up the warehouse if needed and start what is not running; migrate the metadata
     database first. Idempotent."""
-    from kcbx.ingest import schema
+    from kcbx.warehouse import schema
 
     svc = services(settings)
     _owner_only_home(svc.home)

@@ -50,6 +50,12 @@ def refresh(conn: psycopg.Connection, term_id: str, run_id: str) -> bool:
     )
 
 
+def try_session_lock(conn: psycopg.Connection, term_id: str) -> bool:
+    """`kcbx run`'s hold on the term: a session advisory lock, which ends with the session
+    (also when the process is killed); False while another `kcbx run` of the term holds it."""
+    return conn.execute("select pg_try_advisory_lock(hashtext(%s))", (f"kcbx.run.{term_id}",)).fetchone()[0]
+
+
 def release(conn: psycopg.Connection, term_id: str, run_id: str) -> None:
     conn.execute("delete from audit.term_locks where term_id = %s and run_id = %s", (term_id, run_id))
 

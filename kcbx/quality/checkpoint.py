@@ -1,9 +1,11 @@
 """Run the Great Expectations checkpoint for a term, persist results in audit.gx_results,
 and publish Data Docs to reports/<term>/data_docs/.
 
-The GX file project is generated per warehouse and term under KCBX_HOME/expectations/
-from kcbx/quality/suites.py, so two counties (or two terms) never share suites or Data
-Docs. Data Docs show the latest run; the history of every run is audit.gx_results.
+The checkpoint and its suites are declared in the repository's expectations/ folder
+(loaded by kcbx.quality.suites); the GX file project is generated from them per
+warehouse and term under KCBX_HOME/expectations/, so two counties (or two terms) never
+share suites or Data Docs. Data Docs show the latest run; the history of every run is
+audit.gx_results.
 
 A failed expectation is a finding for auditors, never a pipeline failure. An expectation
 that could not be evaluated (its query raised: a missing privilege, a missing table) is
@@ -34,7 +36,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from kcbx.quality.suites import SUITES, RowCheck, tables_read
+from kcbx.quality.suites import CHECKPOINT, SUITES, RowCheck, tables_read
 from kcbx.settings import Settings
 from kcbx.terms import Term
 from kcbx.warehouse import WarehouseUnavailable, connect, sqlalchemy_url
@@ -114,7 +116,7 @@ def project_dir(settings: Settings, term_id: str) -> Path:
 
 
 def drop_retired_suites(project: Path) -> list[str]:
-    """Remove a suite that SUITES no longer declares from a generated project, with its
+    """Remove a suite that expectations/ no longer declares from a generated project, with its
     validation definition, and the checkpoint (setup writes it again from SUITES): GX
     cannot load a definition whose asset is gone, nor a checkpoint naming a lost one."""
     declared = {suite.name for suite in SUITES}
@@ -190,7 +192,7 @@ def setup(settings: Settings, url: str, term_id: str):
         )
     checkpoint = context.checkpoints.add_or_update(
         gx.Checkpoint(
-            name="kcbx_term",
+            name=CHECKPOINT,
             validation_definitions=definitions,
             # Data Docs are built once after the run (a docs action rebuilds the site per suite).
             actions=[],

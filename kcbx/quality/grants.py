@@ -3,7 +3,7 @@ queries read (kcbx.quality.suites.tables_read), derived from the queries, so tha
 checks and the grants cannot drift apart (security review #26: a check reading
 audit.rejected_rows raised InsufficientPrivilege on every run).
 
-The set-up (kcbx.ingest.schema.setup, as the set-up login) applies the grants after the
+The set-up (kcbx.warehouse.schema.setup, as the set-up login) applies the grants after the
 sql/ files, in the same transaction; sql/020_roles.sql revokes all on the set-up's audit
 tables first, so a check that stops reading one takes its grant away on the next set-up.
 The grants are part of the set-up's version: a suite that reads a new relation makes
@@ -18,7 +18,7 @@ from psycopg import sql
 from kcbx.quality import suites
 from kcbx.warehouse import STAGE_LOGINS
 
-# The pipeline stage whose login runs the checkpoint (kcbx.pipeline.quality).
+# The pipeline stage whose login runs the checkpoint (kcbx.orchestration.tasks.quality).
 GX_STAGE = "transformer"
 # Schemas whose relations dbt builds as that login: it owns them, nothing to grant.
 BUILT_BY_GX_LOGIN = frozenset({"staging", "intermediate", "marts"})
@@ -40,7 +40,7 @@ def select_grants() -> list[str]:
 
 
 def fingerprint() -> bytes:
-    """What the grants are, for the set-up's version (kcbx.ingest.schema.setup_version)."""
+    """What the grants are, for the set-up's version (kcbx.warehouse.schema.setup_version)."""
     return f"{gx_login()}:{','.join(select_grants())}".encode()
 
 
@@ -62,7 +62,7 @@ def grant_reads(conn: psycopg.Connection) -> list[str]:
                 continue  # dbt creates it, as the GX login
             raise UngrantableRelation(
                 f"数据质量检查读取的表不存在 / a data-quality check reads {relation}, which the warehouse does not "
-                f"have: the set-up cannot grant {login} SELECT on it (kcbx/quality/suites.py)"
+                f"have: the set-up cannot grant {login} SELECT on it (expectations/suites/)"
             )
         if row[0] == login:
             continue

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from kcbx.settings import PROJECT_ROOT, dbt_var
-from kcbx.synth.county import County
-from kcbx.synth.oracle import roll_calls, school_days_of, usable_rows
+from kcbx.synth.expectation import roll_calls, school_days_of, usable_rows
+from kcbx.synth.generator import County
 
 WARNING_PARTS = PROJECT_ROOT / "dbt_project" / "seeds" / "warning_parts.csv"
 POVERTY_GROUPS = {"孤儿", "事实无人抚养儿童", "困境儿童", "低保", "特困供养"}

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from kcbx.feeds import feed as get_feed
+from kcbx.synth.case_oracle import expected_cases
 from kcbx.synth.county import QUARANTINED, County, generate
 from kcbx.synth.messy import (
     FORMS,
@@ -23,7 +24,7 @@ from kcbx.synth.messy import (
     write_file,
 )
 from kcbx.synth.monitoring_oracle import expected_warnings, expected_weekly
-from kcbx.synth.oracle import expected_cases, expected_findings
+from kcbx.synth.oracle import expected_findings
 from kcbx.terms import Term
 
 # What else lands in shared folders: a note, and a workbook that did not survive the
@@ -175,7 +176,7 @@ def synthesize(
         "messy": messy,
         "note": "Computed from the rows written, by kcbx.synth.oracle (SPEC §3 rules). "
         "'child' is the identity number, or 'student:<全国学籍号>' for a child without one. "
-        "cases: each 一人一案 case as it stands after the last term (kcbx.synth.oracle.expected_cases). "
+        "cases: each 一人一案 case as it stands after the last term (kcbx.synth.case_oracle.expected_cases). "
         "rows: rows each feed delivers per term (title and blank rows are not rows); rejections: the rows "
         "the loader must quarantine, by reason. monitoring: per term, the weekly 到校情况 per school and the "
         "early warnings per child and week (kcbx.synth.monitoring_oracle), for counties up to 20,000 children.",

@@ -44,7 +44,7 @@ def test_demo_synthesises_runs_and_says_where_the_reports_are(tmp_path):
 
     import jsonschema
 
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
 
     env = {"KCBX_HOME": str(tmp_path), "KCBX_REPORTS_DIR": str(tmp_path / "reports"), "KCBX_DATABASE_URL": ""}
     try:

@@ -21,8 +21,8 @@ import jsonschema
 import psycopg
 import pytest
 
+from kcbx.cli.schemas import SCHEMAS
 from kcbx.identity import child_key
-from kcbx.ops.schemas import SCHEMAS
 from tests.conftest import TERM, TEST_PII_KEY, embedded_warehouse
 from tests.data.bad.corpus import COMMAS, CONTROL_NAME, CONTROL_NUMBER, CORPUS, NUL_MARKER
 from tests.observers import log_files

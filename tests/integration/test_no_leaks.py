@@ -373,7 +373,7 @@ def test_a_control_character_from_an_older_load_is_written_as_a_replacement_char
 
 def test_a_failed_run_is_recorded_mailed_and_reported_without_a_value(failed, planted):
     """What KCBX itself writes about a failure: audit.pipeline_runs.error, the e-mail,
-    `--json` and `kcbx status` (kcbx/orchestration/failures.py, kcbx/ops/output.py)."""
+    `--json` and `kcbx status` (kcbx/orchestration/failures.py, kcbx/cli/json_output.py)."""
     assert failed.texts["corrupted"] == "1"
     run = failed.commands["run"]
     assert run.returncode == 1, run.stderr[-3000:]

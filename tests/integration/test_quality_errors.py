@@ -86,7 +86,7 @@ def test_a_check_that_cannot_run_is_recorded_as_error_and_fails_the_gate(bare, p
     raises. `kcbx db setup` grants it back."""
     import jsonschema
 
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
     from kcbx.quality.checkpoint import QualityChecksErrored, raise_if_errored
 
     run, lines = probe
@@ -232,7 +232,7 @@ def test_an_errored_check_still_writes_the_report_and_lists_then_fails_the_run(e
     and the run fails at quality_gate: `kcbx run` exits 1 naming it, `kcbx status` too."""
     import jsonschema
 
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
 
     first = errored_run["first"]
     assert first.returncode == 1, first.stderr[-3000:]

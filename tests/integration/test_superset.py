@@ -186,7 +186,7 @@ with app.app_context(), app.test_request_context():
 def test_a_connection_logs_in_as_a_bi_account_only(bi):
     """A connection an admin adds may not log in as the embedded warehouse's superuser
     (trust authentication: no password needed); a BI account's connection works."""
-    from kcbx import bi as kcbx_bi
+    from kcbx.orchestration import bi as kcbx_bi
 
     warehouse, _ = bi
     srv = kcbx_bi.Server(warehouse.home / "bi", int(warehouse.env["KCBX_BI_PORT"]))

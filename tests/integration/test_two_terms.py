@@ -478,7 +478,7 @@ def _feed_audit(conn, term: str) -> dict[str, tuple]:
 
 
 def test_status_after_one_and_after_two_terms_matches_the_load_audit_and_the_marts(loaded):
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
 
     _, _, expected, _ = loaded
     one, two = SEEN["status_one"], SEEN["status_two"]
@@ -511,7 +511,7 @@ def test_status_after_one_and_after_two_terms_matches_the_load_audit_and_the_mar
 
 
 def test_run_json_reports_what_the_run_built(loaded):
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
 
     document = SEEN["run"]
     jsonschema.validate(document, SCHEMAS["run"])
@@ -521,7 +521,7 @@ def test_run_json_reports_what_the_run_built(loaded):
 
 
 def test_status_reads_as_an_auditor(loaded):
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
 
     warehouse, *_ = loaded
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
@@ -541,7 +541,7 @@ def test_status_reads_as_an_auditor(loaded):
 
 
 def test_ledgers_json_lists_the_workbooks(loaded):
-    from kcbx.ops.schemas import SCHEMAS
+    from kcbx.cli.schemas import SCHEMAS
 
     warehouse, *_ = loaded
     document = _json(warehouse.kcbx("ledgers", "--term", SPRING, "--json"))
@@ -583,7 +583,7 @@ def test_weekly_files_load_and_the_warnings_equal_the_oracles(loaded):
 def test_proof_on_history_is_computed_over_both_terms(loaded):
     """The warning against the plain 2-day rule and against no warning, over every past
     week of both terms; the report shows it. What it shows is the data's answer (see
-    README, 监测预警): asserted here is that it is complete and consistent."""
+    docs/monitoring.md): asserted here is that it is complete and consistent."""
     warehouse, _, _, _ = loaded
     with psycopg.connect(warehouse.url(), autocommit=True) as conn:
         rows = conn.execute(

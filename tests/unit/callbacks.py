@@ -25,5 +25,5 @@ def captured_notices(monkeypatch) -> tuple[list, list]:
 
     sent, recorded = [], []
     monkeypatch.setattr(failures, "send", sent.append)
-    monkeypatch.setattr("kcbx.pipeline.record_failure", lambda *args: recorded.append(args))
+    monkeypatch.setattr("kcbx.orchestration.failures.record_failure", lambda *args: recorded.append(args))
     return sent, recorded

@@ -104,8 +104,8 @@ def test_each_bi_account_has_its_own_password(compose):
     assert "TOWNSHIP_PASSWORD" not in RAW
 
 
-def test_readme_documents_every_setting():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_operating_docs_document_every_setting():
+    readme = (ROOT / "docs" / "operating.md").read_text(encoding="utf-8")
     for name in ENVIRONMENT:
         assert name in readme
 

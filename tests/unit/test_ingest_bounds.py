@@ -19,8 +19,8 @@ import pytest
 import xlwt
 
 from kcbx.ingest import fast, readers, workbooks
+from kcbx.ingest.normalise import has_controls, strip_controls, without_controls
 from kcbx.ingest.rows import REASON_LABELS
-from kcbx.normalise import has_controls, strip_controls, without_controls
 from tests.data.bad.corpus import (
     _minimal_xlsx,
     dimensions_xls,

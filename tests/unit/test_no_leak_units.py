@@ -16,12 +16,12 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from kcbx import identity
-from kcbx.ops.output import safe_errors, write_document
+from kcbx.cli.json_output import safe_errors, write_document
 from kcbx.orchestration import failures
 from kcbx.orchestration.failures import failure_notice, own_phrases, safe_error, safe_line
+from kcbx.orchestration.tasks import PipelineInputError
 from kcbx.outputs import ledgers
 from kcbx.outputs.cells import REPLACEMENT, cell, writable
-from kcbx.pipeline import PipelineInputError
 from tests.unit.callbacks import captured_notices, failure_context
 
 pytestmark = pytest.mark.unit
@@ -206,7 +206,7 @@ def test_json_documents_carry_no_value_in_any_error(capsys):
 def test_kcbx_status_text_shows_a_stored_error_only_through_safe_error():
     """An error an older release stored (identity numbers blanked, the name and phone
     not), or any text in audit.pipeline_runs, is reduced before `kcbx status` prints it."""
-    from kcbx.ops.status import TermStatus, lines
+    from kcbx.orchestration.status import TermStatus, lines
 
     stored = f"IllegalCharacterError: {NAME_WITH_CONTROL} {PHONE} cannot be used in worksheets.\nrow {NUMBER}"
     term = TermStatus(
@@ -235,12 +235,11 @@ def test_kcbx_status_text_shows_a_stored_error_only_through_safe_error():
 
 
 def test_record_failure_stores_safe_error_text(monkeypatch):
-    from kcbx import pipeline
     from kcbx.orchestration import changes
 
     stored = []
-    monkeypatch.setattr(pipeline.settings_module, "load", lambda: None)
-    monkeypatch.setattr(pipeline, "stage_url", lambda settings, stage: "postgresql://nowhere/kcbx")
+    monkeypatch.setattr(failures.settings_module, "load", lambda: None)
+    monkeypatch.setattr(failures, "stage_url", lambda settings, stage: "postgresql://nowhere/kcbx")
 
     class Connection:
         def __enter__(self):
@@ -249,14 +248,14 @@ def test_record_failure_stores_safe_error_text(monkeypatch):
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(pipeline, "connect", lambda url, autocommit=False: Connection())
+    monkeypatch.setattr(failures, "connect", lambda url, autocommit=False: Connection())
     monkeypatch.setattr(changes, "record_failure", lambda conn, *args: stored.append(args))
     for error in (
         f"\n  ValueError: bad row {[NUMBER, NAME, PHONE]}\nCONTEXT: {NAME}",
         PLANTED_EXCEPTIONS["runtime-phone-grouped"],
         f"{NAME_WITH_CONTROL} cannot be used in worksheets.",
     ):
-        pipeline.record_failure("2025-2026-1", "run", "report", error)
+        failures.record_failure("2025-2026-1", "run", "report", error)
     assert [error for *_, error in stored] == [
         "ValueError: bad row ['…', '…', '…']",
         "RuntimeError: 电话 … / …",

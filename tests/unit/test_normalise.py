@@ -2,7 +2,7 @@ from datetime import date, datetime
 
 import pytest
 
-from kcbx.normalise import clean_id, clean_text, parse_date, parse_grade, parse_level
+from kcbx.ingest.normalise import clean_id, clean_text, parse_date, parse_grade, parse_level
 from kcbx.terms import Term
 
 pytestmark = pytest.mark.unit

@@ -9,7 +9,8 @@ import psycopg
 import pytest
 
 from kcbx.airflow_connection import url_from_airflow_value
-from kcbx.orchestration.failures import failure_notice, scrub
+from kcbx.identity import scrub
+from kcbx.orchestration.failures import failure_notice
 from kcbx.orchestration.schedule import delivered_term, term_for_run
 from kcbx.terms import Term
 from tests.unit.callbacks import captured_notices, failure_context
@@ -231,13 +232,13 @@ def test_a_check_that_lost_its_connection_is_a_transient_fault_not_a_result():
 
 
 def test_the_quality_gate_raises_only_for_checks_that_could_not_run():
-    from kcbx import pipeline
+    from kcbx.orchestration import tasks
     from kcbx.orchestration.failures import safe_error, task_exception
     from kcbx.quality.checkpoint import QualityChecksErrored
 
-    pipeline.quality_gate({"run_id": "r", "checks": 3, "failed": 2, "errored": 0, "errored_checks": []})
+    tasks.quality_gate({"run_id": "r", "checks": 3, "failed": 2, "errored": 0, "errored_checks": []})
     with pytest.raises(QualityChecksErrored) as raised:
-        pipeline.quality_gate(
+        tasks.quality_gate(
             {"run_id": "2025-2026-1-ab", "errored": 1, "errored_checks": ["feed_quality.x (InsufficientPrivilege)"]}
         )
     assert "feed_quality.x (InsufficientPrivilege)" in str(raised.value) and "2025-2026-1-ab" in str(raised.value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcbx.ops.status import FeedStatus, TermStatus, lines
+from kcbx.orchestration.status import FeedStatus, TermStatus, lines
 from kcbx.outputs.report import quality_result
 from kcbx.quality.checkpoint import error_reason, outcome
 

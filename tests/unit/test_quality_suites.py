@@ -91,7 +91,7 @@ def test_the_gx_stage_is_the_transformer():
     ],
 )
 def test_relations_read_resolves_sql_forms(query, expected):
-    from kcbx.quality.suites import relations_read
+    from kcbx.quality.relations import relations_read
 
     assert relations_read(query, "audit.load_files") == expected
 
@@ -108,14 +108,14 @@ def test_relations_read_resolves_sql_forms(query, expected):
     ],
 )
 def test_a_reference_that_cannot_be_resolved_fails_loudly(query):
-    from kcbx.quality.suites import UnresolvedRelation, relations_read
+    from kcbx.quality.relations import UnresolvedRelation, relations_read
 
     with pytest.raises(UnresolvedRelation):
         relations_read(query, "audit.load_files")
 
 
 def test_every_real_check_resolves():
-    from kcbx.quality.suites import relations_read
+    from kcbx.quality.relations import relations_read
 
     for suite in SUITES:
         for check in suite.checks:

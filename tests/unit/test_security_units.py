@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kcbx.orchestration.tasks import PipelineInputError, check_landing
 from kcbx.outputs import ledgers
-from kcbx.pipeline import PipelineInputError, check_landing
 from kcbx.warehouse import redact
 
 pytestmark = pytest.mark.unit
@@ -100,11 +100,9 @@ def test_serve_hands_no_service_the_set_up_login(tmp_path, monkeypatch):
     import json
     import subprocess
 
-    from kcbx import processes
     from kcbx import settings as settings_module
-    from kcbx.ingest import schema
-    from kcbx.orchestration import services
-    from kcbx.warehouse import database_url, stage_url
+    from kcbx.orchestration import processes, services
+    from kcbx.warehouse import database_url, schema, stage_url
 
     admin = "postgresql://postgres:adm1n-s3cret@db:5432/kcbx?sslmode=require"
     monkeypatch.setenv("KCBX_HOME", str(tmp_path / "home"))
@@ -178,7 +176,7 @@ def test_serve_home_and_admin_password_are_owner_only_from_their_creation(tmp_pa
 
 
 def test_services_and_their_logs_start_owner_only(tmp_path):
-    from kcbx import processes
+    from kcbx.orchestration import processes
 
     log = tmp_path / "svc.log"
     previous = os.umask(0o022)
@@ -260,7 +258,7 @@ def test_superset_connections_log_in_as_bi_accounts_only(monkeypatch):
 def test_superset_admin_password_never_on_a_command_line(tmp_path, monkeypatch):
     import subprocess
 
-    from kcbx import bi
+    from kcbx.orchestration import bi
 
     calls = []
 

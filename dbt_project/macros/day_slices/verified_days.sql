@@ -1,8 +1,9 @@
 {#- Tests on a day_slices model read only the days not yet verified.
 
     fct_attendance_daily holds millions of rows; a changed day is written again with
-    verified_at empty in intermediate.day_slice_state. A test that carries
-        config: {where: "{{ unverified_days('fct_attendance_daily') }}"}
+    verified_at empty in intermediate.day_slice_state. A test on it that carries
+        config: {where: "{{ var('unverified_days') }}"}
+    (the var is in dbt_project.yml: a generic test's config cannot call a macro)
     reads those days only, so a new week is tested once, not the whole term again.
     After a build, mark_verified_days (on-run-end) stamps a model's days once every test
     on it ran and passed or warned (warnings are stored in audit); a run killed or failed

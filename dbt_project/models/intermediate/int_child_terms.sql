@@ -80,7 +80,7 @@ registration_summary as (
         min(birth_date) as birth_date,
         min(sex) as sex,
         bool_or(is_county_school) as has_county_registration,
-        bool_or(registry_status_code in ('enrolled', 'suspended')) as is_enrolled,
+        bool_or(is_on_roll) as is_enrolled,
         bool_or(registry_status_code in ('deferred', 'exempted')) as is_exempt,
         -- SPEC §3: completion is 毕业 in grade 9. A 毕业 row at grade 6 is 小学毕业: a child
         -- whose registrations end there has not moved on to junior school (小升初).

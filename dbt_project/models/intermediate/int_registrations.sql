@@ -1,5 +1,6 @@
 -- 学籍 rows with the school they belong to: a county school is one in the term's
--- schools feed; registry_rank orders a child's registrations (seeds/code_values.csv).
+-- schools feed; registry_rank orders a child's registrations and is_on_roll marks the
+-- statuses that keep a child on the roll (在读, 休学), both from seeds/code_values.csv.
 with registrations as (
     select * from {{ ref('stg_jiaoyu__student_registrations') }}
 ),
@@ -9,7 +10,7 @@ schools as (
 ),
 
 statuses as (
-    select value as registry_status, detail::int as registry_rank
+    select value as registry_status, detail::int as registry_rank, is_on_roll
     from {{ ref('code_values') }}
     where code_list = 'registry_status'
 ),
@@ -31,6 +32,8 @@ final as (
         registrations.registry_status_code,
         -- which registration a child's figures show first when it has several
         statuses.registry_rank,
+        -- on the school's roll (在籍: 在读 or 休学)
+        statuses.is_on_roll,
         registrations.study_mode,
         registrations.status_changed_on
     from registrations

@@ -5,25 +5,8 @@ with children as (
     select * from {{ ref('int_child_terms') }}
 ),
 
-registrations as (
-    select * from {{ ref('int_registrations') }}
-),
-
 primary_registration as (
-    select distinct on (term_id, child_key)
-        term_id,
-        child_key,
-        school_code,
-        grade,
-        registry_status,
-        study_mode
-    from registrations
-    order by
-        term_id,
-        child_key,
-        registry_rank,
-        is_county_school desc,
-        school_code
+    select * from {{ ref('int_primary_registrations') }}
 ),
 
 final as (

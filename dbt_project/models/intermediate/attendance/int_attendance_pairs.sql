@@ -18,7 +18,7 @@ on_roll as (
         student_key,
         bool_or(study_mode = '送教上门') as is_home_taught
     from registrations
-    where registry_status_code in ('enrolled', 'suspended')
+    where is_on_roll
     group by term_id, school_code, student_key
 ),
 

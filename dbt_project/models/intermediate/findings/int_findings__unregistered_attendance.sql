@@ -18,7 +18,7 @@ schools as (
 registered_here as (
     select distinct term_id, school_code, student_key
     from registrations
-    where registry_status_code in ('enrolled', 'suspended')
+    where is_on_roll
 ),
 
 registry_elsewhere as (

@@ -11,28 +11,12 @@ with children as (
     select * from {{ ref('int_child_terms') }}
 ),
 
-registrations as (
-    select * from {{ ref('int_registrations') }}
-),
-
 schools as (
     select * from {{ ref('stg_jiaoyu__schools') }}
 ),
 
 current_registration as (
-    select distinct on (term_id, child_key)
-        term_id,
-        child_key,
-        school_code,
-        registry_status_code,
-        study_mode
-    from registrations
-    order by
-        term_id,
-        child_key,
-        registry_rank,
-        is_county_school desc,
-        school_code
+    select * from {{ ref('int_primary_registrations') }}
 ),
 
 final as (
@@ -46,7 +30,7 @@ final as (
         current_registration.study_mode,
         children.is_exempt and not children.is_enrolled as is_exempt,
         {{ disability_placement(
-            "coalesce(current_registration.registry_status_code in ('enrolled', 'suspended'), false)",
+            'coalesce(current_registration.is_on_roll, false)',
             'current_registration.study_mode',
             'schools.school_type',
             'children.is_exempt and not children.is_enrolled',

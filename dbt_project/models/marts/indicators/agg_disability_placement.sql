@@ -2,12 +2,14 @@
 -- 残疾儿童入学率 by placement (三类安置), per term and reporting unit (county / township /
 -- school, as agg_indicators: int_indicator_units). Scope: the disabled children (残联 list)
 -- of the compulsory cohort the county is responsible for (适龄残疾儿童), each placed by its
--- current 学籍 (int_disability_placements): 随班就读, 特殊教育学校, 送教上门, else 未安置.
+-- shown 学籍 (int_disability_placements): 随班就读, 特殊教育学校, 送教上门, 缓免学 or 未安置.
 --   入学率 enrolment_rate = (随班就读 + 特殊教育学校 + 送教上门) ÷ 适龄残疾儿童, the same
 --     children as agg_indicators' 残疾儿童 group counts enrolled (学籍 在读/休学);
 --   each placement's rate = its children ÷ 适龄残疾儿童 (the three add up to 入学率).
--- Exempt (延缓/免于入学) children are 未安置 and in the denominator (decision: an exemption is
--- not schooling; exempt_children shows how many of the 未安置 are exempt).
+-- Exempt (延缓/免于入学, placement 缓免学) children count as 未安置 here and stay in the
+-- denominator (decision: an exemption is not schooling); exempt_children shows how many of
+-- the 未安置 are exempt. The 残联's 回执 (receipt_canlian_placements) shows 缓免学 apart and
+-- counts every cohort child on the list, the county's responsibility or not.
 -- Rates are fractions (0.9703 = 97.03%), null when there is no disabled child.
 with placements as (
     select * from {{ ref('int_disability_placements') }}

@@ -16,8 +16,7 @@ counted as (
         grouping(township_code) = 1 as is_county,
         exemption_status,
         is_approved,
-        count(*) as children,
-        min(approval_valid_until) as earliest_valid_until
+        count(*) as children
     from exemptions
     group by grouping sets (
         (term_id, township_code, exemption_status, is_approved),
@@ -33,8 +32,7 @@ final as (
         exemption_status,
         is_approved,
         case when is_approved then '已审批' else '未审批' end as approval_label,
-        children,
-        earliest_valid_until
+        children
     from counted
     -- a child without a home township counts in the county's row only
     where is_county or township_code is not null

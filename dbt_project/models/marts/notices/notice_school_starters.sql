@@ -59,7 +59,7 @@ first_graders as (
 junior_or_done as (
     select distinct term_id, child_key
     from registrations
-    where (registry_status_code in ('enrolled', 'suspended') and grade between 7 and 9)
+    where (is_on_roll and grade between 7 and 9)
         or (registry_status_code = 'graduated' and grade = 9)
 ),
 
@@ -80,7 +80,7 @@ primary_leavers as (
         and registrations.grade = 6
         and children.is_county_responsibility
         and (
-            registrations.registry_status_code in ('enrolled', 'suspended')
+            registrations.is_on_roll
             or (
                 registrations.registry_status_code = 'graduated'
                 and (
@@ -100,7 +100,8 @@ primary_leavers as (
     order by
         registrations.term_id,
         registrations.child_key,
-        array_position(array['enrolled', 'suspended', 'graduated'], registrations.registry_status_code),
+        -- 在读 over 休学 over 毕业 (the only statuses left here)
+        registrations.registry_rank,
         registrations.school_code
 ),
 

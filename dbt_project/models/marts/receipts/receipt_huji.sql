@@ -40,7 +40,8 @@ present as (
     group by term_id, child_key, school_code
 ),
 
--- the child's 学籍 at a school: the most active one
+-- the child's 学籍 at a school: the most active one (on the roll first, 在读 before 休学;
+-- then the highest grade)
 registered as (
     select distinct on (term_id, child_key, school_code)
         term_id, child_key, school_code, registry_status, grade
@@ -49,7 +50,7 @@ registered as (
         term_id,
         child_key,
         school_code,
-        array_position(array['enrolled', 'suspended'], registry_status_code) nulls last,
+        case when is_on_roll then registry_rank end nulls last,
         grade desc
 ),
 

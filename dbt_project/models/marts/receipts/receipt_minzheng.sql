@@ -18,24 +18,7 @@ listed as (
 ),
 
 final as (
-    select
-        status.term_id,
-        status.township_code,
-        status.sheet_name,
-        status.child_key,
-        listed.protection_categories,
-        status.in_cohort_label,
-        status.school_name,
-        status.grade,
-        status.stage,
-        status.registry_status,
-        status.schooling_status,
-        status.findings,
-        status.case_status
-    from listed
-    inner join status
-        on listed.term_id = status.term_id
-        and listed.child_key = status.child_key
+    {{ department_receipt(['protection_categories']) }}
 )
 
 select * from final

@@ -1,0 +1,192 @@
+"""Superset on the warehouse (`make bi`): set up, import the dashboards, start, stop.
+
+Superset lives in .venv-bi (its pins cannot share .venv); this module only drives it.
+Metadata in SQLite under KCBX_HOME/bi/ (KCBX_BI_METADATA_URL for another database).
+Warehouse accounts: the bureau's (kcbx_bi_bureau) and one per township in the
+warehouse's regions (kcbx_town_<code>), each with its own generated password; Superset
+users `county` and `town_<code>` likewise. Passwords are kept in owner-only files under
+KCBX_HOME/bi/secrets/ and never written into the bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from kcbx.files import secret_file
+from kcbx.orchestration import processes
+from kcbx.settings import PROJECT_ROOT, Settings
+
+VENV = PROJECT_ROOT / ".venv-bi"
+BI = PROJECT_ROOT / "bi"
+BUREAU_LOGIN, BUREAU_USER = "kcbx_bi_bureau", "county"
+
+
+@dataclass(frozen=True)
+class Server:
+    home: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "superset.pid"
+
+    def secret(self, name: str) -> str:
+        # docker-compose mounts the per-account secret files instead (KCBX_BI_SECRETS_DIR)
+        folder = Path(os.environ.get("KCBX_BI_SECRETS_DIR") or self.home / "secrets")
+        return secret_file(folder / name)
+
+
+def server(settings: Settings) -> Server:
+    return Server(settings.home / "bi", int(os.environ.get("KCBX_BI_PORT", "8088")))
+
+
+# Never handed to Superset: the warehouse's set-up login (it only needs the BI accounts).
+WITHHELD = ("KCBX_ADMIN_DATABASE_URL", "KCBX_DATABASE_URL", "PGPASSWORD")
+
+# Superset's admin, created in Superset's app context with the password read from stdin:
+# `superset fab create-admin --password` would show it to every user of the machine (ps).
+CREATE_ADMIN = """
+import sys
+
+from superset.app import create_app
+
+password = sys.stdin.read().rstrip("\\r\\n")
+app = create_app()
+with app.app_context():
+    from superset import security_manager as sm
+
+    if sm.find_user(username="admin") is None:
+        role = sm.find_role(sm.auth_role_admin)
+        if not sm.add_user("admin", "KCBX", "Admin", "admin@kcbx.local", role, password=password):
+            sys.exit("could not create Superset's admin")
+"""
+
+
+def environment(srv: Server) -> dict[str, str]:
+    inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD}
+    return inherited | {
+        "SUPERSET_CONFIG_PATH": str(BI / "superset_config.py"),
+        "SUPERSET_HOME": str(srv.home),
+        "SUPERSET_SECRET_KEY": srv.secret("superset_secret_key"),
+        "KCBX_BI_METADATA_URL": os.environ.get("KCBX_BI_METADATA_URL") or f"sqlite:///{srv.home / 'superset.db'}",
+        "PYTHONPATH": str(BI),
+    }
+
+
+def townships(conn) -> list[tuple[str, str]]:
+    """The warehouse's townships; none before the first run has built the regions."""
+    if conn.execute("select to_regclass('marts.dim_region')").fetchone()[0] is None:
+        return []
+    return conn.execute(
+        "select region_code, region_name from marts.dim_region where region_code = township_code order by 1"
+    ).fetchall()
+
+
+def accounts(settings: Settings, srv: Server) -> dict:
+    """Create or refresh the warehouse accounts; what the import needs, passwords included."""
+    from kcbx.warehouse import connect, database_url, libpq_params
+    from kcbx.warehouse.accounts import add_account
+
+    url = database_url(settings)
+    params = libpq_params(url)
+    result: dict = {
+        "warehouse": {"host": params.get("host", ""), "port": params.get("port", ""), "database": params["dbname"],
+                      "query": f"host={params['host']}" if params.get("host", "").startswith("/") else ""},
+        "bureau": {"login": BUREAU_LOGIN, "password": srv.secret(BUREAU_LOGIN), "user": BUREAU_USER,
+                   "user_password": srv.secret(f"user_{BUREAU_USER}")},
+        "townships": [],
+    }  # fmt: skip
+    if result["warehouse"]["query"]:
+        result["warehouse"]["host"] = ""
+    with connect(url, autocommit=True) as conn:
+        add_account(conn, BUREAU_LOGIN, [], result["bureau"]["password"])
+        for code, name in townships(conn):
+            login, user, password = f"kcbx_town_{code}", f"town_{code}", srv.secret(f"kcbx_town_{code}")
+            add_account(conn, login, [code], password)
+            result["townships"].append({"code": code, "name": name, "login": login, "password": password,
+                                        "user": user, "user_password": srv.secret(f"user_{user}")})  # fmt: skip
+    return result
+
+
+def write_accounts(settings: Settings, path: Path) -> None:
+    """For docker-compose: what bi/superset_import.py needs (every account's password), into
+    the file the operator names, owner-only whether or not it existed."""
+    text = json.dumps(accounts(settings, server(settings)), ensure_ascii=False)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        os.fchmod(fh.fileno(), 0o600)
+        fh.write(text)
+
+
+def _superset(srv: Server, *args: str) -> None:
+    done = subprocess.run([str(VENV / "bin" / "superset"), *args], env=environment(srv), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"superset {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def create_admin(srv: Server) -> None:
+    """Superset's admin `admin` unless it exists; its password goes in on stdin."""
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c", CREATE_ADMIN],
+        input=srv.secret("user_admin"), env=environment(srv), capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"creating Superset's admin failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+
+
+def initialise(srv: Server, progress=print) -> None:
+    marker = srv.home / ".initialised"
+    if marker.exists():
+        return
+    progress("  初始化 Superset 元数据库 / initialising Superset's metadata (first start only)")
+    srv.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _superset(srv, "db", "upgrade")
+    _superset(srv, "init")  # roles (Admin among them) before the admin
+    create_admin(srv)
+    marker.write_text("ok\n")
+
+
+def import_dashboards(settings: Settings, srv: Server, progress=print) -> None:
+    progress("  导入看板 / importing the dashboards (bi/bundle/), accounts and roles")
+    env = environment(srv) | {"KCBX_BI_ACCOUNTS": json.dumps(accounts(settings, srv))}
+    done = subprocess.run(
+        [str(VENV / "bin" / "python"), str(BI / "superset_import.py")], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dashboard import failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
+
+
+def running(srv: Server) -> bool:
+    return processes.alive(srv.pid_file)
+
+
+def start(settings: Settings, progress=print) -> Server:
+    """Idempotent: initialises once, imports every time (same UUIDs, nothing duplicated)."""
+    if not (VENV / "bin" / "superset").exists():
+        raise RuntimeError(f"Superset is not installed in {VENV}: run `make bi`")
+    srv = server(settings)
+    initialise(srv, progress)
+    import_dashboards(settings, srv, progress)
+    if running(srv):
+        progress(f"  Superset 已在运行 / already running at {srv.url}")
+        return srv
+    log = srv.home / "superset.log"
+    processes.spawn(
+        [str(VENV / "bin" / "gunicorn"), "--workers", "2", "--threads", "4", "--timeout", "120",
+         "--bind", f"127.0.0.1:{srv.port}", "superset.app:create_app()"],
+        environment(srv), srv.pid_file, log,
+    )  # fmt: skip
+    processes.wait_http(f"{srv.url}/health", srv.pid_file, log, timeout=120)
+    return srv
+
+
+def stop(settings: Settings) -> bool:
+    return processes.stop_group(server(settings).pid_file, grace=20)
