@@ -11,9 +11,10 @@ import psycopg
 import pytest
 
 from kcbx import identity
-from kcbx.ingest import load, schema
+from kcbx.ingest import load
 from kcbx.ingest.load import ingest_feed
 from kcbx.synth.messy import write_file
+from kcbx.warehouse import schema
 
 pytestmark = pytest.mark.integration
 
