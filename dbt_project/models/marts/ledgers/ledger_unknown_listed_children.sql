@@ -18,34 +18,6 @@ regions as (
     select * from {{ ref('dim_region') }}
 ),
 
--- what each department's list says about the child, in the order the departments are named
-list_entries as (
-    select term_id, child_key, 1 as list_order, '防返贫监测：' || monitoring_type as entry
-    from {{ ref('stg_xiangcun__monitored_people') }}
-    union
-    select term_id, child_key, 2, '残疾：' || disability_category
-    from {{ ref('stg_canlian__disabled_children') }}
-    union
-    select term_id, child_key, 3, '民政：' || protection_category
-    from {{ ref('stg_minzheng__protected_children') }}
-    union
-    select term_id, child_key, 4, '司法：服刑人员子女'
-    from {{ ref('stg_sifa__prisoners_children') }}
-),
-
-list_details as (
-    select term_id, child_key, string_agg(entry, '；' order by list_order, entry) as list_details
-    from list_entries
-    group by term_id, child_key
-),
-
--- the village of the child's 防返贫监测 row (the one list that gives a place)
-listed_villages as (
-    select term_id, child_key, min(region_code) as region_code
-    from {{ ref('stg_xiangcun__monitored_people') }}
-    group by term_id, child_key
-),
-
 final as (
     select
         findings.term_id,
@@ -54,24 +26,18 @@ final as (
         findings.child_key,
         listed.birth_date,
         coalesce(findings.details ->> 'departments', listed.departments) as departments,
-        list_details.list_details,
-        coalesce(villages.region_name, listed_villages.region_code) as listed_village,
+        listed.list_details,
+        coalesce(villages.region_name, listed.listed_village_code) as listed_village,
         findings.details ->> 'summary' as summary,
         '去向核实' as action
     from findings
     left join listed
         on findings.term_id = listed.term_id
         and findings.child_key = listed.child_key
-    left join list_details
-        on findings.term_id = list_details.term_id
-        and findings.child_key = list_details.child_key
-    left join listed_villages
-        on findings.term_id = listed_villages.term_id
-        and findings.child_key = listed_villages.child_key
     left join regions as townships
         on findings.township_code = townships.region_code
     left join regions as villages
-        on listed_villages.region_code = villages.region_code
+        on listed.listed_village_code = villages.region_code
 )
 
 select * from final
