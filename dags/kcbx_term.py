@@ -17,7 +17,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
 from kcbx.orchestration import failures
-from kcbx.orchestration.schedule import LANDING, NIGHTLY_CRON, TIMEZONE
+from kcbx.orchestration.schedule import LANDING, NIGHTLY_CRON, PUBLISHED, TIMEZONE
 
 
 @dag(
@@ -127,6 +127,19 @@ def kcbx_term():
 
         tasks.quality_gate(checked)
 
+    # The county's contract to its region (SPEC §7): only after the gate has passed, so a
+    # region never reads a term whose checks could not run.
+    @task(execution_timeout=pendulum.duration(minutes=15), outlets=[PUBLISHED])
+    @failures.safe_task
+    def publish(term: str, run_id=None, outlet_events=None) -> dict:
+        from kcbx.orchestration import tasks
+
+        with tasks.holding_term(term, run_id):
+            counts = tasks.publish(term, run_id)
+        # the region DAG reads which term was published from the event
+        outlet_events[PUBLISHED].extra = {"term": term}
+        return counts
+
     # A teardown: it runs whatever happened after the lock was taken, and the run's state
     # is still decided by the pipeline's own tasks.
     @task(retries=3, execution_timeout=pendulum.duration(minutes=5))
@@ -147,7 +160,8 @@ def kcbx_term():
     checked = quality(transformed, run["term"])
     gate = quality_gate(checked)
     report(checked, run["term"]) >> gate
-    gate >> release_term(run["term"]).as_teardown(setups=held)
+    published = publish(run["term"])
+    gate >> published >> release_term(run["term"]).as_teardown(setups=held)
 
 
 dag = kcbx_term()

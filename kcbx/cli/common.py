@@ -34,6 +34,6 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print one JSON document on stdout (schema in docs/operating.md; no names or identity numbers) "
         "and every human line on stderr, e.g. `kcbx %(prog)s --json | jq .exit_code`".replace(
-            "%(prog)s", parser.prog.split()[-1]
+            "%(prog)s", parser.prog.split(maxsplit=1)[-1]
         ),
     )

@@ -108,6 +108,27 @@ SCHEMAS = {
             "rejections": {"type": "object", "additionalProperties": _COUNTS},
         },
     ),
+    # `kcbx region run` and `kcbx region status`: one row per county of region.yml
+    "region": _document(
+        ["region", "counties"],
+        {
+            "region": {"type": "string", "pattern": "^[0-9]{12}$"},
+            "missing": {"type": "array", "items": {"type": "string"}},
+            "counties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["county_code", "name", "published_at"],
+                    "properties": {
+                        "county_code": {"type": "string", "pattern": "^[0-9]{12}$"},
+                        "published_at": _TIME,
+                        "run": {"enum": ["success", "failed", "not_run"]},
+                        "status": {"enum": ["published", "missing"]},
+                    },
+                },
+            },
+        },
+    ),
     "ledgers": _document(
         ["term_id", "unmasked", "files"],
         {"unmasked": {"type": "boolean"}, "files": {"type": "array", "items": {"type": "string"}}},

@@ -49,6 +49,18 @@ def _landing_asset():
 
 
 LANDING = _landing_asset()
+
+
+def published_asset(county6: str | None = None):
+    """What a county's term DAG updates once it has published (SPEC §7): the region DAG is
+    scheduled on every county's. A county run alone (KCBX_COUNTY unset) has one of its own."""
+    from airflow.sdk import Asset
+
+    suffix = county6 or "county"
+    return Asset(name=f"kcbx_published_{suffix}", uri=f"file:///kcbx/published/{suffix}")
+
+
+PUBLISHED = published_asset(os.environ.get("KCBX_COUNTY") or None)
 WATCH_STATE = "kcbx_landing_watch"
 
 

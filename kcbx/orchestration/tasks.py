@@ -162,6 +162,17 @@ def report(term_id: str) -> dict:
     return {"report": str(path), "findings": counts}
 
 
+def publish(term_id: str, run_id: str) -> dict:
+    """The county's contract to its region (kcbx/region/publish.py), once the gate passed."""
+    from kcbx.region.publish import publish as publish_term
+
+    settings = settings_module.load()
+    with connect(stage_url(settings, "transformer")) as conn:
+        counts = publish_term(conn, term_id, run_id)
+    _progress(f"  发布 published for the region: {sum(counts.values()):,} 行 rows in {len(counts)} 表 tables")
+    return counts
+
+
 # --- operations: the term, its lock (term_lock.py), and whether anything changed (changes.py)
 
 

@@ -96,16 +96,18 @@ class Page:
     body: str
 
 
-def _percent(value) -> str:
+def percent(value) -> str:
+    """A rate (a fraction) as a percentage with 2 decimals; "—" when there is none.
+    Shared with the region's 通报 (kcbx/region/outputs.py), as are td, table and term_label."""
     return "—" if value is None else f"{100 * value:.2f}%"
 
 
-def _cell(value, under: bool = False) -> str:
+def td(value, under: bool = False) -> str:
     text = html.escape("" if value is None else str(value))
     return f'<td class="under">{text}</td>' if under else f"<td>{text}</td>"
 
 
-def _table(headers: list[str], rows: list[str], table_id: str) -> str:
+def table(headers: list[str], rows: list[str], table_id: str) -> str:
     if not rows:
         return f'<p id="{table_id}">无。</p>'
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
@@ -119,10 +121,10 @@ def term_page(conn: psycopg.Connection, term_id: str, county: str) -> Page:
         overdue = cur.execute(OVERDUE_UNITS, {"term": term_id}).fetchall()
     target_rows = [
         "<tr>"
-        + _cell(t["target_label"])
-        + _cell(("≥ " if t["direction"] == "at_least" else "≤ ") + _percent(t["target_value"]))
-        + _cell(_percent(t["value"]), under=t["is_met"] is False)
-        + _cell({True: "达标", False: "未达标", None: "无数据"}[t["is_met"]], under=t["is_met"] is False)
+        + td(t["target_label"])
+        + td(("≥ " if t["direction"] == "at_least" else "≤ ") + percent(t["target_value"]))
+        + td(percent(t["value"]), under=t["is_met"] is False)
+        + td({True: "达标", False: "未达标", None: "无数据"}[t["is_met"]], under=t["is_met"] is False)
         + "</tr>"
         for t in targets
     ]
@@ -130,44 +132,44 @@ def term_page(conn: psycopg.Connection, term_id: str, county: str) -> Page:
     case_rank = {t["unit_code"]: i for i, t in enumerate(by_cases, start=1)}
     town_rows = [
         "<tr>"
-        + _cell(i)
-        + _cell(t["township"])
-        + _cell(t["cohort_children"])
-        + _cell(_percent(t["enrolment_rate"]), under=t["met"].get("enrolment_rate") is False)
-        + _cell(_percent(t["dropout_rate"]), under=t["met"].get("dropout_rate") is False)
-        + _cell(_percent(t["consolidation_rate"]), under=t["met"].get("consolidation_rate") is False)
-        + _cell(t["open_cases"])
-        + _cell(t["action_overdue_cases"], under=t["action_overdue_cases"] > 0)
-        + _cell(case_rank[t["unit_code"]])
+        + td(i)
+        + td(t["township"])
+        + td(t["cohort_children"])
+        + td(percent(t["enrolment_rate"]), under=t["met"].get("enrolment_rate") is False)
+        + td(percent(t["dropout_rate"]), under=t["met"].get("dropout_rate") is False)
+        + td(percent(t["consolidation_rate"]), under=t["met"].get("consolidation_rate") is False)
+        + td(t["open_cases"])
+        + td(t["action_overdue_cases"], under=t["action_overdue_cases"] > 0)
+        + td(case_rank[t["unit_code"]])
         + "</tr>"
         for i, t in enumerate(towns, start=1)
     ]
     overdue_rows = [
         "<tr>"
-        + _cell("乡镇" if o["unit_level"] == "township" else "学校")
-        + _cell(o["unit_name"])
-        + _cell(o["action_overdue_cases"], under=o["action_overdue_cases"] > 0)
-        + _cell(o["escalation_overdue_cases"], under=o["escalation_overdue_cases"] > 0)
-        + _cell(o["open_cases"])
+        + td("乡镇" if o["unit_level"] == "township" else "学校")
+        + td(o["unit_name"])
+        + td(o["action_overdue_cases"], under=o["action_overdue_cases"] > 0)
+        + td(o["escalation_overdue_cases"], under=o["escalation_overdue_cases"] > 0)
+        + td(o["open_cases"])
         + "</tr>"
         for o in overdue
     ]
     frozen = max((t["frozen_at"] for t in [*towns, *targets]), default=None)
     body = (
         "<h2>一、全县目标完成情况</h2>"
-        + _table(["指标", "目标", "实际", "结果"], target_rows, "county-targets")
+        + table(["指标", "目标", "实际", "结果"], target_rows, "county-targets")
         + "<h2>二、各乡镇排名（按巩固率）</h2>"
-        + _table(
+        + table(
             ["巩固率排名", "乡镇", "适龄儿童", "入学率", "辍学率", "巩固率", "未结案件", "超期未劝返", "案件排名"],
             town_rows,
             "township-ranking",
         )
         + "<p class='note'>案件排名：超期未劝返案件多者在前，其次未结案件。标红为未达县定目标或有超期案件。</p>"
         + "<h2>三、超期未劝返案件（按责任单位）</h2>"
-        + _table(["单位类型", "责任单位", "超期未劝返", "应升级未升级", "未结案件"], overdue_rows, "overdue-units")
+        + table(["单位类型", "责任单位", "超期未劝返", "应升级未升级", "未结案件"], overdue_rows, "overdue-units")
         + _frozen_note(frozen)
     )
-    return Page(f"{county}控辍保学工作通报", f"{_term_label(term_id)}", body)
+    return Page(f"{county}控辍保学工作通报", f"{term_label(term_id)}", body)
 
 
 def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str) -> Page:
@@ -179,7 +181,7 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
         summary = (
             f"<p id='month-summary'>本月上课 {whole['school_days']} 天，应报考勤学校 {whole['schools']} 所，"
             f"其中 {whole['schools_missing_days']} 所有漏报（共 {whole['missed_school_days']} 个学校日）；"
-            f"全县出勤率 {_percent(whole['attendance_rate'])}，"
+            f"全县出勤率 {percent(whole['attendance_rate'])}，"
             f"有旷课的学生 {whole['children_with_unexcused_days']} 人；"
         )
         if whole["open_cases"] is None:
@@ -194,15 +196,15 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
     case_rank = {t["unit_code"]: i for i, t in enumerate(by_cases, start=1)}
     rows = [
         "<tr>"
-        + _cell(i)
-        + _cell(t["township"])
-        + _cell(_percent(t["attendance_rate"]))
-        + _cell(t["missed_school_days"], under=t["missed_school_days"] > 0)
-        + _cell(t["children_with_unexcused_days"])
-        + _cell(_or_dash(t["new_warnings"]))
-        + _cell(_or_dash(t["open_cases"]))
-        + _cell(_or_dash(t["action_overdue_cases"]), under=(t["action_overdue_cases"] or 0) > 0)
-        + _cell(case_rank[t["unit_code"]])
+        + td(i)
+        + td(t["township"])
+        + td(percent(t["attendance_rate"]))
+        + td(t["missed_school_days"], under=t["missed_school_days"] > 0)
+        + td(t["children_with_unexcused_days"])
+        + td(_or_dash(t["new_warnings"]))
+        + td(_or_dash(t["open_cases"]))
+        + td(_or_dash(t["action_overdue_cases"]), under=(t["action_overdue_cases"] or 0) > 0)
+        + td(case_rank[t["unit_code"]])
         + "</tr>"
         for i, t in enumerate(towns, start=1)
     ]
@@ -211,7 +213,7 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
         "<h2>一、总体情况</h2>"
         + summary
         + "<h2>二、各乡镇到校情况与案件排名</h2>"
-        + _table(
+        + table(
             MONTH_HEADER,
             rows,
             "township-ranking",
@@ -219,14 +221,14 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
         + "<p class='note'>标红：有上课日未报考勤，或有超期未劝返案件。</p>"
         + _frozen_note(frozen)
     )
-    return Page(f"{county}控辍保学月度通报", f"{_term_label(term_id)} {month.year}年{month.month}月", body)
+    return Page(f"{county}控辍保学月度通报", f"{term_label(term_id)} {month.year}年{month.month}月", body)
 
 
 def _or_dash(value) -> object:
     return "—" if value is None else value
 
 
-def _term_label(term_id: str) -> str:
+def term_label(term_id: str) -> str:
     first, second, number = term_id.split("-")
     return f"{first}—{second}学年第{'一' if number == '1' else '二'}学期"
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from kcbx import identity
 from kcbx.synth import scenarios
 from kcbx.synth.generator import (
-    COUNTY6,
+    DEFAULT_PLACE,
     DRIFTING_SHARE,
     QUARANTINED,
     Child,
@@ -25,6 +25,7 @@ from kcbx.synth.generator import (
     minzheng,
     sifa,
 )
+from kcbx.synth.place import Place
 from kcbx.terms import Term
 
 __all__ = ["NEW_RULE_PLANS", "QUARANTINED", "County", "generate"]
@@ -35,8 +36,11 @@ __all__ = ["NEW_RULE_PLANS", "QUARANTINED", "County", "generate"]
 NEW_RULE_PLANS = scenarios.plans()
 
 
-def generate(children: int = 3000, seed: int = 20250901, term: str = "2025-2026-1") -> County:
-    g = Generator(children, seed, Term.parse(term))
+def generate(
+    children: int = 3000, seed: int = 20250901, term: str = "2025-2026-1", place: Place = DEFAULT_PLACE
+) -> County:
+    """One term of the county at `place` (by default the development county, 长葛市)."""
+    g = Generator(children, seed, Term.parse(term), place)
     g.build_places()
     towns = list(g.villages)
     g.early_stop = g.junior[towns[0]]
@@ -76,7 +80,7 @@ def _migrants(p: Planting) -> None:
     """Migrant children (随迁子女): 学籍 here, 户籍 elsewhere; one without any identity number."""
     g = p.g
     for i in range(p.k):
-        c = p.child("migrant", born=g.cohort_birth(), region6="410102")
+        c = p.child("migrant", born=g.cohort_birth(), region6=g.place.migrant_origin6)
         c.huji_status = None
         school = g.school_for(c)
         g.attend(school, g.xueji(c, school, with_number=(i > 0)), "normal")
@@ -106,7 +110,7 @@ def _rejections(p: Planting) -> None:
     row["身份证号"] = row["身份证号"][:17] + ("0" if row["身份证号"][17] != "0" else "1")
     future = date(date.today().year + 1, 1, 1)
     row = dict(g.rows["huji"][0])
-    row["身份证号"] = identity.make_number(COUNTY6, future, 11)
+    row["身份证号"] = identity.make_number(g.place.code6, future, 11)
     row["姓名"] = g._name("男")
     g.rows["huji"].append(row)
     c = g.child(born=g.cohort_birth())

@@ -15,11 +15,21 @@ from datetime import date, timedelta
 
 from kcbx import identity
 from kcbx.synth import names
+from kcbx.synth.place import Place
 from kcbx.terms import Term
 
+# The default county, the development county every test and demo uses: read only through
+# DEFAULT_PLACE (another county is a Place of its own, kcbx.synth.place.Place.of_county).
 COUNTY6 = "411082"
 COUNTY_CODE = COUNTY6 + "000000"
 COUNTY_NAME = "长葛市"
+DEFAULT_PLACE = Place(
+    code=COUNTY_CODE,
+    name=COUNTY_NAME,
+    parent="411000000000",
+    school_prefix="2141082",  # its schools 2141082001, 2141082002, ...
+    outside_school="2141099001",
+)
 # Share of ordinary enrolled children whose attendance drifts away during a term.
 DRIFTING_SHARE = 0.04
 PRESENT_NOISE = (("出勤", 0.945), ("迟到", 0.02), ("病假", 0.02), ("事假", 0.01), ("旷课", 0.005))
@@ -43,6 +53,7 @@ QUARANTINED = {"id_check_digit": 1, "id_future_date": 1, "bad_date": 1}
 @dataclass
 class County:
     term: Term
+    place: Place = DEFAULT_PLACE
     rows: dict[str, list[dict]] = field(default_factory=dict)
     # kaoqin is large: stored per school as (day, student_no, class, status) tuples
     attendance: dict[str, list[tuple]] = field(default_factory=dict)
@@ -53,8 +64,9 @@ class County:
 
 
 class Generator:
-    def __init__(self, children: int, seed: int, term: Term):
+    def __init__(self, children: int, seed: int, term: Term, place: Place = DEFAULT_PLACE):
         self.seed = seed
+        self.place = place
         self.streams: dict[str, tuple[random.Random, random.Random]] = {}
         self.rng = random.Random(seed)
         # Attendance noise has its own stream, so that the people - drawn from self.rng -
@@ -64,7 +76,7 @@ class Generator:
         self.term = term
         self.used_numbers: set[str] = set()
         self.classes: dict[str, str] = {}
-        self.county = County(term)
+        self.county = County(term, place)
         self.rows = self.county.rows
         for feed in (
             "regions",
@@ -104,15 +116,15 @@ class Generator:
 
     # --- places -------------------------------------------------------------------------
     def build_places(self) -> None:
+        place = self.place
         n_towns = max(3, min(len(names.TOWNSHIPS), self.n // 600))
-        self.rows["regions"].append(
-            {"区划代码": COUNTY_CODE, "名称": COUNTY_NAME, "级别": "县", "上级代码": "411000000000"}
-        )
+        county = {"区划代码": place.code, "名称": place.name, "级别": "县", "上级代码": place.parent}
+        self.rows["regions"].append(county)
         self.villages: dict[str, list[str]] = {}
         for t in range(n_towns):
-            town = f"{COUNTY6}{100 + t:03d}000"
+            town = f"{place.code6}{100 + t:03d}000"
             self.rows["regions"].append(
-                {"区划代码": town, "名称": names.TOWNSHIPS[t], "级别": "乡镇", "上级代码": COUNTY_CODE}
+                {"区划代码": town, "名称": names.TOWNSHIPS[t], "级别": "乡镇", "上级代码": place.code}
             )
             self.villages[town] = []
             for v in range(4):
@@ -122,20 +134,20 @@ class Generator:
                 self.villages[town].append(village)
         self.primary: dict[str, str] = {}
         self.junior: dict[str, str] = {}
-        code = 2141082001
+        seq = 1
         for town, tname in zip(self.villages, names.TOWNSHIPS, strict=False):
             for kind, suffix, index in (("小学", "中心小学", self.primary), ("初中", "第一初级中学", self.junior)):
-                self._school(str(code), tname.removesuffix("镇").removesuffix("乡") + suffix, kind, town)
-                index[town] = str(code)
-                code += 1
+                self._school(place.school(seq), tname.removesuffix("镇").removesuffix("乡") + suffix, kind, town)
+                index[town] = place.school(seq)
+                seq += 1
         first_town = next(iter(self.villages))
-        self.special = str(code)
-        self._school(self.special, f"{COUNTY_NAME}特殊教育学校", "特殊教育学校", first_town)
+        self.special = place.school(seq)
+        self._school(self.special, f"{place.name}特殊教育学校", "特殊教育学校", first_town)
         # A teaching point that never sends attendance: school_missing_attendance.
-        self.silent = str(code + 1)
+        self.silent = place.school(seq + 1)
         self._school(self.silent, f"{names.TOWNSHIPS[1]}山区教学点", "教学点", list(self.villages)[1])
-        # A school outside the county, for transfers out.
-        self.outside = "2141099001"
+        # A school outside the county (of no county of its region), for transfers out.
+        self.outside = place.outside_school
         for day, is_day in self.term.calendar():
             self.rows["calendar"].append({"日期": day.isoformat(), "是否上课日": "是" if is_day else "否"})
 
@@ -145,7 +157,8 @@ class Generator:
         self.county.schools.append(row)
 
     # --- people -------------------------------------------------------------------------
-    def _number(self, born: date, sex: str, region6: str = COUNTY6) -> str:
+    def _number(self, born: date, sex: str, region6: str | None = None) -> str:
+        region6 = region6 or self.place.code6
         while True:
             seq = self.rng.randrange(0, 999)
             if (seq % 2 == 1) != (sex == "男"):
@@ -159,7 +172,7 @@ class Generator:
         given = names.GIVEN_BOY if sex == "男" else names.GIVEN_GIRL
         return self.rng.choice(names.SURNAMES) + "".join(self.rng.choice(given) for _ in range(self.rng.choice((1, 2))))
 
-    def child(self, born: date | None = None, village: str | None = None, region6: str = COUNTY6) -> Child:
+    def child(self, born: date | None = None, village: str | None = None, region6: str | None = None) -> Child:
         sex = self.rng.choice("男女")
         if born is None:
             first = date(self.term.year - 17, 9, 1)
@@ -471,7 +484,7 @@ def approval(g: Generator, c: Child, kind: str, approved: date, until: date | No
             "审批日期": approved.isoformat(),
             "有效期至": until.isoformat() if until else "",
             "审批依据": g.rng.choice(["医学证明", "残疾评估", "其他"]),
-            "审批单位": f"{COUNTY_NAME}教育局",
+            "审批单位": f"{g.place.name}教育局",
         }
     )
 

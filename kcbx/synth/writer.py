@@ -11,6 +11,7 @@ from pathlib import Path
 from kcbx.feeds import feed as get_feed
 from kcbx.synth.case_oracle import expected_cases
 from kcbx.synth.county import QUARANTINED, County, generate
+from kcbx.synth.generator import DEFAULT_PLACE
 from kcbx.synth.messy import (
     FORMS,
     WORKBOOKS,
@@ -25,6 +26,7 @@ from kcbx.synth.messy import (
 )
 from kcbx.synth.monitoring_oracle import expected_warnings, expected_weekly
 from kcbx.synth.oracle import expected_findings
+from kcbx.synth.place import Place
 from kcbx.terms import Term
 
 # What else lands in shared folders: a note, and a workbook that did not survive the
@@ -164,8 +166,10 @@ def synthesize(
     messy: bool = False,
     terms: int = 1,
     weekly: bool = False,
+    place: Place = DEFAULT_PLACE,
 ) -> dict:
-    """Write `terms` consecutive terms of one county (the same children) and expected.json."""
+    """Write `terms` consecutive terms of one county (the same children) and expected.json.
+    place: which county (kcbx.synth.place.Place; by default the development county)."""
     term_ids = [Term.parse(term)]
     while len(term_ids) < terms:
         term_ids.append(term_ids[-1].next())
@@ -190,7 +194,7 @@ def synthesize(
     }
     generated = []
     for t in term_ids:
-        county = generate(children=children, seed=seed, term=t.term_id)
+        county = generate(children=children, seed=seed, term=t.term_id, place=place)
         if messy:
             expected.setdefault("formula_cells", {})[t.term_id] = plant_hostile_text(county.rows)
         _, planted = write_landing(county, out, messy=messy, seed=seed, weekly=weekly)

@@ -29,7 +29,13 @@ class WarehouseUnavailable(RuntimeError):
     pass
 
 
-STAGE_LOGINS = {"loader": "kcbx_loader", "transformer": "kcbx_transformer", "reporter": "kcbx_reporter"}
+STAGE_LOGINS = {
+    "loader": "kcbx_loader",
+    "transformer": "kcbx_transformer",
+    "reporter": "kcbx_reporter",
+    # the region hub's login into the county: the publish schema only (sql/060_publish.sql)
+    "publisher": "kcbx_publisher",
+}
 _DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 # One host of a URL's host list (name, IPv4, [IPv6] or %-encoded socket folder, optional
 # port); what may follow the user information: hosts, a path without '@', a query.

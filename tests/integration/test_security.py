@@ -17,6 +17,7 @@ import pytest
 
 from kcbx.feeds import catalogue
 from kcbx.identity import child_key
+from kcbx.region import contract
 from tests.conftest import ROOT, TERM, TEST_PII_KEY
 
 pytestmark = pytest.mark.integration
@@ -61,8 +62,12 @@ MODELS = ROOT / "dbt_project" / "models"
 STAGING = {p.stem for p in (MODELS / "staging").rglob("*.sql")}
 INTERMEDIATE = {p.stem for p in (MODELS / "intermediate").rglob("*.sql")} | {"day_slice_state"}
 PII = {"child_keys", "key_fingerprint", "child_identity", "responsible_persons"}
+# The contract to the region (SPEC §7): dbt's candidate and the published copy, by the
+# versioned names of models/publish/_publish.yml.
+PUBLISHED = {table.relation for table in contract.tables()}
 DECLARED = {
     "raw": RAW, "staging": STAGING, "intermediate": INTERMEDIATE, "marts": MARTS, "pii": PII, "audit": SETUP_AUDIT,
+    "publish_build": PUBLISHED, "publish": PUBLISHED | {"publications"},
 }  # fmt: skip
 
 
@@ -107,6 +112,13 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         ("audit", "control_char_cells", SELECT),
         ("audit", "setup_version", SELECT),
         ("audit", "township_accounts", SELECT),
+        *_each("publish_build", PUBLISHED, OWNER),
+        *_each("publish", PUBLISHED, OWNER),
+        ("publish", "publications", frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})),
+    ],
+    # the region hub's login into the county: the published tables, nothing else
+    "kcbx_publisher": [
+        *_each("publish", PUBLISHED | {"publications"}, SELECT),
     ],
     "kcbx_auditor": [
         ("marts", "<partition>", frozenset()),
@@ -136,6 +148,8 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         *_each("pii", PII, SELECT),
         *_each("audit", SETUP_AUDIT, SELECT),
         ("audit", "<failures>", SELECT),
+        *_each("publish_build", PUBLISHED, SELECT),
+        *_each("publish", PUBLISHED | {"publications"}, SELECT),
     ],
 }
 MATRIX["kcbx_reporter"] = [
@@ -188,12 +202,12 @@ def test_privileges_match_the_declared_matrix_after_two_runs(db):
         join pg_namespace n on n.oid = c.relnamespace
         cross join pg_roles r
         cross join unnest(%s::text[]) as p
-        where n.nspname in ('raw', 'staging', 'intermediate', 'marts', 'audit', 'pii')
+        where n.nspname = any(%s)
             and c.relkind in ('r', 'p', 'v', 'm')
             and r.rolname = any(%s)
         group by 1, 2, 3, 4
         """,
-        (list(PRIVILEGES), list(MATRIX)),
+        (list(PRIVILEGES), list(DECLARED), list(MATRIX)),
     ).fetchall()
     assert {r[0] for r in rows} == set(MATRIX)
     wrong = [
@@ -231,10 +245,10 @@ def test_every_relation_is_declared(db):
 def test_every_stage_is_a_least_privilege_login_and_owns_what_it_builds(db):
     logins = db.execute(
         "select rolname, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls from pg_roles "
-        "where rolname in ('kcbx_loader', 'kcbx_transformer', 'kcbx_reporter') order by 1"
+        "where rolname in ('kcbx_loader', 'kcbx_transformer', 'kcbx_reporter', 'kcbx_publisher') order by 1"
     ).fetchall()
     assert logins == [(name, True, False, False, False, False) for name in
-                      ("kcbx_loader", "kcbx_reporter", "kcbx_transformer")]  # fmt: skip
+                      ("kcbx_loader", "kcbx_publisher", "kcbx_reporter", "kcbx_transformer")]  # fmt: skip
     owners = dict(
         db.execute(
             "select n.nspname, array_agg(distinct pg_get_userbyid(c.relowner)) from pg_class c "

@@ -63,16 +63,18 @@ def test_dag_parses_without_errors_or_database(tmp_path):
     assert report["errors"] == {}
     assert report["dags"] == ["kcbx_landing_watch", "kcbx_term"]
     assert report["tasks"] == [
-        "acquire_term", "has_changes", "ingest", "prepare", "quality", "quality_gate", "release_term", "report",
-        "resolve_term", "transform",
+        "acquire_term", "has_changes", "ingest", "prepare", "publish", "quality", "quality_gate", "release_term",
+        "report", "resolve_term", "transform",
     ]  # fmt: skip
     # An errored data-quality check fails the run at its end, after the report: quality_gate
     # reads quality's result, runs after report, and is what decides the run's state (the
     # lock's release is a teardown after it).
     assert report["upstream"]["report"] == ["quality", "resolve_term"]
     assert report["upstream"]["quality_gate"] == ["quality", "report"]
-    assert report["upstream"]["release_term"] == ["acquire_term", "quality_gate", "resolve_term"]
-    assert report["teardowns"] == ["release_term"] and report["leaves"] == ["quality_gate"]
+    # The county publishes to its region only once the gate has passed (SPEC §7).
+    assert report["upstream"]["publish"] == ["quality_gate", "resolve_term"]
+    assert report["upstream"]["release_term"] == ["acquire_term", "publish", "resolve_term"]
+    assert report["teardowns"] == ["release_term"] and report["leaves"] == ["publish"]
     # Every task body runs inside failures.safe_task (no delivered value in a task log).
     assert report["unguarded"] == []
     assert report["params"] == ["landing", "rebuild", "term"]

