@@ -8,6 +8,8 @@ delivery) updates the asset LANDING with the term, which starts kcbx_term.
 
 from __future__ import annotations
 
+import os
+
 import pendulum
 from airflow.sdk import CronTriggerTimetable, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
@@ -43,4 +45,5 @@ def kcbx_landing_watch():
     look()
 
 
-dag = kcbx_landing_watch()
+if os.environ.get("KCBX_IN_PROCESS") or not os.environ.get("KCBX_REGION_CONFIG"):
+    dag = kcbx_landing_watch()

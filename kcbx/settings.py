@@ -32,6 +32,10 @@ ENVIRONMENT = {
     "schema with it); default as above",
     "KCBX_COUNTY": "this county's 6-digit code when it belongs to a region (names its published asset; set by "
     "`kcbx region run` for each county's run)",
+    "KCBX_REGION_CONFIG": "region.yml (SPEC §7): with it `kcbx serve` runs the region - one term DAG per county "
+    "and kcbx_region - on the CeleryExecutor (Redis, two workers) instead of one county",
+    "KCBX_WORKER_NAME": "a Celery worker's name in task instances' hostname (two workers on one machine tell "
+    "apart); unset: the machine's name",
     "KCBX_LANDING_ROOT": "the only folder a run may read deliveries from (default KCBX_HOME/landing; "
     "`kcbx run --landing` sets it for its own run when unset)",
     "KCBX_HOME": "data folder: embedded server, Airflow metadata, dbt artifacts and logs, generated GX projects, "

@@ -29,7 +29,17 @@ def handle(args: argparse.Namespace) -> int:
         print(f"生成演示县 synthesising a demo county ({args.children} children) ...", flush=True)
         synth.handle(
             argparse.Namespace(
-                out=landing, children=args.children, seed=args.seed, term=args.term, messy=True, terms=1, weekly=False
+                out=landing,
+                children=args.children,
+                seed=args.seed,
+                term=args.term,
+                messy=True,
+                terms=1,
+                weekly=False,
+                region_config=None,
+                county=None,
+                county_name=None,
+                region_code=None,
             )
         )
     return run.handle(argparse.Namespace(landing=landing, term=args.term, rebuild=False))

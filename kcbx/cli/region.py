@@ -66,34 +66,36 @@ def add_parser(sub) -> None:
         command.set_defaults(func=handle_run if name == "run" else handle_status)
 
 
-def _load(args: argparse.Namespace):
+class _Refused(Exception):
+    """The command stops before it starts: its exit code (from fail) is the argument."""
+
+
+def _inputs(args: argparse.Namespace):
+    """(term or None, region, paths) from the options; _Refused with the exit code if unusable."""
     from kcbx import settings as settings_module
-    from kcbx.region.config import load
+    from kcbx.region.config import RegionConfigError, load
     from kcbx.region.run import RegionPaths
-
-    region = load(args.config)
-    return region, RegionPaths.of(settings_module.load(), region)
-
-
-def _term(args: argparse.Namespace) -> str | None:
     from kcbx.terms import Term
 
-    return Term.parse(args.term).term_id if args.term else None
+    try:
+        term_id = Term.parse(args.term).term_id if args.term else None
+    except ValueError as exc:
+        raise _Refused(invalid_term(exc)) from exc
+    try:
+        region = load(args.config)
+    except RegionConfigError as exc:
+        raise _Refused(fail(EXIT_USAGE, str(exc))) from exc
+    return term_id, region, RegionPaths.of(settings_module.load(), region)
 
 
 def handle_run(args: argparse.Namespace) -> int:
-    from kcbx.region.config import RegionConfigError
     from kcbx.region.hub import HubUnavailable
     from kcbx.region.run import run_region
 
     try:
-        term_id = _term(args)
-    except ValueError as exc:
-        return invalid_term(exc)
-    try:
-        region, paths = _load(args)
-    except RegionConfigError as exc:
-        return fail(EXIT_USAGE, str(exc))
+        term_id, region, paths = _inputs(args)
+    except _Refused as refused:
+        return refused.args[0]
     print(f"KCBX 区域 region {region.name} {region.code} — 学期 term {term_id}", flush=True)
     try:
         outcomes, refreshed = run_region(region, paths, term_id, lambda line: print(line, flush=True),
@@ -119,6 +121,7 @@ def handle_run(args: argparse.Namespace) -> int:
                 "failed_step": next((o.failed_step for o in outcomes if o.county == r.county), None),
                 "published_at": r.published_at.isoformat() if r.published_at else None,
                 "rows": r.rows,
+                "refresh_failed": r.kept,
             }
             for r in refreshed
         ],
@@ -130,25 +133,25 @@ def handle_run(args: argparse.Namespace) -> int:
 def handle_status(args: argparse.Namespace) -> int:
     import psycopg
 
-    from kcbx.region.config import RegionConfigError
-    from kcbx.region.hub import HubUnavailable
-    from kcbx.region.run import hub_url
+    from kcbx.region.hub import HubUnavailable, installed_version
+    from kcbx.region.run import hub_reader_url
 
     try:
-        term_id = _term(args)
-    except ValueError as exc:
-        return invalid_term(exc)
-    try:
-        region, paths = _load(args)
-        url = hub_url(region, paths)
-    except RegionConfigError as exc:
-        return fail(EXIT_USAGE, str(exc))
+        term_id, region, paths = _inputs(args)
+        url = hub_reader_url(region, paths)
+    except _Refused as refused:
+        return refused.args[0]
     except HubUnavailable as exc:
         return fail(EXIT_FAILED, str(exc))
-    with psycopg.connect(url, connect_timeout=10) as conn:
-        from kcbx.region.hub import apply
-
-        apply(conn, region)
+    # Read-only: the set-up and the tables are `kcbx region run`'s.
+    not_set_up = "区域数据库尚未建立，请先运行 kcbx region run / the hub is not set up yet: run `kcbx region run` first"
+    try:
+        conn = psycopg.connect(url, connect_timeout=10)
+    except psycopg.OperationalError:
+        return fail(EXIT_FAILED, not_set_up)
+    with conn:
+        if installed_version(conn) is None:
+            return fail(EXIT_FAILED, not_set_up)
         rows = conn.execute(
             "select county_code, county_name, term_id, publication_status, published_at, last_run_state, "
             "last_run_at, failed_step from region.county_terms where %s::text is null or term_id = %s "

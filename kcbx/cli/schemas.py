@@ -123,6 +123,7 @@ SCHEMAS = {
                         "county_code": {"type": "string", "pattern": "^[0-9]{12}$"},
                         "published_at": _TIME,
                         "run": {"enum": ["success", "failed", "not_run"]},
+                        "refresh_failed": {"type": "boolean"},
                         "status": {"enum": ["published", "missing"]},
                     },
                 },

@@ -38,7 +38,11 @@ def handle(args: argparse.Namespace) -> int:
         from kcbx.synth.writer import synthesize
 
         synthesize(settings.landing_root, children=args.children, seed=20250901, term=term, messy=True, terms=1)
-    print("启动 Airflow 服务 / starting the Airflow services (LocalExecutor, metadata in PostgreSQL)", flush=True)
+    import os
+
+    region = os.environ.get("KCBX_REGION_CONFIG")
+    executor = f"CeleryExecutor, Redis, two workers; region {region}" if region else "LocalExecutor"
+    print(f"启动 Airflow 服务 / starting the Airflow services ({executor}, metadata in PostgreSQL)", flush=True)
     from kcbx.warehouse import WarehouseUnavailable
 
     try:
@@ -48,7 +52,14 @@ def handle(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         return fail(EXIT_FAILED, str(exc))
     print(f"Airflow UI: {svc.url}  用户 user: {services.ADMIN}  初始密码 first password: in {svc.passwords_file}")
-    print(f"  数据目录 landing: {settings.landing_root} (新交付两分钟内自动加载 / new deliveries load within minutes;")
-    print("  每晚 02:00 北京时间例行运行 / and nightly at 02:00 Asia/Shanghai)")
+    if region:
+        print(
+            "  各县 DAG kcbx_term_<县代码> 每晚 02:00 运行；发布后 kcbx_region 自动汇总 / each county's DAG runs "
+            "nightly at 02:00 Asia/Shanghai; kcbx_region refreshes the hub whenever a county has published"
+        )
+    else:
+        landing = settings.landing_root
+        print(f"  数据目录 landing: {landing} (新交付两分钟内自动加载 / new deliveries load within minutes;")
+        print("  每晚 02:00 北京时间例行运行 / and nightly at 02:00 Asia/Shanghai)")
     print("  停止 stop: make stop")
     return 0

@@ -159,6 +159,15 @@ def _region(args: argparse.Namespace) -> int:
         places = [(c, Place.of_county(c.code, c.name, region.code)) for c in region.counties]
     except (RegionConfigError, PlaceError) as exc:
         return fail(EXIT_USAGE, str(exc))
+    # region.yml may be production's: never write synthetic files among real deliveries
+    # (a folder synth wrote before has its expected.json).
+    real = [c for c, _ in places if any(c.landing.glob("*-*-[12]")) and not (c.landing / "expected.json").exists()]
+    if real:
+        return fail(
+            EXIT_USAGE,
+            "数据目录已有真实交付，不写入合成数据 / these landing folders already hold deliveries, synthetic data "
+            f"is not written there: {', '.join(str(c.landing) for c in real)}",
+        )
     written: list[dict] = []
     term_ids: list[str] = []
     totals: dict[str, dict[str, Counter]] = {"findings": {}, "rows": {}, "rejections": {}}

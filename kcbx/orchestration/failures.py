@@ -238,6 +238,27 @@ def safe_task(func):
     return run_safely
 
 
+def in_county(code6: str | None):
+    """Decorator for a region county's task body (kcbx/orchestration/term_dag.py): the task
+    process takes the county's environment - its warehouse, landing, reports and key -
+    before the body runs, and drops the region's own KCBX_*, PG* and warehouse connection
+    settings (kcbx/region/run.py county_environment). The identity for a county alone."""
+    if not code6:
+        return lambda func: func
+
+    def decorate(func):
+        @functools.wraps(func)
+        def in_its_county(*args, **kwargs):
+            from kcbx.region.run import enter_county
+
+            enter_county(code6)
+            return func(*args, **kwargs)
+
+        return in_its_county
+
+    return decorate
+
+
 @dataclass(frozen=True)
 class Notice:
     subject: str

@@ -33,6 +33,9 @@ from kcbx.orchestration import processes
 from kcbx.settings import Settings
 
 SERVICES = ("scheduler", "dag-processor", "triggerer", "api-server")
+# A region (KCBX_REGION_CONFIG): the CeleryExecutor's broker and two workers as well.
+WORKERS = ("worker-1", "worker-2")
+REGION_SERVICES = ("redis", *WORKERS)
 ADMIN = "admin"
 ADMIN_EMAIL = "admin@kcbx.local"
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
@@ -146,6 +149,7 @@ def environment(settings: Settings, svc: Services) -> dict[str, str]:
     from kcbx.warehouse import database_url
 
     _owner_only_home(svc.home)
+    region = _region_config()
     env = {
         "AIRFLOW_HOME": str(svc.home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
@@ -168,15 +172,104 @@ def environment(settings: Settings, svc: Services) -> dict[str, str]:
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
         **{name: os.environ.get(name, value) for name, value in SCHEDULER_SETTINGS.items()},
-        # The warehouse as the Airflow connection (SPEC §6), its address only: every stage
-        # logs in as its own login (kcbx.warehouse.stage_url), never as the set-up login.
-        "AIRFLOW_CONN_KCBX_WAREHOUSE": warehouse_address(database_url(settings)),
         "KCBX_HOME": str(settings.home),
         "KCBX_LANDING_ROOT": str(settings.landing_root),
         "KCBX_LANDING": os.environ.get("KCBX_LANDING") or str(settings.landing_root),
         "KCBX_REPORTS_DIR": str(settings.reports_dir),
     }
+    if region:
+        # Each county's tasks take its own warehouse (kcbx.region.run.enter_county): there
+        # is no single warehouse connection to give the services.
+        env |= celery_environment(svc, env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]) | {"KCBX_REGION_CONFIG": region}
+    else:
+        # The warehouse as the Airflow connection (SPEC §6), its address only: every stage
+        # logs in as its own login (kcbx.warehouse.stage_url), never as the set-up login.
+        env["AIRFLOW_CONN_KCBX_WAREHOUSE"] = warehouse_address(database_url(settings))
     return {k: v for k, v in os.environ.items() if k not in WITHHELD} | env
+
+
+def _region_config() -> str | None:
+    given = os.environ.get("KCBX_REGION_CONFIG")
+    return str(Path(given).resolve()) if given else None
+
+
+def _redis_dir(svc: Services) -> Path:
+    return svc.home / "redis"
+
+
+def redis_port(svc: Services) -> int:
+    """The broker's port on 127.0.0.1: chosen free once, then kept (the workers' URL)."""
+    path = _redis_dir(svc) / "port"
+    if not path.exists():
+        import socket
+
+        _redis_dir(svc).mkdir(parents=True, exist_ok=True, mode=0o700)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            path.write_text(str(probe.getsockname()[1]))
+    return int(path.read_text())
+
+
+def _redis_config(svc: Services) -> Path:
+    """redis.conf (0600): loopback only, a password (none by default: generated once), the
+    queue kept on disk (append-only file) so a restarted broker loses no queued task."""
+    folder = _redis_dir(svc)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    password = secret_file(folder / "password")
+    config = folder / "redis.conf"
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(
+            f"bind 127.0.0.1\nport {redis_port(svc)}\nprotected-mode yes\nrequirepass {password}\n"
+            f'dir {folder}\nappendonly yes\nsave ""\ndaemonize no\n'
+        )
+    return config
+
+
+def celery_environment(svc: Services, metadata: str) -> dict[str, str]:
+    """The CeleryExecutor on this machine: Redis (its password from the generated file) as
+    the broker, the metadata database as the result backend, workers told apart by name."""
+    password = secret_file(_redis_dir(svc) / "password")
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://:{quote(password, safe='')}@127.0.0.1:{redis_port(svc)}/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "4"),
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "kcbx.orchestration.workers.hostname",
+    }
+
+
+def _worker_command(name: str) -> list[str]:
+    from kcbx.orchestration.region_dag import placements, queues
+
+    _, counties = placements(Path(_region_config() or ""))
+    # Both workers serve every queue: a county's task goes to whichever is free, and to the
+    # other one when a worker dies (its task is retried there).
+    return [_airflow(), "celery", "worker", "--celery-hostname", f"{name}@%h", "--queues",
+            ",".join(queues(counties)), "--skip-serve-logs"]  # fmt: skip
+
+
+def _set_up_region(settings: Settings, env: dict[str, str], progress) -> None:
+    """As the set-up logins, before any service starts: every county's warehouse and the
+    hub; then one Airflow pool per county guarding its warehouse."""
+    from kcbx.orchestration.region_dag import placements
+    from kcbx.region.config import load
+    from kcbx.region.run import RegionPaths, county_settings, hub_url
+    from kcbx.warehouse import schema
+
+    region = load(Path(env["KCBX_REGION_CONFIG"]))
+    paths = RegionPaths.of(settings, region)
+    for county in region.counties:
+        if schema.ensure_setup(county_settings(paths, county)):
+            progress(f"  {county.name} {county.code6}: 数据仓库初始化完成 / warehouse set-up applied")
+    hub_url(region, paths)
+    for county in placements(Path(env["KCBX_REGION_CONFIG"]))[1]:
+        done = subprocess.run(
+            [_airflow(), "pools", "set", county.pool, "4", f"{county.name} warehouse"],
+            env=env, capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"airflow pools set {county.pool} failed:\n{done.stderr[-2000:]}")
 
 
 def _fernet_key(path: Path) -> str:
@@ -239,26 +332,37 @@ def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) 
 
     svc = services(settings)
     _owner_only_home(svc.home)
+    region = _region_config()
     # As the set-up login, here and only here: the services below never get it.
-    if schema.ensure_setup(settings):
+    if not region and schema.ensure_setup(settings):
         progress("  数据仓库初始化完成 / warehouse set-up applied (roles, grants, row-level security)")
     env = environment(settings, svc)
     (svc.home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     admin_password(svc)
     _migrate(svc, env, progress)
+    if region:
+        _set_up_region(settings, env, progress)
+        only = (*REGION_SERVICES, *only) if only == SERVICES else only
     for name in only:
         if processes.alive(svc.pid_file(name)):
             progress(f"  {name}: 已在运行 / already running")
             continue
-        pid = processes.spawn([_airflow(), name], env, svc.pid_file(name), svc.log_file(name))
+        command, service_env = [_airflow(), name], env
+        if name == "redis":
+            command = ["redis-server", str(_redis_config(svc))]
+        elif name in WORKERS:
+            command, service_env = _worker_command(name), env | {"KCBX_WORKER_NAME": name}
+        pid = processes.spawn(command, service_env, svc.pid_file(name), svc.log_file(name))
         progress(f"  {name}: 已启动 / started (pid {pid}, log {svc.log_file(name)})")
     processes.wait_http(f"{svc.url}/api/v2/monitor/health", svc.pid_file("api-server"), svc.log_file("api-server"))
     return svc
 
 
 def stop(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES, sig: int = signal.SIGTERM) -> None:
-    """Stop each service and every process it started (its process group)."""
+    """Stop each service and every process it started (its process group); the workers and
+    the broker of a region last, after the scheduler that sends them work."""
     svc = services(settings)
+    only = (*only, *WORKERS, "redis") if only == SERVICES else only
     for name in only:
         if processes.stop_group(svc.pid_file(name), sig):
             progress(f"  {name}: 已停止 / stopped")

@@ -17,7 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from kcbx.region.codes import CodeError, check_county_code, check_region_code
+
 _CODE = re.compile(r"^\d{12}$")
+COUNTY_KEYS = ("code", "name", "landing", "url_env", "pii_key_env", "publish_url_env")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
@@ -77,11 +80,23 @@ def _text(entry: dict, key: str, where: str) -> str:
     return str(value).strip()
 
 
-def _code(entry: dict, where: str) -> str:
+def _code(entry: dict, where: str, check=None) -> str:
     code = _text(entry, "code", where)
     if not _CODE.match(code):
         raise RegionConfigError(f"{where}: 区划代码应为12位数字 / code must be 12 digits, got {code!r}")
+    if check:
+        try:
+            check(code)
+        except CodeError as exc:
+            raise RegionConfigError(f"{where}: {exc}") from exc
     return code
+
+
+def _known_keys(entry: dict, keys: tuple[str, ...], where: str) -> None:
+    """A misspelt key would silently mean its default (e.g. an embedded hub): refused."""
+    unknown = sorted(set(map(str, entry)) - set(keys))
+    if unknown:
+        raise RegionConfigError(f"{where}: 未知的配置项 / unknown keys {', '.join(unknown)} (known: {', '.join(keys)})")
 
 
 def _url_env(entry: dict, where: str, key: str = "url_env") -> str | None:
@@ -99,9 +114,12 @@ def parse(data: object, path: Path) -> Region:
     region = data.get("region")
     if not isinstance(region, dict):
         raise RegionConfigError(f"{path}: 缺少 region: {{code, name}} / missing 'region: {{code, name}}'")
+    _known_keys(data, ("region", "hub", "counties"), str(path))
+    _known_keys(region, ("code", "name"), f"{path}: region")
     hub = data.get("hub") or {}
     if not isinstance(hub, dict):
         raise RegionConfigError(f"{path}: hub 应为映射 / 'hub' must be a mapping")
+    _known_keys(hub, ("url_env",), f"{path}: hub")
     entries = data.get("counties")
     if not isinstance(entries, list) or not entries:
         raise RegionConfigError(f"{path}: 至少需要一个县 / 'counties' must list at least one county")
@@ -110,12 +128,13 @@ def parse(data: object, path: Path) -> Region:
         where = f"{path}: counties[{i}]"
         if not isinstance(entry, dict):
             raise RegionConfigError(f"{where}: 应为映射 / must be a mapping")
+        _known_keys(entry, COUNTY_KEYS, where)
         landing = Path(_text(entry, "landing", where)).expanduser()
         if not landing.is_absolute():
             landing = (path.parent / landing).resolve()
         counties.append(
             County(
-                _code(entry, where),
+                _code(entry, where, check_county_code),
                 _text(entry, "name", where),
                 landing,
                 _url_env(entry, where),
@@ -123,23 +142,28 @@ def parse(data: object, path: Path) -> Region:
                 _url_env(entry, where, "publish_url_env"),
             )
         )
-    for attr, label in (("code6", "区划代码前六位 county code"), ("landing", "数据目录 landing")):
-        seen: dict = {}
-        for county in counties:
-            value = getattr(county, attr)
+    hub_env = _url_env(hub, f"{path}: hub")
+    # Two counties in one warehouse or with one key, or the hub in a county's database,
+    # would mix what SPEC §7 keeps apart.
+    seen: dict = {} if hub_env is None else {("env", hub_env): "hub"}
+    for county in counties:
+        values = [("code6", county.code6), ("landing", county.landing)]
+        values += [("env", v) for v in (county.url_env, county.pii_key_env, county.publish_url_env) if v]
+        for value in values:
             if value in seen:
                 raise RegionConfigError(
-                    f"{path}: {label} 重复 / two counties share a {attr}: {seen[value]} and {county.name}"
+                    f"{path}: {county.name} 与 {seen[value]} 重复 / {county.name} shares its {value[0]} "
+                    f"{value[1]} with {seen[value]}"
                 )
             seen[value] = county.name
     region_code = _code(region, f"{path}: region")
     for county in counties:
-        if county.code[:2] != region_code[:2]:
-            raise RegionConfigError(
-                f"{path}: {county.name} 不在本区域省份内 / county {county.code} is not in the region's province"
-            )
+        try:
+            check_region_code(region_code, county.code)
+        except CodeError as exc:
+            raise RegionConfigError(f"{path}: {county.name}: {exc}") from exc
     name = _text(region, "name", f"{path}: region")
-    return Region(region_code, name, tuple(counties), _url_env(hub, f"{path}: hub"), path)
+    return Region(region_code, name, tuple(counties), hub_env, path)
 
 
 def load(path: Path) -> Region:

@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 from kcbx.region import contract
 from kcbx.region.config import County, Region
 from kcbx.settings import PROJECT_ROOT
+from kcbx.warehouse import quiet_server_log
 
 HUB_SQL = PROJECT_ROOT / "sql" / "region"
 HUB_DB = "kcbx_hub"
@@ -40,9 +41,10 @@ class HubUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class Refreshed:
     county: County
-    published_at: datetime | None  # None: the county has not published the term
+    published_at: datetime | None  # None: the hub holds no publication of the county's term
     rows: int = 0
     message: str = ""
+    kept: bool = False  # this refresh failed; the hub keeps the county's previous publication
 
 
 def setup_version() -> str:
@@ -63,6 +65,8 @@ def embedded_hub_url(home: Path) -> str:
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (HUB_DB,)).fetchone():
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(HUB_DB)))
+        # no statement or COPY row in the server's own log, as for a county's warehouse
+        quiet_server_log(conn)
     return server.get_uri(database=HUB_DB)
 
 
@@ -101,13 +105,12 @@ def _contract_ddl(conn: psycopg.Connection, region: Region) -> None:
     conn.execute(
         """
         create or replace view region.county_findings with (security_invoker = true) as
-        select county_code, term_id, finding_type, sum(findings)::bigint as findings,
-               sum(children)::bigint as children
+        select county_code, term_id, finding_type, sum(findings)::bigint as findings
         from region.finding_counts
         group by county_code, term_id, finding_type
         """
     )
-    conn.execute("comment on view region.county_findings is '各县比对发现数（匹配后）：每县、学期、发现类型'")
+    conn.execute("comment on view region.county_findings is '各县比对发现数：每县、学期、发现类型（各县发布时的数）'")
     conn.execute(
         """
         create or replace view region.county_terms with (security_invoker = true) as
@@ -206,8 +209,21 @@ def setup(admin: psycopg.Connection, hub_password: str) -> None:
         admin.execute(sql.SQL("alter role {} password {}").format(sql.Identifier(HUB_LOGIN), sql.Literal(hub_password)))
 
 
+def _current(conn: psycopg.Connection, region: Region) -> bool:
+    """Whether the hub's tables are this code's and every listed county has its partitions."""
+    if installed_version(conn) != setup_version():
+        return False
+    with conn.transaction():
+        listed = {code for (code,) in conn.execute("select county_code from region.counties")}
+    return listed >= {c.code for c in region.counties}
+
+
 def apply(conn: psycopg.Connection, region: Region) -> None:
-    """Every refresh, as kcbx_hub_loader: the tables, one partition per listed county."""
+    """As kcbx_hub_loader, when the code or the counties changed: the tables, one partition
+    per listed county, the policies. Otherwise nothing: re-creating policies and grants
+    takes locks that would queue behind BI readers."""
+    if _current(conn, region):
+        return
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.hub'))")
         conn.execute(HUB_TABLES)
@@ -237,12 +253,9 @@ def apply(conn: psycopg.Connection, region: Region) -> None:
 
 
 def installed_version(conn: psycopg.Connection) -> str | None:
-    try:
-        with conn.transaction():
-            row = conn.execute("select version from region.setup_version").fetchone()
-    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName, psycopg.errors.InsufficientPrivilege):
-        return None
-    return row[0] if row else None
+    from kcbx.warehouse.schema import installed_version as version_in
+
+    return version_in(conn, "region.setup_version")
 
 
 def record_run(conn: psycopg.Connection, county: County, term_id: str, outcome) -> None:
@@ -264,13 +277,37 @@ def record_run(conn: psycopg.Connection, county: County, term_id: str, outcome) 
         )  # fmt: skip
 
 
+# Text COPY writes dates and text as the session says: both ends speak the same.
+SESSION = "-c datestyle=ISO -c client_encoding=UTF8 -c timezone=UTC"
+
+
 def refresh_county(hub: psycopg.Connection, county: County, county_url: str, term_id: str) -> Refreshed:
-    """Copy the county's publication of the term into the hub, replacing its previous one."""
+    """Copy the county's publication of the term into the hub, replacing its previous one.
+    A county the hub cannot read (unreachable, or a publication it cannot take) is
+    returned as not published; its error's safe line is the message."""
+    from kcbx.orchestration.failures import safe_error
+
     try:
-        source = psycopg.connect(county_url, connect_timeout=10, autocommit=True)
-    except psycopg.OperationalError as exc:
-        return Refreshed(county, None, message=f"无法连接县数据库 / cannot reach the county: {first_line(exc)}")
-    with source:
+        return _refresh_county(hub, county, county_url, term_id)
+    except (psycopg.Error, OSError, CopyMismatch) as exc:
+        message = f"无法读取县发布 / cannot read the county's publication: {safe_error(exc)}"
+    # The hub's transaction rolled back: what it held of the county before still stands.
+    with hub.transaction():
+        previous = hub.execute(
+            "select published_at from region.county_publications where county_code = %s and term_id = %s",
+            (county.code, term_id),
+        ).fetchone()
+    if previous:
+        message += f"; 保留上次发布 / the previous publication ({previous[0]:%Y-%m-%d %H:%M}) is kept"
+    return Refreshed(county, previous[0] if previous else None, message=message, kept=bool(previous))
+
+
+class CopyMismatch(RuntimeError):
+    """The rows copied are not the rows the county says it published."""
+
+
+def _refresh_county(hub: psycopg.Connection, county: County, county_url: str, term_id: str) -> Refreshed:
+    with psycopg.connect(county_url, connect_timeout=10, autocommit=True, options=SESSION) as source:
         # One snapshot of the county's publication: a republication mid-copy is not mixed in.
         source.execute("begin isolation level repeatable read read only")
         try:
@@ -284,6 +321,8 @@ def refresh_county(hub: psycopg.Connection, county: County, county_url: str, ter
             return Refreshed(county, None, message="本学期未发布 / not published for the term")
         published_at, version, counts = row
         if version != contract.version():
+            # A publication the hub cannot read replaces the old one too: shown missing, not stale.
+            _withdraw(hub, county, term_id)
             return Refreshed(
                 county, None, message=f"发布版本 v{version} 与区域 v{contract.version()} 不符 / contract differs"
             )
@@ -291,7 +330,11 @@ def refresh_county(hub: psycopg.Connection, county: County, county_url: str, ter
         with hub.transaction():
             hub.execute("select pg_advisory_xact_lock(hashtext('kcbx.hub.county'), hashtext(%s))", (county.code,))
             for table in contract.tables():
-                rows += _copy_table(source, hub, table, county, term_id)
+                copied = _copy_table(source, hub, table, county, term_id)
+                if copied != counts.get(table.relation):
+                    published_rows = counts.get(table.relation)
+                    raise CopyMismatch(f"{table.relation}: {copied} rows copied, {published_rows} published")
+                rows += copied
             hub.execute(
                 """
                 insert into region.county_publications
@@ -307,15 +350,28 @@ def refresh_county(hub: psycopg.Connection, county: County, county_url: str, ter
     return Refreshed(county, published_at, rows)
 
 
+def _withdraw(hub: psycopg.Connection, county: County, term_id: str) -> None:
+    with hub.transaction():
+        for table in contract.tables():
+            hub.execute(
+                sql.SQL("delete from {} where county_code = %s and term_id = %s").format(
+                    sql.Identifier("region", table.hub_name)
+                ),
+                (county.code, term_id),
+            )
+        hub.execute(
+            "delete from region.county_publications where county_code = %s and term_id = %s", (county.code, term_id)
+        )
+
+
 def _copy_table(
     source: psycopg.Connection, hub: psycopg.Connection, table: contract.Table, county: County, term_id: str
 ) -> int:
     """The county's rows of one table for the term, in place of the hub's: rows copied."""
     target = sql.Identifier("region", table.hub_name)
     columns = sql.SQL(", ").join(map(sql.Identifier, table.column_names))
-    hub.execute(
-        sql.SQL("delete from {} where county_code = %s and term_id = %s").format(target), (county.code, term_id)
-    )
+    delete = sql.SQL("delete from {} where county_code = %s and term_id = %s").format(target)
+    hub.execute(delete, (county.code, term_id))
     out = sql.SQL("copy (select {}::text, {} from {} where term_id = {}) to stdout").format(
         sql.Literal(county.code), columns, sql.Identifier("publish", table.relation), sql.Literal(term_id)
     )
@@ -327,7 +383,3 @@ def _copy_table(
         sql.SQL("select count(*) from {} where county_code = %s and term_id = %s").format(target),
         (county.code, term_id),
     ).fetchone()[0]
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

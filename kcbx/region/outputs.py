@@ -9,8 +9,9 @@ written from the hub's tables only (region.*), never from a county's warehouse.
 
 A county with no row in region.county_publications for the term is 缺报 (missing): shown
 by name, never as zero and never ranked, even if rows of an older publication remained.
-Every figure is the county's frozen publication, so a closed term's 通报 written again
-later says what it said. The hub holds no child's identity number or name, and neither
+Every figure is the county's last publication that passed its quality gate: indicators
+and targets frozen at the term's end, finding counts as of that publication. The hub
+holds no child's identity number or name, and neither
 do these outputs.
 
 Rankings are competition rankings: counties with the same value share a rank and the
@@ -48,7 +49,7 @@ select c.county_code, c.county_name, p.published_at, r.state as run_state, r.fai
 from region.counties c
 left join region.county_publications p on p.county_code = c.county_code and p.term_id = %(term)s
 left join region.county_runs r on r.county_code = c.county_code and r.term_id = %(term)s
-where c.region_code = %(region)s
+where c.region_code = %(region)s and c.county_code = any(%(codes)s)
 order by c.county_code
 """
 
@@ -146,7 +147,7 @@ def _snapshot(conn: psycopg.Connection) -> Iterator[None]:
 
 def read_term(conn: psycopg.Connection, region: Region, term_id: str) -> RegionTerm:
     """Everything the region's outputs show for the term, from the hub's tables."""
-    params = {"term": term_id, "region": region.code, "group": ALL_CHILDREN}
+    params = {"term": term_id, "region": region.code, "group": ALL_CHILDREN, "codes": [c.code for c in region.counties]}
     with _snapshot(conn), conn.cursor(row_factory=dict_row) as cur:
         counties = [
             CountyTerm(r["county_code"], r["county_name"], r["published_at"], r["run_state"], r["failed_step"])
@@ -319,7 +320,7 @@ def _findings_section(data: RegionTerm) -> str:
         counts = [c.findings.get(t, 0) for t in columns]
         rows.append(_row([td(c.name), *(td(n) for n in counts), td(sum(c.findings.values()))], []))
     body = table(header, rows, "county-findings")
-    note = "<p class='note'>各县比对发现数为区域匹配后的数；未列出的发现类型各县均为0。</p>"
+    note = "<p class='note'>各县比对发现数为各县发布时的数；未列出的发现类型各县均为0。</p>"
     if data.hub_findings:
         listed = "；".join(
             f"{html.escape(types[t]['finding_label'] if t in types else t)} {n} 条"
@@ -344,8 +345,8 @@ def bulletin_page(data: RegionTerm) -> Page:
         + _targets_section(data)
         + "<h2>四、各县比对发现</h2>"
         + _findings_section(data)
-        + f"<p class='note' id='frozen-at'>数据取自各县冻结发布的学期数据（最晚发布于 {when}），"
-        "学期结束后不再变动。</p>"
+        + f"<p class='note' id='frozen-at'>数据取自各县通过质量检查后发布的学期数据（最晚发布于 {when}）；"
+        "指标与达标情况为学期末冻结数。</p>"
     )
     title = f"{data.region.name}控辍保学工作通报（{term_label(data.term_id)}）"
     return Page(title, f"{data.region.name} · 各县（市、区）", body)

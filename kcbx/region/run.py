@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kcbx.orchestration.failures import safe_error
 from kcbx.region import hub as hub_module
 from kcbx.region.config import County, Region
 from kcbx.settings import Settings
 
-# What a county's process inherits from the region's: nothing of the region's own
-# warehouse, key or logins (a county's secrets are its own).
-_NOT_INHERITED = ("KCBX_", "PG", "AIRFLOW_CONN_", "AIRFLOW__DATABASE__", "AIRFLOW_HOME")
+# What a county's process inherits from the region's: how to run programs, nothing else -
+# not the region's warehouse, keys, logins or another county's settings (a county's
+# secrets are its own).
+_INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "XDG_RUNTIME_DIR", "KCBX_TRACEBACK")
+_INHERITED_PREFIXES = ("LC_",)
+# ... and what a county's task under Airflow drops before it takes the county's settings
+# (it keeps the worker's own Airflow settings).
+_NOT_IN_A_COUNTY_TASK = ("KCBX_", "PG", "AIRFLOW_CONN_KCBX_")
+REGION_CONFIG_ENV = "KCBX_REGION_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def county_settings(paths: RegionPaths, county: County) -> Settings:
 
 def county_environment(paths: RegionPaths, county: County) -> dict[str, str]:
     """The environment a county's run gets: its own home, landing, reports and secrets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
+    env = {k: v for k, v in os.environ.items() if k in _INHERITED or k.startswith(_INHERITED_PREFIXES)}
     env.update(
         KCBX_HOME=str(paths.county_home(county)),
         KCBX_REPORTS_DIR=str(paths.county_reports(county)),
@@ -88,6 +95,27 @@ def county_environment(paths: RegionPaths, county: County) -> dict[str, str]:
     if county.pii_key():
         env["KCBX_PII_KEY"] = county.pii_key()
     return env
+
+
+def region_from_environment() -> tuple[Region, RegionPaths]:
+    """The region the Airflow services run (KCBX_REGION_CONFIG, the region's KCBX_HOME)."""
+    from kcbx import settings as settings_module
+    from kcbx.region.config import load
+
+    region = load(Path(os.environ[REGION_CONFIG_ENV]))
+    return region, RegionPaths.of(settings_module.load(), region)
+
+
+def enter_county(code6: str) -> None:
+    """In a region county's Airflow task: this process becomes the county's (its home,
+    warehouse, landing, reports and key), as `kcbx region run` gives its processes."""
+    if os.environ.get("KCBX_COUNTY") == code6 and REGION_CONFIG_ENV not in os.environ:
+        return  # already the county's
+    region, paths = region_from_environment()
+    county_env = county_environment(paths, region.county(code6))
+    for name in [k for k in os.environ if k.startswith(_NOT_IN_A_COUNTY_TASK)]:
+        del os.environ[name]
+    os.environ.update({k: v for k, v in county_env.items() if k.startswith("KCBX_")})
 
 
 def run_county(paths: RegionPaths, county: County, term_id: str, progress: Callable[[str], None]) -> CountyOutcome:
@@ -139,19 +167,31 @@ def county_publisher_url(paths: RegionPaths, county: County) -> str:
     return with_login(base, "kcbx_publisher", stored.read_text().strip() if stored.exists() else None)
 
 
-def hub_url(region: Region, paths: RegionPaths) -> str:
-    """The hub as kcbx_hub_loader, set up first when it is missing or older than the code."""
-    import psycopg
-
+def _hub_urls(region: Region, paths: RegionPaths) -> tuple[str, str, str]:
+    """(set-up login's URL, kcbx_hub_loader's URL, its password) of the hub."""
     from kcbx.files import secret_file
     from kcbx.warehouse import with_login
 
     try:
         admin_url = region.hub_url() or hub_module.embedded_hub_url(paths.hub_home)
     except Exception as exc:
-        raise hub_module.HubUnavailable(f"区域数据库无法启动 / the hub's database could not start: {exc}") from exc
+        raise hub_module.HubUnavailable(
+            f"区域数据库无法启动 / the hub's database could not start: {safe_error(exc)}"
+        ) from exc
     password = secret_file(paths.hub_home / "logins" / hub_module.HUB_LOGIN)
-    url = with_login(admin_url, hub_module.HUB_LOGIN, password)
+    return admin_url, with_login(admin_url, hub_module.HUB_LOGIN, password), password
+
+
+def hub_reader_url(region: Region, paths: RegionPaths) -> str:
+    """The hub as kcbx_hub_loader, without setting anything up (`kcbx region status`)."""
+    return _hub_urls(region, paths)[1]
+
+
+def hub_url(region: Region, paths: RegionPaths) -> str:
+    """The hub as kcbx_hub_loader, set up first when it is missing or older than the code."""
+    import psycopg
+
+    admin_url, url, password = _hub_urls(region, paths)
     try:
         with psycopg.connect(url, connect_timeout=10) as conn:
             if hub_module.installed_version(conn) == hub_module.setup_version():
@@ -166,7 +206,7 @@ def hub_url(region: Region, paths: RegionPaths) -> str:
 
         raise hub_module.HubUnavailable(
             f"区域数据库无法连接或初始化 / the hub at {redact(admin_url)} could not be reached or set up: "
-            f"{hub_module.first_line(exc)}"
+            f"{safe_error(exc)}"
         ) from exc
     return url
 
@@ -179,11 +219,9 @@ def refresh(
 
     url = hub_url(region, paths)
     try:
-        hub = psycopg.connect(url, connect_timeout=10)
+        hub = psycopg.connect(url, connect_timeout=10, options=hub_module.SESSION)
     except psycopg.OperationalError as exc:
-        raise hub_module.HubUnavailable(
-            f"区域数据库无法连接 / cannot reach the hub: {hub_module.first_line(exc)}"
-        ) from exc
+        raise hub_module.HubUnavailable(f"区域数据库无法连接 / cannot reach the hub: {safe_error(exc)}") from exc
     refreshed = []
     with hub:
         hub_module.apply(hub, region)
@@ -193,12 +231,14 @@ def refresh(
             try:
                 source_url = county_publisher_url(paths, county)
             except Exception as exc:  # the county's embedded server could not start
-                result = hub_module.Refreshed(county, None, message=f"县数据库无法启动 / {type(exc).__name__}")
+                result = hub_module.Refreshed(county, None, message=f"县数据库无法启动 / {safe_error(exc)}")
             else:
                 result = hub_module.refresh_county(hub, county, source_url, term_id)
             refreshed.append(result)
             if result.published_at is None:
                 progress(f"  {county.name} {county.code6}: 缺报 missing — {result.message}")
+            elif result.kept:
+                progress(f"  {county.name} {county.code6}: 未更新 not refreshed — {result.message}")
             else:
                 progress(
                     f"  {county.name} {county.code6}: 已汇总 {result.rows} 行 rows "

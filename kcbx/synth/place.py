@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kcbx.region.codes import CodeError, check_county_code, check_region_code
+
 _CODE = re.compile(r"^\d{12}$")
 
 # Where migrant children (随迁子女) come from: their 户籍 is there, not in the county
@@ -24,8 +26,8 @@ MIGRANT_ORIGIN6 = "410102"
 OUTSIDE_SEQUENCE = 999
 
 
-class PlaceError(ValueError):
-    """A county or region code that cannot be used; the message says what is wrong."""
+# A county or region code that cannot be used (kcbx/region/codes.py, region.yml's rule).
+PlaceError = CodeError
 
 
 @dataclass(frozen=True)
@@ -58,30 +60,6 @@ class Place:
         parent = check_region_code(parent or code[:4] + "00000000", code)
         prefix = "2" + code[:6]
         return cls(code, name, parent, prefix, f"{prefix}{OUTSIDE_SEQUENCE:03d}")
-
-
-def check_county_code(code: str) -> str:
-    """A county's 12-digit 区划代码: six digits of the county (not ending in 00, which is a
-    地级市 or 省) and six zeros, e.g. 411081000000."""
-    code = str(code).strip()
-    if not _CODE.match(code):
-        raise PlaceError(f"县区划代码应为12位数字 / a county code has 12 digits, e.g. 411081000000; got {code!r}")
-    if code[6:] != "000000" or code[4:6] == "00":
-        raise PlaceError(
-            f"不是县级区划代码 / {code} is not a county's code: six digits of the county (not ending in 00) "
-            "and six zeros, e.g. 411081000000"
-        )
-    return code
-
-
-def check_region_code(code: str, county: str) -> str:
-    """The 12-digit code of the region above the county (its 地级市 or 省), e.g. 411000000000."""
-    code = str(code).strip()
-    if not _CODE.match(code):
-        raise PlaceError(f"区域区划代码应为12位数字 / a region code has 12 digits, e.g. 411000000000; got {code!r}")
-    if code == county or not county.startswith(code[:2]):
-        raise PlaceError(f"{county} 不在区域 {code} 内 / county {county} is not in region {code}")
-    return code
 
 
 def county_seed(seed: int, code: str) -> int:

@@ -153,7 +153,7 @@ def database_url(settings: Settings) -> str:
             conn.execute("alter system set max_wal_size = '4GB'")
             conn.execute("alter system set checkpoint_timeout = '15min'")
             conn.execute("select pg_reload_conf()")
-        _quiet_server_log(conn)
+        quiet_server_log(conn)
     return server.get_uri(database=EMBEDDED_DB)
 
 
@@ -166,7 +166,7 @@ def database_url(settings: Settings) -> str:
 QUIET_SERVER_LOG = {"log_min_messages": "log", "log_min_error_statement": "panic", "log_error_verbosity": "terse"}
 
 
-def _quiet_server_log(conn: psycopg.Connection) -> None:
+def quiet_server_log(conn: psycopg.Connection) -> None:
     """QUIET_SERVER_LOG on the embedded server; one query when it is already set (this
     runs whenever a stage asks for the warehouse's URL)."""
     current = dict(

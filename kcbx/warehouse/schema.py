@@ -74,10 +74,13 @@ def setup_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def installed_version(conn: psycopg.Connection) -> str | None:
+def installed_version(conn: psycopg.Connection, table: str = "audit.setup_version") -> str | None:
+    """The set-up's version a database holds (the warehouse's, or the region hub's table);
+    None before its first set-up or where the login may not read it."""
+    schema, name = table.split(".")
     try:
         with conn.transaction():
-            row = conn.execute("select version from audit.setup_version").fetchone()
+            row = conn.execute(sql.SQL("select version from {}").format(sql.Identifier(schema, name))).fetchone()
     except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege, psycopg.errors.InvalidSchemaName):
         return None
     return row[0] if row else None

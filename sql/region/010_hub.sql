@@ -25,6 +25,17 @@ begin
 end
 $$;
 
+-- Only the hub's own logins connect, and none creates temporary objects (a temporary
+-- relation could shadow one the policies read; the refresh needs none).
+do $$
+begin
+    execute format('revoke all on database %I from public', current_database());
+    execute format(
+        'grant connect on database %I to kcbx_hub_loader, kcbx_region_bi, kcbx_region_county', current_database()
+    );
+end
+$$;
+
 create schema if not exists region authorization kcbx_hub_loader;
 revoke all on schema region from public;
 revoke create on schema public from public;
@@ -46,6 +57,7 @@ create table if not exists region.county_accounts (
 alter table region.county_accounts owner to kcbx_hub_loader;
 comment on table region.county_accounts is '县账号与县的对应关系（行级权限）';
 alter table region.county_accounts enable row level security;
+alter table region.county_accounts force row level security;
 drop policy if exists own_rows on region.county_accounts;
 create policy own_rows on region.county_accounts for select using (account = current_user);
 grant select on region.county_accounts to kcbx_region_bi, kcbx_region_county;

@@ -83,5 +83,68 @@ def test_dag_parses_without_errors_or_database(tmp_path):
     # (kcbx.warehouse and what it imports; no connection: psycopg.connect refuses above).
     assert set(report["modules"]) <= {
         "kcbx", "kcbx.orchestration", "kcbx.orchestration.failures", "kcbx.orchestration.schedule", "kcbx.terms",
-        "kcbx.warehouse", "kcbx.settings", "kcbx.files", "kcbx.airflow_connection",
+        "kcbx.warehouse", "kcbx.settings", "kcbx.files", "kcbx.airflow_connection", "kcbx.orchestration.term_dag",
+        "kcbx.orchestration.region_dag",
     }  # fmt: skip
+
+
+REGION_PROBE = r"""
+import json, sys
+import psycopg
+
+def refuse(*args, **kwargs):
+    raise AssertionError("a DAG file opened a database connection while being parsed")
+
+psycopg.connect = refuse
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({
+    "errors": {k: str(v) for k, v in bag.import_errors.items()},
+    "dags": sorted(bag.dags),
+    "placement": {
+        dag_id: sorted({(t.queue, t.pool) for t in dag.tasks}) for dag_id, dag in bag.dags.items()
+    },
+    "landing": {dag_id: dag.params["landing"] for dag_id, dag in bag.dags.items() if "landing" in dag.params},
+    "region_schedule": sorted(a.name for a in bag.dags["kcbx_region"].timetable.asset_condition.objects),
+    "outlets": {
+        dag_id: [a.name for a in dag.get_task("publish").outlets]
+        for dag_id, dag in bag.dags.items() if dag_id.startswith("kcbx_term")
+    },
+    "modules": sorted(m for m in sys.modules if m.startswith("kcbx")),
+}))
+"""
+
+
+def test_a_region_gets_a_term_dag_per_county_on_its_queue_and_a_region_dag_on_their_assets(tmp_path):
+    """With KCBX_REGION_CONFIG the services run the region: kcbx_term_<code6> per county
+    (its tasks on the county's queue and pool, publishing its own asset) and kcbx_region
+    scheduled on every county's asset; the county-alone DAGs are not defined."""
+    (tmp_path / "region.yml").write_text(
+        'region: {code: "411000000000", name: 许昌市}\n'
+        "counties:\n"
+        '  - {code: "411082000000", name: 长葛市, landing: /data/411082}\n'
+        '  - {code: "411081000000", name: 禹州市, landing: /data/411081}\n',
+        encoding="utf-8",
+    )
+    env = os.environ | {
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'never-created.db'}",
+        "KCBX_REGION_CONFIG": str(tmp_path / "region.yml"),
+    }
+    env.pop("KCBX_IN_PROCESS", None)
+    out = subprocess.run(
+        [sys.executable, "-c", REGION_PROBE, str(ROOT / "dags")], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["errors"] == {}
+    assert report["dags"] == ["kcbx_region", "kcbx_term_411081", "kcbx_term_411082"]
+    for code6 in ("411081", "411082"):
+        assert report["placement"][f"kcbx_term_{code6}"] == [[f"kcbx_{code6}", f"kcbx_{code6}"]]
+        assert report["landing"][f"kcbx_term_{code6}"] == f"/data/{code6}"
+        assert report["outlets"][f"kcbx_term_{code6}"] == [f"kcbx_published_{code6}"]
+    assert report["placement"]["kcbx_region"] == [["kcbx_region", "default_pool"]]
+    assert report["region_schedule"] == ["kcbx_published_411081", "kcbx_published_411082"]
+    assert not [m for m in report["modules"] if m.startswith(("kcbx.region.hub", "kcbx.region.run", "kcbx.ingest"))]

@@ -40,12 +40,23 @@ attendance as (
     group by 1, 2, 3, 4
 ),
 
+-- every month either source has: frozen_case_months holds the months a build saw as
+-- current (from the first build on), frozen_school_months every reported month
+units as (
+    select term_id, month_start::date as month_start, unit_level::text as unit_level, township_code::text
+    from case_months
+    union
+    select term_id, month_start, unit_level, township_code
+    from attendance
+),
+
 final as (
     select
-        case_months.term_id,
-        case_months.month_start::date as month_start,
-        case_months.unit_level::text as unit_level,
-        case_months.township_code::text as township_code,
+        units.term_id,
+        units.month_start,
+        units.unit_level,
+        units.township_code,
+        -- null, not 0, for a month no build saw as current: its cases were never counted
         case_months.open_cases::bigint as open_cases,
         case_months.action_overdue_cases::bigint as action_overdue_cases,
         case_months.escalation_overdue_cases::bigint as escalation_overdue_cases,
@@ -57,12 +68,17 @@ final as (
         coalesce(attendance.student_days, 0)::bigint as student_days,
         round(attendance.present_student_days::numeric / nullif(attendance.student_days, 0), 4) as attendance_rate,
         coalesce(attendance.students_with_unexcused_days, 0)::bigint as students_with_unexcused_days
-    from case_months
+    from units
+    left join case_months
+        on units.term_id = case_months.term_id
+        and units.month_start = case_months.month_start
+        and units.unit_level = case_months.unit_level
+        and units.township_code is not distinct from case_months.township_code
     left join attendance
-        on case_months.term_id = attendance.term_id
-        and case_months.month_start = attendance.month_start
-        and case_months.unit_level = attendance.unit_level
-        and case_months.township_code is not distinct from attendance.township_code
+        on units.term_id = attendance.term_id
+        and units.month_start = attendance.month_start
+        and units.unit_level = attendance.unit_level
+        and units.township_code is not distinct from attendance.township_code
 )
 
 select * from final
