@@ -236,6 +236,9 @@ def celery_environment(svc: Services, metadata: str) -> dict[str, str]:
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "4"),
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": "kcbx.orchestration.workers.hostname",
+        # Redis hands an unacknowledged task to another worker after this long: longer than
+        # any task may run (2 h), or a long transform would run twice.
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
     }
 
 
