@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-unit lint bench bench-ingest bench-readers bench-full clean serve stop bi bi-install
+.PHONY: install demo test test-unit lint bench bench-ingest bench-readers bench-full bench-region clean serve stop bi bi-install
 
 install: $(STAMP)
 
@@ -77,3 +77,8 @@ bench-readers: install
 
 bench-full: install
 	$(BIN)/python bench/full_run_bench.py
+
+# A region of 3 counties x 25k children: `kcbx region run`, then the CeleryExecutor with two
+# workers and with one (about 20 minutes; not part of `make bench`).
+bench-region: install
+	$(BIN)/python bench/region_bench.py --counties 3 --children 25000
