@@ -32,6 +32,8 @@ from pathlib import Path
 
 import psycopg
 
+from kcbx.orchestration.rest import AirflowApi
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "results.json"
@@ -39,28 +41,6 @@ KCBX = (sys.executable, "-m", "kcbx.cli")
 TERM = "2025-2026-1"
 COUNTIES = [("411082000000", "长葛市"), ("411081000000", "禹州市"), ("411025000000", "襄城县"),
             ("411024000000", "鄢陵县"), ("411023000000", "建安区")]  # fmt: skip
-
-
-class Api:
-    def __init__(self, base: str, password: str) -> None:
-        self.base = base
-        request = urllib.request.Request(
-            f"{base}/auth/token",
-            data=json.dumps({"username": "admin", "password": password}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            self.token = json.load(answer)["access_token"]
-
-    def call(self, path: str, body: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"{self.base}/api/v2/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-            method="POST" if body is not None else "GET",
-        )
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return json.load(answer)
 
 
 def _kcbx(env: dict, *args: str, timeout: float = 7200) -> tuple[float, subprocess.CompletedProcess]:
@@ -75,7 +55,7 @@ def _seconds(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def celery_round(env: dict, api: Api, codes: list[str]) -> dict:
+def celery_round(api: AirflowApi, codes: list[str]) -> dict:
     """Every county's DAG at once (rebuild), until kcbx_region has refreshed after the last."""
     started = time.monotonic()
     runs = {
@@ -93,10 +73,12 @@ def celery_round(env: dict, api: Api, codes: list[str]) -> dict:
                 finished[code] = state
         time.sleep(2)
     counties_done = time.monotonic() - started
-    last_end = max(r["end_date"] for r in finished.values())
+    # kcbx_region starts on each publication (before its county's run ends): wait until the
+    # runs started since this round began have all finished.
+    since = min(r["start_date"] for r in finished.values())[:19]
     while True:
         region = [r for r in api.call("dags/kcbx_region/dagRuns?order_by=-run_after&limit=20")["dag_runs"]
-                  if r["run_after"] >= last_end[:19]]  # fmt: skip
+                  if r["run_after"][:19] >= since]  # fmt: skip
         if region and all(r["state"] in ("success", "failed") for r in region):
             break
         time.sleep(2)
@@ -161,12 +143,12 @@ def main() -> int:
     paths = RegionPaths.of(settings_module.load(), region)
     with psycopg.connect(hub_url(region, paths)) as hub:
         result["hub"] = {
-            "bytes": hub.execute(
+            "bytes": int(hub.execute(
                 "select sum(pg_total_relation_size(c.oid)) from pg_class c join pg_namespace n "
                 "on n.oid = c.relnamespace where n.nspname = 'region' and c.relkind = 'r'"
-            ).fetchone()[0],
+            ).fetchone()[0]),
             "rows_per_county": {
-                code[:6]: rows for code, rows in hub.execute(
+                code[:6]: int(rows) for code, rows in hub.execute(
                     "select county_code, (select sum(value::bigint) from jsonb_each_text(row_counts)) "
                     "from region.county_publications where term_id = %s order by 1", (TERM,),
                 ).fetchall()
@@ -177,7 +159,7 @@ def main() -> int:
         _, started = _kcbx(serve_env, "serve", timeout=900)
         url = re.search(r"Airflow UI: (\S+)", started.stdout).group(1)
         password = json.loads((home / "airflow-server" / "passwords.json").read_text())["admin"]
-        api = Api(url, password)
+        api = AirflowApi(url, password)
         try:
             for code, _ in counties:
                 while True:
@@ -187,20 +169,20 @@ def main() -> int:
                     except OSError:
                         time.sleep(2)
             print("celery, two workers ...", flush=True)
-            result["celery_2_workers"] = celery_round(serve_env, api, [c for c, _ in counties])
+            result["celery_2_workers"] = celery_round(api, [c for c, _ in counties])
             from kcbx.orchestration import services
 
             os.environ.update(serve_env)
             services.stop(settings_module.load(), progress=lambda _: None, only=("worker-2",))
             print("celery, one worker ...", flush=True)
-            result["celery_1_worker"] = celery_round(serve_env, api, [c for c, _ in counties])
+            result["celery_1_worker"] = celery_round(api, [c for c, _ in counties])
         finally:
             _kcbx(serve_env, "stop", timeout=600)
     _kcbx(env, "db", "stop")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["region"] = result
-    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=float) + "\n")
+    print(json.dumps(result, ensure_ascii=False, indent=2, default=float))
     return 0
 
 

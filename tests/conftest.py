@@ -80,6 +80,20 @@ def county(tmp_path_factory) -> Path:
     return out
 
 
+def synth_region(root: Path, counties: dict[str, str], children: int, extra=lambda code: "") -> list[str]:
+    """Distinct synthetic counties (code -> name) of 许昌市 into root/landing/<code6>, and the
+    lines of a region.yml naming them (`extra(code)` appends a county's own keys)."""
+    from kcbx.synth.place import Place
+    from kcbx.synth.writer import synthesize
+
+    lines = ['region: {code: "411000000000", name: 许昌市}', "counties:"]
+    for seed, (code, name) in enumerate(counties.items(), 1):
+        landing = root / "landing" / code[:6]
+        synthesize(landing, children=children, seed=seed, term=TERM, place=Place.of_county(code, name, "411000000000"))
+        lines.append(f'  - {{code: "{code}", name: {name}, landing: {landing}{extra(code)}}}')
+    return lines
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from kcbx.orchestration.rest import AirflowApi
 from tests.conftest import KCBX, TEST_PII_KEY, _free_port
 from tests.observers import Mailbox, alert_env
 
@@ -29,46 +30,30 @@ pytestmark = pytest.mark.integration
 CHILDREN = 600
 
 
-class Api:
-    def __init__(self, base: str, password: str) -> None:
-        self.base = base
-        request = urllib.request.Request(
-            f"{base}/auth/token",
-            data=json.dumps({"username": "admin", "password": password}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            self.token = json.load(answer)["access_token"]
-
-    def call(self, path: str, body: dict | None = None, method: str | None = None) -> dict:
-        request = urllib.request.Request(
-            f"{self.base}/api/v2/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-            method=method or ("POST" if body is not None else "GET"),
-        )
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.load(answer)
+class Api(AirflowApi):
+    """The REST API, with the calls these tests make of a DAG's runs (kcbx_term by default)."""
 
     def runs(self, dag_id: str = "kcbx_term") -> list[dict]:
         return self.call(f"dags/{dag_id}/dagRuns?order_by=-run_after&limit=50")["dag_runs"]
 
-    def tasks(self, run_id: str) -> dict[str, dict]:
-        found = self.call(f"dags/kcbx_term/dagRuns/{urllib.parse.quote(run_id)}/taskInstances")["task_instances"]
+    def tasks(self, run_id: str, dag_id: str = "kcbx_term") -> dict[str, dict]:
+        quoted = urllib.parse.quote(run_id)
+        found = self.call(f"dags/{dag_id}/dagRuns/{quoted}/taskInstances?limit=100")["task_instances"]
         return {t["task_id"]: t for t in found if t["map_index"] in (-1, 0)}
 
-    def trigger(self, conf: dict) -> str:
+    def trigger(self, conf: dict, dag_id: str = "kcbx_term") -> str:
         body = {"logical_date": None, "conf": conf}
-        return self.call("dags/kcbx_term/dagRuns", body)["dag_run_id"]
+        return self.call(f"dags/{dag_id}/dagRuns", body)["dag_run_id"]
 
-    def wait(self, run_id: str, timeout: float = 600) -> dict:
+    def wait(self, run_id: str, timeout: float = 600, dag_id: str = "kcbx_term") -> dict:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            run = self.call(f"dags/kcbx_term/dagRuns/{urllib.parse.quote(run_id)}")
+            run = self.call(f"dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")
             if run["state"] in ("success", "failed"):
                 return run
             time.sleep(3)
-        raise AssertionError(f"run {run_id} not finished after {timeout:.0f}s: {self.tasks(run_id)}")
+        states = {task: t["state"] for task, t in self.tasks(run_id, dag_id).items()}
+        raise AssertionError(f"{dag_id} {run_id} not finished after {timeout:.0f}s: {states}")
 
 
 @pytest.fixture(scope="module")

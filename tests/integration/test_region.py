@@ -21,10 +21,8 @@ from kcbx.identity import child_key
 from kcbx.region.config import load
 from kcbx.region.run import RegionPaths, county_environment, county_publisher_url, county_settings, hub_url
 from kcbx.settings import Settings
-from kcbx.synth.place import Place
-from kcbx.synth.writer import synthesize
 from kcbx.warehouse import database_url, with_login
-from tests.conftest import KCBX, TERM
+from tests.conftest import KCBX, TERM, synth_region
 
 pytestmark = pytest.mark.integration
 
@@ -44,11 +42,7 @@ def _key(code: str) -> str:
 @pytest.fixture(scope="module")
 def region(tmp_path_factory):
     root = tmp_path_factory.mktemp("region")
-    lines = ['region: {code: "411000000000", name: 许昌市}', "counties:"]
-    for seed, (code, name) in enumerate(COUNTIES.items(), 1):
-        landing = root / "landing" / code[:6]
-        synthesize(landing, children=CHILDREN, seed=seed, term=TERM, place=Place.of_county(code, name, "411000000000"))
-        lines.append(f'  - {{code: "{code}", name: {name}, landing: {landing}, pii_key_env: {_key_env(code)}}}')
+    lines = synth_region(root, COUNTIES, CHILDREN, lambda code: f", pii_key_env: {_key_env(code)}")
     (root / "landing" / BROKEN[0][:6]).mkdir(parents=True)
     lines.append(f'  - {{code: "{BROKEN[0]}", name: {BROKEN[1]}, landing: {root / "landing" / BROKEN[0][:6]}}}')
     (root / "region.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")

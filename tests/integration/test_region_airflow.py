@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import time
-import urllib.parse
 from pathlib import Path
 
 import psycopg
@@ -22,10 +21,8 @@ import pytest
 from kcbx.region.config import load
 from kcbx.region.run import RegionPaths, county_settings, hub_url
 from kcbx.settings import Settings
-from kcbx.synth.place import Place
-from kcbx.synth.writer import synthesize
 from kcbx.warehouse import database_url
-from tests.conftest import KCBX, TERM, _free_port
+from tests.conftest import KCBX, TERM, _free_port, synth_region
 from tests.integration.test_airflow_services import Api
 
 pytestmark = pytest.mark.integration
@@ -37,11 +34,7 @@ CHILDREN = 120
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("region-served")
-    lines = ['region: {code: "411000000000", name: 许昌市}', "counties:"]
-    for seed, (code, name) in enumerate(COUNTIES.items(), 1):
-        landing = root / "landing" / code[:6]
-        synthesize(landing, children=CHILDREN, seed=seed, term=TERM, place=Place.of_county(code, name, "411000000000"))
-        lines.append(f'  - {{code: "{code}", name: {name}, landing: {landing}}}')
+    lines = synth_region(root, COUNTIES, CHILDREN)
     config = root / "region.yml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     home = root / "home"
@@ -80,19 +73,11 @@ def _runs(api: Api, dag_id: str) -> list[dict]:
 
 
 def _tasks(api: Api, dag_id: str, run_id: str) -> list[dict]:
-    quoted = urllib.parse.quote(run_id)
-    return api.call(f"dags/{dag_id}/dagRuns/{quoted}/taskInstances?limit=100")["task_instances"]
+    return list(api.tasks(run_id, dag_id).values())
 
 
 def _wait(api: Api, dag_id: str, run_id: str, timeout: float = 900) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = api.call(f"dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")
-        if run["state"] in ("success", "failed"):
-            return run
-        time.sleep(3)
-    states = {t["task_id"]: t["state"] for t in _tasks(api, dag_id, run_id)}
-    raise AssertionError(f"{dag_id} {run_id} not finished after {timeout:.0f}s: {states}")
+    return api.wait(run_id, timeout, dag_id)
 
 
 def _wait_for_dag(api: Api, dag_id: str, timeout: float = 180) -> None:
@@ -107,7 +92,7 @@ def _wait_for_dag(api: Api, dag_id: str, timeout: float = 180) -> None:
 
 
 def _trigger(api: Api, dag_id: str, conf: dict) -> str:
-    return api.call(f"dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf})["dag_run_id"]
+    return api.trigger(conf, dag_id)
 
 
 def _places(served):
