@@ -145,6 +145,8 @@ def handle_status(args: argparse.Namespace) -> int:
         return fail(EXIT_FAILED, str(exc))
     # Read-only: the set-up and the tables are `kcbx region run`'s.
     not_set_up = "区域数据库尚未建立，请先运行 kcbx region run / the hub is not set up yet: run `kcbx region run` first"
+    if url is None:
+        return fail(EXIT_FAILED, not_set_up)
     try:
         conn = psycopg.connect(url, connect_timeout=10)
     except psycopg.OperationalError:

@@ -37,7 +37,11 @@ def build_region(name: str, counties: list[CountyPlacement]):
         start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
         catchup=False,
         max_active_runs=1,
-        default_args={**failures.default_args(), "queue": REGION_QUEUE},
+        default_args={
+            **failures.default_args(),
+            "queue": REGION_QUEUE,
+            "on_failure_callback": failures.on_task_failure,
+        },
         tags=["kcbx", "region", name],
         params={
             "term": Param(

@@ -221,7 +221,7 @@ def _redis_config(svc: Services) -> Path:
     with os.fdopen(fd, "w") as fh:
         fh.write(
             f"bind 127.0.0.1\nport {redis_port(svc)}\nprotected-mode yes\nrequirepass {password}\n"
-            f'dir {folder}\nappendonly yes\nsave ""\ndaemonize no\n'
+            f'dir "{folder}"\nappendonly yes\nsave ""\ndaemonize no\n'
         )
     return config
 
@@ -261,6 +261,14 @@ def _set_up_region(settings: Settings, env: dict[str, str], progress) -> None:
     from kcbx.warehouse import schema
 
     region = load(Path(env["KCBX_REGION_CONFIG"]))
+    served = [c.name for c in region.counties if c.url_env] + (["hub"] if region.hub_url_env else [])
+    if served:
+        # Their url_env is a set-up login, which no service may hold (SPEC §6); handing the
+        # services an address and stage passwords per county is not built yet.
+        raise RuntimeError(
+            "区域在 Airflow 下暂只支持嵌入式数据库 / under Airflow a region's counties and hub run on their own "
+            f"embedded servers for now; these name a URL (url_env): {', '.join(served)}. Use `kcbx region run`."
+        )
     paths = RegionPaths.of(settings, region)
     for county in region.counties:
         if schema.ensure_setup(county_settings(paths, county)):
@@ -343,9 +351,11 @@ def start(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES) 
     (svc.home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     admin_password(svc)
     _migrate(svc, env, progress)
-    if region:
+    if region and only == SERVICES:
         _set_up_region(settings, env, progress)
-        only = (*REGION_SERVICES, *only) if only == SERVICES else only
+        only = (*REGION_SERVICES, *only)
+    elif not region:
+        only = tuple(name for name in only if name not in REGION_SERVICES)
     for name in only:
         if processes.alive(svc.pid_file(name)):
             progress(f"  {name}: 已在运行 / already running")
@@ -365,7 +375,9 @@ def stop(settings: Settings, progress=print, only: tuple[str, ...] = SERVICES, s
     """Stop each service and every process it started (its process group); the workers and
     the broker of a region last, after the scheduler that sends them work."""
     svc = services(settings)
-    only = (*only, *WORKERS, "redis") if only == SERVICES else only
+    # The workers before the api-server their running tasks report through, the broker last.
+    if only == SERVICES:
+        only = ("scheduler", "dag-processor", "triggerer", *WORKERS, "api-server", "redis")
     for name in only:
         if processes.stop_group(svc.pid_file(name), sig):
             progress(f"  {name}: 已停止 / stopped")

@@ -290,6 +290,8 @@ def refresh_county(hub: psycopg.Connection, county: County, county_url: str, ter
     try:
         return _refresh_county(hub, county, county_url, term_id)
     except (psycopg.Error, OSError, CopyMismatch) as exc:
+        if hub.broken or hub.closed:
+            raise HubUnavailable(f"区域数据库连接中断 / the hub's connection failed: {safe_error(exc)}") from exc
         message = f"无法读取县发布 / cannot read the county's publication: {safe_error(exc)}"
     # The hub's transaction rolled back: what it held of the county before still stands.
     with hub.transaction():

@@ -25,8 +25,9 @@ from kcbx.settings import Settings
 _INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "XDG_RUNTIME_DIR", "KCBX_TRACEBACK")
 _INHERITED_PREFIXES = ("LC_",)
 # ... and what a county's task under Airflow drops before it takes the county's settings
-# (it keeps the worker's own Airflow settings).
-_NOT_IN_A_COUNTY_TASK = ("KCBX_", "PG", "AIRFLOW_CONN_KCBX_")
+# (it keeps the worker's own Airflow settings, and where failure notices go).
+_NOT_IN_A_COUNTY_TASK = ("KCBX_", "PG", "AIRFLOW_CONN_KCBX_WAREHOUSE")
+_KEPT_IN_A_COUNTY_TASK = ("KCBX_ALERT_EMAIL",)
 REGION_CONFIG_ENV = "KCBX_REGION_CONFIG"
 
 
@@ -113,9 +114,19 @@ def enter_county(code6: str) -> None:
         return  # already the county's
     region, paths = region_from_environment()
     county_env = county_environment(paths, region.county(code6))
-    for name in [k for k in os.environ if k.startswith(_NOT_IN_A_COUNTY_TASK)]:
-        del os.environ[name]
+    named = set(named_variables(region))  # every county's and the hub's, this one's included
+    for name in [k for k in os.environ if k.startswith(_NOT_IN_A_COUNTY_TASK) or k in named]:
+        if name not in _KEPT_IN_A_COUNTY_TASK:
+            del os.environ[name]
     os.environ.update({k: v for k, v in county_env.items() if k.startswith("KCBX_")})
+
+
+def named_variables(region: Region) -> list[str]:
+    """The environment variables region.yml names (warehouses, keys, publish URLs, hub)."""
+    names = [region.hub_url_env] if region.hub_url_env else []
+    for county in region.counties:
+        names += [v for v in (county.url_env, county.pii_key_env, county.publish_url_env) if v]
+    return names
 
 
 def run_county(paths: RegionPaths, county: County, term_id: str, progress: Callable[[str], None]) -> CountyOutcome:
@@ -182,9 +193,16 @@ def _hub_urls(region: Region, paths: RegionPaths) -> tuple[str, str, str]:
     return admin_url, with_login(admin_url, hub_module.HUB_LOGIN, password), password
 
 
-def hub_reader_url(region: Region, paths: RegionPaths) -> str:
-    """The hub as kcbx_hub_loader, without setting anything up (`kcbx region status`)."""
-    return _hub_urls(region, paths)[1]
+def hub_reader_url(region: Region, paths: RegionPaths) -> str | None:
+    """The hub as kcbx_hub_loader without creating or setting up anything (`kcbx region
+    status`); None when `kcbx region run` has not made it yet."""
+    from kcbx.warehouse import with_login
+
+    stored = paths.hub_home / "logins" / hub_module.HUB_LOGIN
+    if not stored.exists() or (not region.hub_url() and not (paths.hub_home / "pgdata").exists()):
+        return None
+    return with_login(region.hub_url() or hub_module.embedded_hub_url(paths.hub_home), hub_module.HUB_LOGIN,
+                      stored.read_text().strip())  # fmt: skip
 
 
 def hub_url(region: Region, paths: RegionPaths) -> str:

@@ -96,3 +96,41 @@ def test_a_county_process_gets_its_own_settings_and_none_of_the_regions(monkeypa
         assert foreign not in env
     other = county_environment(paths, region.county("411082"))
     assert other["KCBX_DATABASE_URL"] == "postgresql://county-a" and "KCBX_PII_KEY" not in other
+
+
+def test_a_county_task_under_airflow_takes_its_county_and_drops_the_others(monkeypatch, tmp_path):
+    """enter_county (a region county's Airflow task): the county's own home, landing and key;
+    every variable region.yml names for another county (or the hub) gone; the worker's own
+    Airflow settings and where failure notices go kept."""
+    import os
+
+    from kcbx.region.run import enter_county
+
+    config = tmp_path / "region.yml"
+    config.write_text(
+        'region: {code: "411000000000", name: 许昌市}\nhub: {url_env: HUB_DB}\ncounties:\n'
+        '  - {code: "411082000000", name: 长葛市, landing: /data/a, pii_key_env: KEY_A}\n'
+        '  - {code: "411081000000", name: 禹州市, landing: /data/b, pii_key_env: KEY_B, url_env: DB_B}\n',
+        encoding="utf-8",
+    )
+    saved = dict(os.environ)
+    try:
+        os.environ.update({
+            "KCBX_REGION_CONFIG": str(config), "KCBX_HOME": str(tmp_path / "region-home"), "KEY_A": "key-a",
+            "KEY_B": "key-b", "DB_B": "postgresql://setup@b/kcbx", "HUB_DB": "postgresql://setup@hub/h",
+            "KCBX_ALERT_EMAIL": "ops@example.org", "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW_CONN_KCBX_WAREHOUSE": "postgresql://region/kcbx", "PGPASSWORD": "x",
+        })  # fmt: skip
+        enter_county("411082")
+        env = dict(os.environ)
+        enter_county("411082")  # again in the same process: nothing changes
+        assert dict(os.environ) == env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert env["KCBX_COUNTY"] == "411082" and env["KCBX_PII_KEY"] == "key-a"
+    assert env["KCBX_HOME"] == str(tmp_path / "region-home" / "region" / "411000000000" / "counties" / "411082")
+    assert env["KCBX_LANDING_ROOT"] == "/data/a" and "KCBX_DATABASE_URL" not in env
+    for gone in ("KCBX_REGION_CONFIG", "KEY_A", "KEY_B", "DB_B", "HUB_DB", "AIRFLOW_CONN_KCBX_WAREHOUSE", "PGPASSWORD"):
+        assert gone not in env, gone
+    assert env["KCBX_ALERT_EMAIL"] == "ops@example.org" and env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
