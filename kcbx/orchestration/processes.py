@@ -34,8 +34,33 @@ def spawn(command: list[str], env: dict[str, str], pid_file: Path, log_file: Pat
     return process.pid
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs. A zombie does not count: a service that
+    a long-lived process restarted stays its unreaped child after it ended."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # after the command's closing parenthesis: state, ppid, pgrp
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 def stop_group(pid_file: Path, sig: int = signal.SIGTERM, grace: float = 30) -> bool:
-    """Signal the process group, SIGKILL it after `grace` seconds; False if it was not running."""
+    """Signal the process group and wait until every process of it has ended (a Celery
+    worker's pool and a task's supervisor outlive the worker's main process for a
+    moment); SIGKILL what is left after `grace` seconds. False if it was not running."""
     if not alive(pid_file):
         pid_file.unlink(missing_ok=True)
         return False
@@ -43,11 +68,13 @@ def stop_group(pid_file: Path, sig: int = signal.SIGTERM, grace: float = 30) -> 
     with suppress(ProcessLookupError):
         os.killpg(pid, sig)
     deadline = time.monotonic() + grace
-    while alive(pid_file) and time.monotonic() < deadline:
+    while group_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.5)
-    if alive(pid_file):
+    if group_alive(pid):
         with suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
+        while group_alive(pid) and time.monotonic() < deadline + 10:
+            time.sleep(0.2)
     pid_file.unlink(missing_ok=True)
     return True
 

@@ -60,6 +60,9 @@ alter table region.county_accounts enable row level security;
 alter table region.county_accounts force row level security;
 drop policy if exists own_rows on region.county_accounts;
 create policy own_rows on region.county_accounts for select using (account = current_user);
+-- FORCE binds the owner too: the hub's own login maps the accounts.
+drop policy if exists hub_maintains on region.county_accounts;
+create policy hub_maintains on region.county_accounts for all to kcbx_hub_loader using (true) with check (true);
 grant select on region.county_accounts to kcbx_region_bi, kcbx_region_county;
 
 -- The counties a region account may see; null: all of them.

