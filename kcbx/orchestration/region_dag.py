@@ -58,7 +58,7 @@ def build_region(name: str, counties: list[CountyPlacement]):
         @failures.safe_task
         def refresh_hub(params=None, triggering_asset_events=None) -> dict:
             from kcbx.orchestration.schedule import asset_terms
-            from kcbx.region.run import refresh, region_from_environment, write_outputs
+            from kcbx.region.run import refresh, region_from_environment
 
             terms = [params["term"]] if params.get("term") else sorted(set(asset_terms(triggering_asset_events)))
             if not terms:
@@ -68,7 +68,6 @@ def build_region(name: str, counties: list[CountyPlacement]):
             for term in terms:
                 print(f"区域汇总 hub refresh: {region.name}, 学期 term {term}", flush=True)
                 refreshed = refresh(region, paths, term, [], lambda line: print(line, flush=True))
-                write_outputs(region, paths, term, lambda line: print(line, flush=True))
                 published[term] = sorted(r.county.code for r in refreshed if r.published_at)
             return published
 

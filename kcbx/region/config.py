@@ -82,13 +82,13 @@ def _text(entry: dict, key: str, where: str) -> str:
 
 def _code(entry: dict, where: str, check=None) -> str:
     code = _text(entry, "code", where)
-    if not _CODE.match(code):
-        raise RegionConfigError(f"{where}: 区划代码应为12位数字 / code must be 12 digits, got {code!r}")
-    if check:
+    if check:  # its own rule (kcbx/region/codes.py) checks the digits too
         try:
-            check(code)
+            return check(code)
         except CodeError as exc:
             raise RegionConfigError(f"{where}: {exc}") from exc
+    if not _CODE.match(code):
+        raise RegionConfigError(f"{where}: 区划代码应为12位数字 / code must be 12 digits, got {code!r}")
     return code
 
 

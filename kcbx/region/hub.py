@@ -378,10 +378,8 @@ def _copy_table(
         sql.Literal(county.code), columns, sql.Identifier("publish", table.relation), sql.Literal(term_id)
     )
     into = sql.SQL("copy {} (county_code, {}) from stdin").format(target, columns)
-    with hub.cursor().copy(into) as writing, source.cursor().copy(out) as reading:
+    writer = hub.cursor()
+    with writer.copy(into) as writing, source.cursor().copy(out) as reading:
         for block in reading:
             writing.write(block)
-    return hub.execute(
-        sql.SQL("select count(*) from {} where county_code = %s and term_id = %s").format(target),
-        (county.code, term_id),
-    ).fetchone()[0]
+    return writer.rowcount  # COPY's own count of the rows it wrote

@@ -232,8 +232,13 @@ def hub_url(region: Region, paths: RegionPaths) -> str:
 def refresh(
     region: Region, paths: RegionPaths, term_id: str, outcomes: list[CountyOutcome], progress: Callable[[str], None]
 ) -> list[hub_module.Refreshed]:
-    """Record the counties' runs and copy every county's publication of the term in."""
+    """Record the counties' runs, copy every county's publication of the term in, and write
+    the region's 通报 and 月报 from the hub's tables (kcbx/region/outputs.py), on one
+    connection."""
     import psycopg
+
+    from kcbx.files import owner_only
+    from kcbx.region.outputs import write_region_outputs
 
     url = hub_url(region, paths)
     try:
@@ -262,6 +267,10 @@ def refresh(
                     f"  {county.name} {county.code6}: 已汇总 {result.rows} 行 rows "
                     f"(发布于 published {result.published_at:%Y-%m-%d %H:%M})"
                 )
+        with owner_only():
+            written = write_region_outputs(hub, region, term_id, paths.reports)
+    for path in written.values():
+        progress(f"  区域报告 region output: {path}")
     return refreshed
 
 
@@ -276,19 +285,4 @@ def run_region(
             progress(f"  {county.name} {county.code6}: 运行中 running (landing {county.landing})")
             outcomes.append(run_county(paths, county, term_id, progress))
     progress("[2/2] 区域汇总 hub refresh")
-    refreshed = refresh(region, paths, term_id, outcomes, progress)
-    write_outputs(region, paths, term_id, progress)
-    return outcomes, refreshed
-
-
-def write_outputs(region: Region, paths: RegionPaths, term_id: str, progress: Callable[[str], None]) -> None:
-    """The region's 通报 and 月报 from the hub's tables (kcbx/region/outputs.py)."""
-    import psycopg
-
-    from kcbx.files import owner_only
-    from kcbx.region.outputs import write_region_outputs
-
-    with owner_only(), psycopg.connect(hub_url(region, paths), connect_timeout=10) as hub:
-        written = write_region_outputs(hub, region, term_id, paths.reports)
-    for path in written.values():
-        progress(f"  区域报告 region output: {path}")
+    return outcomes, refresh(region, paths, term_id, outcomes, progress)
