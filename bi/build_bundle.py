@@ -5,8 +5,11 @@
 
 The bundle is Superset's export layout (metadata.yaml, databases/, datasets/, charts/,
 dashboards/) with fixed UUIDs, so importing it twice changes nothing. Databases carry
-no password and a placeholder host: bi/superset_import.py fills in the warehouse and
-each account's password at import, and copies the township dashboard once per township.
+no password and a placeholder host: bi/superset_import.py fills in the warehouse (or the
+region's hub) and each account's password at import, and copies the township dashboard
+once per township (the region's county dashboard once per county). A chart's and a
+dashboard's file name starts with its connection (`charts/<connection>__<chart>.yaml`),
+which is how the import picks a county's files or a region's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ PLACEHOLDER_URI = "postgresql://{login}:XXXXXXXXXX@warehouse:5432/kcbx"
 CONNECTIONS = {
     "bureau": {"name": "KCBX 县教育局（全县）", "login": "kcbx_bi_bureau", "sqllab": True},
     "township": {"name": "KCBX 乡镇（模板）", "login": "kcbx_town_template", "sqllab": False},
+    # the region's Superset, on the hub (`kcbx region bi start`)
+    "region": {"name": "KCBX 区域（全部县）", "login": "kcbx_region_reader", "sqllab": True},
+    "region_county": {"name": "KCBX 县（模板）", "login": "kcbx_county_template", "sqllab": False},
 }
 
 
@@ -81,7 +87,8 @@ def dataset_file(name: str, spec: dict, connection: str, labels: dict[str, str])
     names = labels | spec.get("labels", {})
     return {
         "table_name": name, "main_dttm_col": None, "description": spec["description"], "default_endpoint": None,
-        "offset": 0, "cache_timeout": None, "catalog": None, "schema": "marts", "sql": spec["sql"].strip(),
+        "offset": 0, "cache_timeout": None, "catalog": None, "schema": spec.get("schema", "marts"),
+        "sql": spec["sql"].strip(),
         "params": None, "template_params": None, "filter_select_enabled": True, "fetch_values_predicate": None,
         "extra": None, "normalize_columns": False, "always_filter_main_dttm": False,
         "uuid": uid("dataset", connection, name), "version": "1.0.0",
@@ -103,8 +110,20 @@ def chart_file(name: str, spec: dict, connection: str) -> dict:
         params["adhoc_filters"] = [{"expressionType": "SQL", "clause": "WHERE", "sqlExpression": spec["where"]}]
     if spec["viz"] == "big_number_total":
         params |= {"metric": metrics[0], "y_axis_format": "SMART_NUMBER", "header_font_size": 0.4}
+    elif spec["viz"] == "bar":
+        # a bar per category (not over time): Superset's generic-axis bar chart
+        formats = [m["format"] for m in spec.get("metrics", []) if m.get("format")]
+        params |= {"viz_type": "echarts_timeseries_bar", "x_axis": spec["x_axis"], "groupby": spec.get("groupby", []),
+                   "metrics": metrics, "orientation": "vertical", "x_axis_sort_asc": True,
+                   "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
+                   "show_legend": bool(spec.get("groupby")),
+                   "show_value": True, "rich_tooltip": True, "truncateXAxis": True, "truncate_metric": True,
+                   "y_axis_format": formats[0] if formats else "SMART_NUMBER", "y_axis_bounds": [None, None],
+                   "order_desc": True, "sort_series_type": "sum", "only_total": True,
+                   "x_axis_title_margin": 15, "y_axis_title_margin": 15, "y_axis_title_position": "Left"}  # fmt: skip
     elif spec.get("columns"):
-        params |= {"query_mode": "raw", "all_columns": spec["columns"], "order_by_cols": [], "server_pagination": False}
+        params |= {"query_mode": "raw", "all_columns": spec["columns"], "order_by_cols": [], "server_pagination": False,
+                   "column_config": {c: {"d3NumberFormat": f} for c, f in spec.get("formats", {}).items()}}  # fmt: skip
     else:
         params |= {"query_mode": "aggregate", "groupby": spec.get("groupby", []), "metrics": metrics,
                    "order_desc": True, "include_time": False, "server_pagination": False,
@@ -112,7 +131,7 @@ def chart_file(name: str, spec: dict, connection: str) -> dict:
                                      for m in spec.get("metrics", []) if m.get("format")}}  # fmt: skip
     return {
         "slice_name": spec["title"], "description": None, "certified_by": None, "certification_details": None,
-        "viz_type": spec["viz"], "params": params, "query_context": None, "cache_timeout": None,
+        "viz_type": params["viz_type"], "params": params, "query_context": None, "cache_timeout": None,
         "uuid": uid("chart", connection, name), "version": "1.0.0",
         "dataset_uuid": uid("dataset", connection, spec["dataset"]),
     }  # fmt: skip
@@ -154,8 +173,9 @@ def dashboard_file(name: str, spec: dict, charts: dict[str, dict], datasets: dic
             "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []}, "chartsInScope": [],
         })  # fmt: skip
     return {
-        "dashboard_title": spec["title"], "description": None, "css": "", "slug": f"kcbx-{name}",
+        "dashboard_title": spec["title"], "description": None, "css": "",
         "certified_by": "", "certification_details": "", "published": True,
+        "slug": f"kcbx-{name.replace('_', '-')}",
         "uuid": uid("dashboard", connection, name), "version": "1.0.0", "position": position,
         "metadata": {"native_filter_configuration": filters, "color_scheme": "supersetColors",
                      "refresh_frequency": 0, "expanded_slices": {}, "label_colors": {},
@@ -186,13 +206,14 @@ def build() -> dict[str, str]:
         used = {c for d in boards.values() for row in d["rows"] for c in row}
         for chart in sorted(used):
             spec = source["charts"][chart]
-            files[f"charts/{connection}_{chart}.yaml"] = chart_file(chart, spec, connection)
+            files[f"charts/{connection}__{chart}.yaml"] = chart_file(chart, spec, connection)
         for dataset in sorted({source["charts"][c]["dataset"] for c in used}):
             files[f"datasets/kcbx_{connection}/{dataset}.yaml"] = dataset_file(
                 dataset, source["datasets"][dataset], connection, labels
             )
         for name, spec in boards.items():
-            files[f"dashboards/{name}.yaml"] = dashboard_file(name, spec, source["charts"], source["datasets"])
+            board = dashboard_file(name, spec, source["charts"], source["datasets"])
+            files[f"dashboards/{connection}__{name}.yaml"] = board
     header = "# Generated by bi/build_bundle.py from bi/dashboards.yml: edit that file, not this one.\n"
     return {path: header + yaml.safe_dump(body, allow_unicode=True, sort_keys=True) for path, body in files.items()}
 

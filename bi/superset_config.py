@@ -81,11 +81,12 @@ SQLLAB_CTAS_NO_LIMIT = False
 # files, Superset's own metadata among them) ...
 PREVENT_UNSAFE_DB_CONNECTIONS = True
 # ... and a connection logs in as a BI account only (kcbx_bi_bureau, kcbx_town_<code>:
-# what `kcbx bi` creates and row-level security binds). The embedded warehouse trusts
+# what `kcbx bi` creates and row-level security binds; on a region's hub
+# kcbx_region_reader and kcbx_county_<code6>, what `kcbx region bi` creates). The embedded warehouse trusts
 # every local login, so a connection an admin added as `postgres` (or with no login) would
 # be a superuser's. Checked on the final URL and connect arguments every time Superset
 # opens a connection, not only when one is saved.
-BI_LOGIN = re.compile(r"kcbx_bi_bureau|kcbx_town_[0-9A-Za-z_]+")
+BI_LOGIN = re.compile(r"kcbx_bi_bureau|kcbx_town_[0-9A-Za-z_]+|kcbx_region_reader|kcbx_county_[0-9]{6}")
 
 
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # Superset calls it so
@@ -97,7 +98,8 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # S
         return uri, params
     message = (
         "连接只能使用 KCBX BI 账户登录 / a connection must log in as a KCBX BI account "
-        f"(kcbx_bi_bureau or kcbx_town_<code>), not {', '.join(map(str, logins)) or 'the server default'}"
+        "(kcbx_bi_bureau, kcbx_town_<code>, kcbx_region_reader or kcbx_county_<code6>), "
+        f"not {', '.join(map(str, logins)) or 'the server default'}"
     )
     try:
         from superset.errors import ErrorLevel, SupersetError, SupersetErrorType

@@ -3,16 +3,19 @@
     KCBX_BI_ACCOUNTS=<json> .venv-bi/bin/python bi/superset_import.py
     KCBX_BI_ACCOUNTS_FILE=<path> superset-init's python bi/superset_import.py   (docker-compose)
 
-KCBX_BI_ACCOUNTS (JSON, from `kcbx bi`): {"warehouse": {"host", "port", "database",
-"query"}, "bureau": {"login", "password", "user", "user_password"}, "townships":
-[{"code", "name", "login", "password", "user", "user_password"}, ...]}.
+KCBX_BI_ACCOUNTS (JSON, from `kcbx bi` or `kcbx region bi`): {"kind": "county" or
+"region", "warehouse": {"host", "port", "database", "query"}, "main": {"login",
+"password", "user", "user_password"}, "members": [{"code", "name", "login", "password",
+"user", "user_password"}, ...]}. A county's main account is the bureau's and its members
+are the townships; a region's main account reads every county of the hub and its members
+are the counties.
 
-The township template in bi/bundle/ is copied once per township: its own database
-connection (logging in as that township's warehouse account, so PostgreSQL's row-level
-security decides what it sees), datasets, charts and dashboard, with UUIDs derived from
-the township code. Each township has a role that reaches only its own connection and
-dashboard (no SQL Lab); the bureau role reaches the bureau connection. Idempotent:
-the same UUIDs overwrite the same objects.
+The member template in bi/bundle/ (the township's, or the region's county) is copied once
+per member: its own database connection (logging in as that member's own account, so
+PostgreSQL's row-level security decides what it sees), datasets, charts and dashboard,
+with UUIDs derived from the member's code. Each member has a role that reaches only its
+own connection and dashboard (no SQL Lab); the main role reaches the main connection.
+Idempotent: the same UUIDs overwrite the same objects.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -28,6 +32,26 @@ import yaml
 BI = Path(__file__).resolve().parent
 BUNDLE = BI / "bundle"
 NAMESPACE = uuid.UUID("6f1c9a52-6a43-4f57-9d3e-4b8e3c2f0a11")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Which connections of the bundle a Superset imports, and what its roles are called."""
+
+    main: str  # the connection every main-account chart reads (bi/build_bundle.py CONNECTIONS)
+    member: str  # the template connection copied once per member
+    main_role: str
+    member_role: str  # .format(code=, name=)
+    member_database: str
+    member_slug: str
+
+
+KINDS = {
+    "county": Kind("bureau", "township", "KCBX 县教育局", "KCBX 乡镇 {code}", "KCBX 乡镇 {name}（{code}）",
+                   "kcbx-township-{code}"),
+    "region": Kind("region", "region_county", "KCBX 区域", "KCBX 县 {code}", "KCBX 县 {name}（{code}）",
+                   "kcbx-region-county-{code}"),
+}  # fmt: skip
 
 
 def _uri(warehouse: dict, login: str) -> str:
@@ -48,41 +72,48 @@ def _remap(value, mapping: dict[str, str]):
     return value
 
 
+def _connection_files(files: dict[str, dict], connection: str) -> dict[str, dict]:
+    """The bundle's files of one connection: its database, datasets, charts and dashboards."""
+    return {
+        path: body for path, body in files.items()
+        if path == f"databases/kcbx_{connection}.yaml" or path.startswith(f"datasets/kcbx_{connection}/")
+        or path.startswith((f"charts/{connection}__", f"dashboards/{connection}__"))
+    }  # fmt: skip
+
+
 def contents(accounts: dict) -> tuple[dict[str, str], dict[str, str]]:
     """The bundle as Superset's import expects it (path -> YAML) and the passwords."""
+    kind = KINDS[accounts.get("kind", "county")]
     files = {str(p.relative_to(BUNDLE)): yaml.safe_load(p.read_text(encoding="utf-8")) for p in BUNDLE.rglob("*.yaml")}
-    out: dict[str, dict] = {}
+    out: dict[str, dict] = {"metadata.yaml": files["metadata.yaml"]} | _connection_files(files, kind.main)
     passwords: dict[str, str] = {}
-    template = {p: b for p, b in files.items() if p.endswith("kcbx_township.yaml") or "/kcbx_township/" in p
-                or p.startswith("charts/township_") or p == "dashboards/township.yaml"}  # fmt: skip
-    for path, body in files.items():
-        if path in template:
-            continue
-        out[path] = body
-    out["databases/kcbx_bureau.yaml"]["sqlalchemy_uri"] = _uri(accounts["warehouse"], accounts["bureau"]["login"])
-    passwords["databases/kcbx_bureau.yaml"] = accounts["bureau"]["password"]
+    main_database = f"databases/kcbx_{kind.main}.yaml"
+    out[main_database]["sqlalchemy_uri"] = _uri(accounts["warehouse"], accounts["main"]["login"])
+    passwords[main_database] = accounts["main"]["password"]
+    template = _connection_files(files, kind.member)
     uuids = {b["uuid"] for b in template.values() if "uuid" in b}
-    for town in accounts["townships"]:
-        mapping = {u: str(uuid.uuid5(NAMESPACE, f"{town['code']}:{u}")) for u in uuids}
+    for member in accounts["members"]:
+        code = member["code"]
+        mapping = {u: str(uuid.uuid5(NAMESPACE, f"{code}:{u}")) for u in uuids}
         for path, body in template.items():
             copy = _remap(body, mapping)
             if path.startswith("databases/"):
-                copy["database_name"] = f"KCBX 乡镇 {town['name']}（{town['code']}）"
-                copy["sqlalchemy_uri"] = _uri(accounts["warehouse"], town["login"])
-                passwords[f"databases/kcbx_town_{town['code']}.yaml"] = town["password"]
-                out[f"databases/kcbx_town_{town['code']}.yaml"] = copy
+                copy["database_name"] = kind.member_database.format(code=code, name=member["name"])
+                copy["sqlalchemy_uri"] = _uri(accounts["warehouse"], member["login"])
+                passwords[f"databases/kcbx_{kind.member}_{code}.yaml"] = member["password"]
+                out[f"databases/kcbx_{kind.member}_{code}.yaml"] = copy
             elif path.startswith("dashboards/"):
-                copy["dashboard_title"] = f"{body['dashboard_title']} — {town['name']}"
-                copy["slug"] = f"kcbx-township-{town['code']}"
+                copy["dashboard_title"] = f"{body['dashboard_title']} — {member['name']}"
+                copy["slug"] = kind.member_slug.format(code=code)
                 copy["position"]["HEADER_ID"]["meta"]["text"] = copy["dashboard_title"]
-                out[f"dashboards/township_{town['code']}.yaml"] = copy
+                out[f"dashboards/{kind.member}_{code}.yaml"] = copy
             else:
                 if path.startswith("datasets/"):
                     # dataset names are unique across connections in Superset's metadata
-                    copy["table_name"] = f"{body['table_name']}_{town['code']}"
+                    copy["table_name"] = f"{body['table_name']}_{code}"
                 folder, name = path.rsplit("/", 1)
-                folder = folder.replace("kcbx_township", f"kcbx_town_{town['code']}")
-                out[f"{folder}/{town['code']}_{name}"] = copy
+                folder = folder.replace(f"kcbx_{kind.member}", f"kcbx_{kind.member}_{code}")
+                out[f"{folder}/{code}_{name}"] = copy
     return {p: yaml.safe_dump(b, allow_unicode=True) for p, b in out.items()}, passwords
 
 
@@ -118,6 +149,7 @@ def _user(sm, username: str, password: str, roles: list[str]) -> None:
 def main() -> int:
     given = os.environ.get("KCBX_BI_ACCOUNTS_FILE")
     accounts = json.loads(Path(given).read_text() if given else os.environ["KCBX_BI_ACCOUNTS"])
+    kind = KINDS[accounts.get("kind", "county")]
     from superset.app import create_app
 
     app = create_app()
@@ -130,21 +162,21 @@ def main() -> int:
         g.user = security_manager.find_user(username="admin")  # the imported objects' owner
         files, passwords = contents(accounts)
         ImportAssetsCommand(files, passwords=passwords).run()
-        bureau_db = "KCBX 县教育局（全县）"
-        county = db.session.query(Dashboard).filter_by(slug="kcbx-county").one()
-        _role(security_manager, "KCBX 县教育局", bureau_db, [county])
-        _user(
-            security_manager,
-            accounts["bureau"]["user"],
-            accounts["bureau"]["user_password"],
-            ["Gamma", "KCBX 县教育局"],
-        )
-        for town in accounts["townships"]:
-            role = f"KCBX 乡镇 {town['code']}"
-            board = db.session.query(Dashboard).filter_by(slug=f"kcbx-township-{town['code']}").one()
-            _role(security_manager, role, f"KCBX 乡镇 {town['name']}（{town['code']}）", [board])
-            _user(security_manager, town["user"], town["user_password"], ["Gamma", role])
-        print(f"imported {len(files)} files; {1 + len(accounts['townships'])} roles and users", flush=True)
+        main_database = yaml.safe_load(files[f"databases/kcbx_{kind.main}.yaml"])["database_name"]
+        boards = [yaml.safe_load(text)["slug"] for path, text in files.items()
+                  if path.startswith(f"dashboards/{kind.main}__")]  # fmt: skip
+        found = db.session.query(Dashboard).filter(Dashboard.slug.in_(boards)).all()
+        _role(security_manager, kind.main_role, main_database, found)
+        main = accounts["main"]
+        _user(security_manager, main["user"], main["user_password"], ["Gamma", kind.main_role])
+        for member in accounts["members"]:
+            role = kind.member_role.format(code=member["code"])
+            slug = kind.member_slug.format(code=member["code"])
+            board = db.session.query(Dashboard).filter_by(slug=slug).one()
+            _role(security_manager, role, kind.member_database.format(code=member["code"], name=member["name"]),
+                  [board])  # fmt: skip
+            _user(security_manager, member["user"], member["user_password"], ["Gamma", role])
+        print(f"imported {len(files)} files; {1 + len(accounts['members'])} roles and users", flush=True)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`kcbx region run|status`: a prefecture's or province's counties and their hub (SPEC §7)."""
+"""`kcbx region run|status|bi`: a prefecture's or province's counties and their hub (SPEC §7)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ exit codes (region run)
 examples
   kcbx region run --config region.yml --term 2025-2026-1
   kcbx region status --config region.yml --term 2025-2026-1 --json
+  kcbx region bi start --config region.yml     # Superset on the hub, 127.0.0.1:8089
 """
 
 
@@ -39,7 +40,8 @@ def add_parser(sub) -> None:
     )
     commands = region.add_subparsers(
         dest="region_command", required=True, metavar="SUBCOMMAND",
-        help="run: every county's term, then the hub; status: each county's publication and last run",
+        help="run: every county's term, then the hub; status: each county's publication and last run; "
+        "bi: the region's Superset",
     )  # fmt: skip
     for name, helptext in (
         ("run", "run every county's term, then refresh the hub (a county that fails does not stop the others)"),
@@ -64,6 +66,20 @@ def add_parser(sub) -> None:
             )  # fmt: skip
         json_flag(command)
         command.set_defaults(func=handle_run if name == "run" else handle_status)
+    bi_help = (
+        "the region's Superset on the hub: start creates the hub's BI logins (kcbx_region_reader: every county; "
+        "kcbx_county_<code6>: its own county only, by the hub's row-level security) and Superset users "
+        "(region, county_<code6>), imports the region dashboards of bi/bundle/ and serves on 127.0.0.1:"
+        "KCBX_REGION_BI_PORT (default 8089); stop stops it"
+    )
+    bi = commands.add_parser("bi", help="start or stop the region's Superset on the hub", description=bi_help,
+                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    bi.add_argument("action", choices=["start", "stop"], help="start (set up, import, serve) or stop")
+    bi.add_argument(
+        "--config", type=Path, required=True, metavar="FILE",
+        help="the region file (layout below), e.g. --config /etc/kcbx/region.yml",
+    )  # fmt: skip
+    bi.set_defaults(func=handle_bi)
 
 
 class _Refused(Exception):
@@ -181,4 +197,27 @@ def handle_status(args: argparse.Namespace) -> int:
             for code, name, term, status, published, state, run_at, step in rows
         ],
     )  # fmt: skip
+    return 0
+
+
+def handle_bi(args: argparse.Namespace) -> int:
+    from kcbx.orchestration import bi
+    from kcbx.region.hub import HubUnavailable
+
+    args.term = None
+    try:
+        _, region, paths = _inputs(args)
+    except _Refused as refused:
+        return refused.args[0]
+    if args.action == "stop":
+        print("  区域 Superset 已停止 / stopped" if bi.stop_region(paths) else "  区域 Superset 未在运行 / not running")
+        return 0
+    print(f"启动区域 Superset / starting the region's Superset on the hub — {region.name} {region.code}", flush=True)
+    try:
+        srv = bi.start_region(region, paths, lambda line: print(line, flush=True))
+    except (HubUnavailable, RuntimeError) as exc:
+        return fail(EXIT_FAILED, str(exc))
+    print(f"Superset: {srv.url}  管理员 admin: admin, 密码 password in {srv.home / 'secrets' / 'user_admin'}")
+    print(f"  区域 region: user {bi.REGION_USER}; 各县 counties: user county_<县代码前6位>; "
+          f"passwords in {srv.home / 'secrets'}")  # fmt: skip
     return 0

@@ -1,11 +1,15 @@
-"""Superset on the warehouse (`make bi`): set up, import the dashboards, start, stop.
+"""Superset on the warehouse (`make bi`) or on a region's hub (`kcbx region bi`): set up,
+import the dashboards, start, stop.
 
 Superset lives in .venv-bi (its pins cannot share .venv); this module only drives it.
 Metadata in SQLite under KCBX_HOME/bi/ (KCBX_BI_METADATA_URL for another database).
 Warehouse accounts: the bureau's (kcbx_bi_bureau) and one per township in the
 warehouse's regions (kcbx_town_<code>), each with its own generated password; Superset
-users `county` and `town_<code>` likewise. Passwords are kept in owner-only files under
-KCBX_HOME/bi/secrets/ and never written into the bundle.
+users `county` and `town_<code>` likewise. A region's Superset (its own, under the
+region's home, port KCBX_REGION_BI_PORT) logs in to the hub as kcbx_region_reader (every
+county; Superset user `region`) and kcbx_county_<code6> (its county only; user
+`county_<code6>`). Passwords are kept in owner-only files under the Superset's home
+(secrets/) and never written into the bundle.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from kcbx.settings import PROJECT_ROOT, Settings
 VENV = PROJECT_ROOT / ".venv-bi"
 BI = PROJECT_ROOT / "bi"
 BUREAU_LOGIN, BUREAU_USER = "kcbx_bi_bureau", "county"
+REGION_LOGIN, REGION_USER = "kcbx_region_reader", "region"
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,15 @@ def server(settings: Settings) -> Server:
     return Server(settings.home / "bi", int(os.environ.get("KCBX_BI_PORT", "8088")))
 
 
-# Never handed to Superset: the warehouse's set-up login (it only needs the BI accounts).
-WITHHELD = ("KCBX_ADMIN_DATABASE_URL", "KCBX_DATABASE_URL", "PGPASSWORD")
+def region_server(paths) -> Server:
+    """A region's Superset (kcbx.region.run.RegionPaths): its own home and port."""
+    return Server(paths.home / "bi", int(os.environ.get("KCBX_REGION_BI_PORT", "8089")))
+
+
+# Never handed to Superset: KCBX's settings and secrets (the warehouse's set-up login, the
+# identity key, a region's county URLs and keys), PostgreSQL's and Airflow's; it only
+# needs the BI accounts, which the import hands it. KCBX_BI_* stay (TLS, metadata).
+WITHHELD_PREFIXES = ("KCBX_", "PG", "AIRFLOW")
 
 # Superset's admin, created in Superset's app context with the password read from stdin:
 # `superset fab create-admin --password` would show it to every user of the machine (ps).
@@ -71,7 +83,7 @@ with app.app_context():
 
 
 def environment(srv: Server) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if k not in WITHHELD}
+    inherited = {k: v for k, v in os.environ.items() if k.startswith("KCBX_BI_") or not k.startswith(WITHHELD_PREFIXES)}
     return inherited | {
         "SUPERSET_CONFIG_PATH": str(BI / "superset_config.py"),
         "SUPERSET_HOME": str(srv.home),
@@ -90,29 +102,61 @@ def townships(conn) -> list[tuple[str, str]]:
     ).fetchall()
 
 
+def _where(url: str) -> dict[str, str]:
+    """The database Superset connects to, as bi/superset_import.py builds its URIs."""
+    from kcbx.warehouse import libpq_params
+
+    params = libpq_params(url)
+    host = params.get("host", "")
+    if host.startswith("/"):  # a socket directory goes in the query
+        return {"host": "", "port": params.get("port", ""), "database": params["dbname"], "query": f"host={host}"}
+    return {"host": host, "port": params.get("port", ""), "database": params["dbname"], "query": ""}
+
+
+def _account(srv: Server, login: str, user: str, **extra: str) -> dict[str, str]:
+    return {"login": login, "password": srv.secret(login), "user": user,
+            "user_password": srv.secret(f"user_{user}"), **extra}  # fmt: skip
+
+
 def accounts(settings: Settings, srv: Server) -> dict:
     """Create or refresh the warehouse accounts; what the import needs, passwords included."""
-    from kcbx.warehouse import connect, database_url, libpq_params
+    from kcbx.warehouse import connect, database_url
     from kcbx.warehouse.accounts import add_account
 
     url = database_url(settings)
-    params = libpq_params(url)
-    result: dict = {
-        "warehouse": {"host": params.get("host", ""), "port": params.get("port", ""), "database": params["dbname"],
-                      "query": f"host={params['host']}" if params.get("host", "").startswith("/") else ""},
-        "bureau": {"login": BUREAU_LOGIN, "password": srv.secret(BUREAU_LOGIN), "user": BUREAU_USER,
-                   "user_password": srv.secret(f"user_{BUREAU_USER}")},
-        "townships": [],
-    }  # fmt: skip
-    if result["warehouse"]["query"]:
-        result["warehouse"]["host"] = ""
+    result: dict = {"kind": "county", "warehouse": _where(url), "main": _account(srv, BUREAU_LOGIN, BUREAU_USER),
+                    "members": []}  # fmt: skip
     with connect(url, autocommit=True) as conn:
-        add_account(conn, BUREAU_LOGIN, [], result["bureau"]["password"])
+        add_account(conn, BUREAU_LOGIN, [], result["main"]["password"])
         for code, name in townships(conn):
-            login, user, password = f"kcbx_town_{code}", f"town_{code}", srv.secret(f"kcbx_town_{code}")
-            add_account(conn, login, [code], password)
-            result["townships"].append({"code": code, "name": name, "login": login, "password": password,
-                                        "user": user, "user_password": srv.secret(f"user_{user}")})  # fmt: skip
+            town = _account(srv, f"kcbx_town_{code}", f"town_{code}", code=code, name=name)
+            add_account(conn, town["login"], [code], town["password"])
+            result["members"].append(town)
+    return result
+
+
+def region_accounts(region, paths, srv: Server) -> dict:
+    """The hub's BI logins (kcbx_region_reader, kcbx_county_<code6>), created or refreshed,
+    and the hub's tables made if no refresh has run yet; what the import needs."""
+    import psycopg
+
+    from kcbx.region import hub
+    from kcbx.region.run import hub_admin_url, hub_url
+
+    url = hub_url(region, paths)
+    result: dict = {"kind": "region", "warehouse": _where(url), "main": _account(srv, REGION_LOGIN, REGION_USER),
+                    "members": []}  # fmt: skip
+    with (
+        psycopg.connect(url, autocommit=True) as loader,
+        psycopg.connect(hub_admin_url(region, paths), autocommit=True) as admin,
+    ):
+        hub.apply(loader, region)
+        hub.add_account(admin, loader, REGION_LOGIN, None, result["main"]["password"])
+        for county in region.counties:
+            account = _account(srv, f"kcbx_county_{county.code6}", f"county_{county.code6}", code=county.code6,
+                               name=county.name)  # fmt: skip
+            hub.add_account(admin, loader, account["login"], county, account["password"])
+            result["members"].append(account)
     return result
 
 
@@ -154,9 +198,9 @@ def initialise(srv: Server, progress=print) -> None:
     marker.write_text("ok\n")
 
 
-def import_dashboards(settings: Settings, srv: Server, progress=print) -> None:
+def import_dashboards(srv: Server, found: dict, progress=print) -> None:
     progress("  导入看板 / importing the dashboards (bi/bundle/), accounts and roles")
-    env = environment(srv) | {"KCBX_BI_ACCOUNTS": json.dumps(accounts(settings, srv))}
+    env = environment(srv) | {"KCBX_BI_ACCOUNTS": json.dumps(found)}
     done = subprocess.run(
         [str(VENV / "bin" / "python"), str(BI / "superset_import.py")], env=env, capture_output=True, text=True
     )
@@ -170,11 +214,21 @@ def running(srv: Server) -> bool:
 
 def start(settings: Settings, progress=print) -> Server:
     """Idempotent: initialises once, imports every time (same UUIDs, nothing duplicated)."""
+    srv = server(settings)
+    return _start(srv, lambda: accounts(settings, srv), progress)
+
+
+def start_region(region, paths, progress=print) -> Server:
+    """The region's Superset on its hub (kcbx.region.config.Region, RegionPaths)."""
+    srv = region_server(paths)
+    return _start(srv, lambda: region_accounts(region, paths, srv), progress)
+
+
+def _start(srv: Server, found, progress) -> Server:
     if not (VENV / "bin" / "superset").exists():
         raise RuntimeError(f"Superset is not installed in {VENV}: run `make bi`")
-    srv = server(settings)
     initialise(srv, progress)
-    import_dashboards(settings, srv, progress)
+    import_dashboards(srv, found(), progress)
     if running(srv):
         progress(f"  Superset 已在运行 / already running at {srv.url}")
         return srv
@@ -190,3 +244,7 @@ def start(settings: Settings, progress=print) -> Server:
 
 def stop(settings: Settings) -> bool:
     return processes.stop_group(server(settings).pid_file, grace=20)
+
+
+def stop_region(paths) -> bool:
+    return processes.stop_group(region_server(paths).pid_file, grace=20)

@@ -26,12 +26,15 @@ from psycopg.types.json import Jsonb
 
 from kcbx.region import contract
 from kcbx.region.config import County, Region
-from kcbx.settings import PROJECT_ROOT
+from kcbx.settings import PROJECT_ROOT, finding_types
 from kcbx.warehouse import quiet_server_log
 
 HUB_SQL = PROJECT_ROOT / "sql" / "region"
+FINDING_TYPES_FILE = PROJECT_ROOT / "dbt_project" / "seeds" / "finding_types.csv"
 HUB_DB = "kcbx_hub"
 HUB_LOGIN = "kcbx_hub_loader"
+# The hub's BI logins (`kcbx region bi`): the region's reader and one per county.
+READER_GROUP, COUNTY_GROUP = "kcbx_region_bi", "kcbx_region_county"
 
 
 class HubUnavailable(RuntimeError):
@@ -52,6 +55,7 @@ def setup_version() -> str:
     for path in sorted(HUB_SQL.glob("*.sql")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(contract.CONTRACT_FILE.read_bytes())
+    digest.update(FINDING_TYPES_FILE.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -197,6 +201,12 @@ create table if not exists region.fct_findings (
     details jsonb not null default '{}'::jsonb
 );
 comment on table region.fct_findings is '区域比对发现（如跨县重复学籍）：匹配令牌与涉及的县，不含身份证号与姓名';
+create table if not exists region.finding_types (
+    finding_type text primary key,
+    finding_label text not null
+);
+comment on table region.finding_types is '发现类型及其中文名称（与各县 seeds/finding_types.csv 同源）';
+grant select on region.finding_types to kcbx_region_bi, kcbx_region_county;
 """
 
 
@@ -235,6 +245,11 @@ def apply(conn: psycopg.Connection, region: Region) -> None:
         ):
             _county_policy(conn, sql.Identifier("region", table), predicate)
         _contract_ddl(conn, region)
+        # the labels the region's dashboards and SQL Lab show, from the one list of finding types
+        conn.execute("delete from region.finding_types")
+        with conn.cursor().copy("copy region.finding_types (finding_type, finding_label) from stdin") as copy:
+            for code, row in finding_types().items():
+                copy.write_row((code, row["finding_label"]))
         for county in region.counties:
             conn.execute(
                 """
@@ -250,6 +265,27 @@ def apply(conn: psycopg.Connection, region: Region) -> None:
             "on conflict (singleton) do update set version = excluded.version, applied_at = now()",
             (setup_version(),),
         )
+
+
+def add_account(
+    admin: psycopg.Connection, hub: psycopg.Connection, login: str, county: County | None, password: str
+) -> None:
+    """A login of the hub's BI: with a county, that county's account (its rows only, by
+    region.county_accounts); without, the region's reader (every county). Never both
+    groups: an account in both would read every county. The role as the set-up login
+    (admin, autocommit), the mapping as kcbx_hub_loader (hub), the table's maintainer."""
+    role = sql.Identifier(login)
+    if not admin.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone():
+        admin.execute(sql.SQL("create role {} login").format(role))
+    admin.execute(sql.SQL("alter role {} password {}").format(role, sql.Literal(password)))
+    keep, drop = (COUNTY_GROUP, READER_GROUP) if county else (READER_GROUP, COUNTY_GROUP)
+    admin.execute(sql.SQL("grant {} to {}").format(sql.Identifier(keep), role))
+    admin.execute(sql.SQL("revoke {} from {}").format(sql.Identifier(drop), role))
+    with hub.transaction():
+        hub.execute("delete from region.county_accounts where account = %s", (login,))
+        if county:
+            hub.execute("insert into region.county_accounts (account, county_code) values (%s, %s)",
+                        (login, county.code))  # fmt: skip
 
 
 def installed_version(conn: psycopg.Connection) -> str | None:

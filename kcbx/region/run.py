@@ -193,6 +193,12 @@ def _hub_urls(region: Region, paths: RegionPaths) -> tuple[str, str, str]:
     return admin_url, with_login(admin_url, hub_module.HUB_LOGIN, password), password
 
 
+def hub_admin_url(region: Region, paths: RegionPaths) -> str:
+    """The hub's set-up login (the region's hub URL, or the embedded hub's superuser):
+    only for what kcbx_hub_loader may not do, such as creating the BI logins."""
+    return _hub_urls(region, paths)[0]
+
+
 def hub_reader_url(region: Region, paths: RegionPaths) -> str | None:
     """The hub as kcbx_hub_loader without creating or setting up anything (`kcbx region
     status`); None when `kcbx region run` has not made it yet."""

@@ -22,7 +22,8 @@ from kcbx.region.config import load
 from kcbx.region.run import RegionPaths, county_environment, county_publisher_url, county_settings, hub_url
 from kcbx.settings import Settings
 from kcbx.warehouse import database_url, with_login
-from tests.conftest import KCBX, TERM, synth_region
+from tests.conftest import CHROMIUM, KCBX, ROOT, TERM, _free_port, synth_region
+from tests.superset_client import Client, browser_login
 
 pytestmark = pytest.mark.integration
 
@@ -374,3 +375,136 @@ def _xlsx_text(path: Path) -> str:
 
     book = openpyxl.load_workbook(path, read_only=True)
     return "\n".join(str(v) for sheet in book for row in sheet.iter_rows(values_only=True) for v in row if v)
+
+
+# --- the region's Superset on the hub (`kcbx region bi`) ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def region_bi(region, places, hub):
+    if not (ROOT / ".venv-bi" / "bin" / "superset").exists():
+        pytest.fail(".venv-bi is missing: `make test` installs it (make bi-install)")
+    root, env = region
+    _, paths = places
+    env = env | {"KCBX_REGION_BI_PORT": str(_free_port())}
+    started = _kcbx(env, "region", "bi", "start", "--config", str(root / "region.yml"))
+    assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-3000:]
+    secrets = paths.home / "bi" / "secrets"
+    yield f"http://127.0.0.1:{env['KCBX_REGION_BI_PORT']}", lambda user: (secrets / f"user_{user}").read_text().strip()
+    stopped = _kcbx(env, "region", "bi", "stop", "--config", str(root / "region.yml"))
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+
+
+def _charts(client, slug: str) -> dict[str, list[dict]]:
+    board = client.dashboards()[slug]
+    return {chart["slice_name"]: client.data(chart) for chart in client.charts(board)}
+
+
+def _hub_expected(hub) -> dict:
+    names = dict(hub.execute("select county_code, county_name from region.counties").fetchall())
+    rates = {
+        names[code]: (float(rate), int(open_cases))
+        for code, rate, open_cases in hub.execute(
+            "select county_code, consolidation_rate, open_cases from region.indicators "
+            "where unit_level = 'county' and priority_group = '全部' and term_id = %s",
+            (TERM,),
+        )
+    }
+    findings = dict(
+        hub.execute("select county_code, sum(findings)::int from region.county_findings group by 1").fetchall()
+    )
+    return {"names": names, "rates": rates, "findings": {names[c]: n for c, n in findings.items()}}
+
+
+def test_the_region_account_sees_every_county_and_a_county_account_only_its_own(region_bi, hub):
+    """SPEC §7: the region's dashboard from the hub's tables, through Superset's chart-data API;
+    a county account's copy of it answers with its own county's rows only (the hub's row-level
+    security, not a Superset filter), and a county that has not published shows as missing."""
+    base, secret = region_bi
+    expected = _hub_expected(hub)
+    missing = BROKEN[1]
+    region_client = Client(base, "region", secret("region"))
+    assert set(region_client.dashboards()) == {"kcbx-region"}
+    charts = _charts(region_client, "kcbx-region")
+    assert len(charts) == 5 and all(charts[t] for t in charts if t != "各县目标达标")
+    ranking = {r["county_name"]: r for r in charts["各县巩固率、辍学率与案件排名"] if r["term_id"] == TERM}
+    assert set(ranking) == set(expected["rates"]) == set(COUNTIES.values())  # missing: no row, never zero
+    for name, (rate, open_cases) in expected["rates"].items():
+        assert abs(ranking[name]["巩固率"] - rate) < 1e-9 and ranking[name]["未结案件"] == open_cases
+    bars = {r["county_name"]: r["巩固率"] for r in charts["各县巩固率"] if r["term_id"] == TERM}
+    assert bars == {name: pytest.approx(rate) for name, (rate, _) in expected["rates"].items()}
+    status = {r["county_name"]: r["publication_label"] for r in charts["各县发布状态（缺报不计为零）"]}
+    assert status == {**dict.fromkeys(COUNTIES.values(), "已发布"), missing: "缺报"}
+    counted: dict[str, int] = {}
+    for row in charts["各县比对发现（按类型）"]:
+        counted[row["county_name"]] = counted.get(row["county_name"], 0) + row["发现数"]
+        assert not row["finding_label"].isascii()  # the type's Chinese label, from the seed
+    assert counted == expected["findings"]
+    for code, name in [*COUNTIES.items(), BROKEN]:
+        client = Client(base, f"county_{code[:6]}", secret(f"county_{code[:6]}"))
+        slug = f"kcbx-region-county-{code[:6]}"
+        assert set(client.dashboards()) == {slug}  # its own dashboard only
+        own = _charts(client, slug)
+        assert {r["county_name"] for rows in own.values() for r in rows if "county_name" in r} == {name}
+        assert sum(r["发现数"] for r in own["各县比对发现（按类型）"]) == expected["findings"].get(name, 0)
+        assert [r["publication_label"] for r in own["各县发布状态（缺报不计为零）"]] == [
+            "缺报" if name == missing else "已发布"
+        ]
+        if name == missing:
+            assert own["各县巩固率、辍学率与案件排名"] == []
+        else:
+            [row] = own["各县巩固率、辍学率与案件排名"]
+            assert abs(row["巩固率"] - expected["rates"][name][0]) < 1e-9
+
+
+def test_a_county_account_has_no_sql_lab_and_no_other_connection(region_bi):
+    base, secret = region_bi
+    code6 = next(iter(COUNTIES))[:6]
+    client = Client(base, f"county_{code6}", secret(f"county_{code6}"))
+    databases = client.call("/api/v1/database/?q=(page_size:100)")["result"]
+    assert [d["database_name"] for d in databases] == [f"KCBX 县 {COUNTIES[next(iter(COUNTIES))]}（{code6}）"]
+    assert not databases[0]["expose_in_sqllab"]
+    roles = client.call("/api/v1/me/roles/")["result"]["roles"]
+    assert set(roles) == {"Gamma", f"KCBX 县 {code6}"}
+    permissions = {(perm, view) for granted in roles.values() for perm, view in granted}
+    assert not permissions & {("menu_access", "SQL Lab"), ("can_execute_sql_query", "SQLLab")}
+
+
+def test_the_region_dashboards_render_in_chromium(region_bi, region, hub):
+    """The region's and a county's dashboards drawn in Chromium (screenshots under the test's
+    reports folder): every chart drawn, the bar chart among them, no error, nothing refused
+    by the content security policy, and the county's page names no other county."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"missing machine feature: Debian chromium at {CHROMIUM} (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    base, secret = region_bi
+    root, _ = region
+    code, name = next(iter(COUNTIES.items()))
+    shots = root / "reports" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    pages: dict[str, str] = {}
+    console: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for user, slug in (("region", "kcbx-region"), (f"county_{code[:6]}", f"kcbx-region-county-{code[:6]}")):
+            page = browser.new_page(viewport={"width": 1400, "height": 1300}, locale="zh-CN")
+            page.on("console", lambda message: console.append(message.text))
+            browser_login(page, base, user, secret(user))
+            page.goto(f"{base}/superset/dashboard/{slug}/", wait_until="commit")
+            page.wait_for_selector(".dashboard-component-chart-holder", timeout=90000)
+            page.locator(".dashboard-component-chart-holder table").nth(3).wait_for(timeout=90000)
+            page.locator(".dashboard-component-chart-holder canvas").first.wait_for(timeout=90000)
+            page.wait_for_timeout(1500)  # the bar chart's animation
+            page.screenshot(path=str(shots / f"{slug}.png"), full_page=True)
+            assert page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count() == 0, slug
+            pages[user] = page.inner_text("body")
+            page.close()
+        browser.close()
+    refused = [m for m in console if "Content Security Policy" in m and "scarf.sh" not in m]
+    assert not refused, refused[:3]
+    for label in ("区域控辍保学看板", "各县巩固率", "巩固率", "缺报", *COUNTIES.values()):
+        assert label in pages["region"], label
+    county_page = pages[f"county_{code[:6]}"]
+    assert name in county_page and "巩固率" in county_page
+    assert not [other for other in [*COUNTIES.values(), BROKEN[1]] if other != name and other in county_page]

@@ -5,7 +5,6 @@ rebuilds the marts."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import threading
@@ -19,56 +18,9 @@ import psycopg
 import pytest
 
 from tests.conftest import CHROMIUM, ROOT, TERM, _free_port, embedded_warehouse
+from tests.superset_client import Client, browser_login
 
 pytestmark = pytest.mark.integration
-
-
-class Client:
-    def __init__(self, base: str, user: str, password: str) -> None:
-        self.base = base
-        self.token = self.call(
-            "/api/v1/security/login", {"username": user, "password": password, "provider": "db", "refresh": True}
-        )["access_token"]
-
-    def call(self, path: str, body: dict | None = None) -> dict:
-        headers = {"Content-Type": "application/json"}
-        if getattr(self, "token", None):
-            headers["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base + path, data=data, headers=headers)
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return json.load(answer)
-
-    def dashboards(self) -> dict[str, int]:
-        return {d["slug"]: d["id"] for d in self.call("/api/v1/dashboard/?q=(page_size:100)")["result"]}
-
-    def charts(self, dashboard_id: int) -> list[dict]:
-        return self.call(f"/api/v1/dashboard/{dashboard_id}/charts")["result"]
-
-    def data(self, chart: dict) -> list[dict]:
-        """The chart's rows, asked as the dashboard asks: its own query through /api/v1/chart/data."""
-        form = chart["form_data"]
-        metrics = form.get("metrics") or ([form["metric"]] if form.get("metric") else [])
-        query = {
-            "columns": form.get("groupby") or form.get("all_columns") or [],
-            "metrics": metrics,
-            "filters": [],
-            "row_limit": 10000,
-            "orderby": [],
-            "extras": {"where": " and ".join(f["sqlExpression"] for f in form.get("adhoc_filters", []))},
-        }
-        datasource = {"id": int(form["datasource"].split("__")[0]), "type": "table"}
-        answer = self.call(
-            "/api/v1/chart/data",
-            {
-                "datasource": datasource,
-                "queries": [query],
-                "force": True,
-                "result_format": "json",
-                "result_type": "full",
-            },
-        )
-        return answer["result"][0]["data"]
 
 
 @pytest.fixture(scope="module")
@@ -289,12 +241,7 @@ def test_a_township_dashboard_renders_in_chromium(bi, tmp_path):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
         page.on("console", lambda message: console.append(message.text))
-        page.goto(f"{base}/login/")
-        page.wait_for_load_state("networkidle")
-        page.fill("#username", f"town_{code}")
-        page.fill("#password", _secret(warehouse, f"user_town_{code}"))
-        page.locator("button[type=submit]").first.click()
-        page.wait_for_url(lambda url: "/login" not in url, timeout=60000)
+        browser_login(page, base, f"town_{code}", _secret(warehouse, f"user_town_{code}"))
         page.goto(f"{base}/superset/dashboard/kcbx-township-{code}/", wait_until="commit")
         page.wait_for_selector(".dashboard-component-chart-holder", timeout=90000)
         # four chart tables drawn (a locator: the policy refuses the eval a wait_for_function uses)

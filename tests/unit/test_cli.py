@@ -159,7 +159,7 @@ def test_bi_accounts_writes_its_passwords_only_where_told_and_owner_only(tmp_pat
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KCBX_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(bi, "accounts", lambda settings, srv: {"bureau": {"login": "kcbx_bi_bureau", "password": "pw"}})
+    monkeypatch.setattr(bi, "accounts", lambda settings, srv: {"main": {"login": "kcbx_bi_bureau", "password": "pw"}})
     assert main(["bi", "accounts"]) == 2  # no default file
     assert list(tmp_path.iterdir()) == []
     out = tmp_path / "deploy" / "accounts.json"
@@ -168,4 +168,4 @@ def test_bi_accounts_writes_its_passwords_only_where_told_and_owner_only(tmp_pat
     out.chmod(0o644)  # an earlier file, readable by all: tightened, not kept so
     assert main(["bi", "accounts", "--out", str(out)]) == 0
     assert out.stat().st_mode & 0o777 == 0o600
-    assert json.loads(out.read_text())["bureau"]["password"] == "pw"
+    assert json.loads(out.read_text())["main"]["password"] == "pw"

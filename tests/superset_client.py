@@ -1,0 +1,66 @@
+"""A Superset REST client for the tests (login, dashboards, charts, a chart's data as the
+dashboard asks it) and the browser's login."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+
+class Client:
+    def __init__(self, base: str, user: str, password: str) -> None:
+        self.base = base
+        self.token = self.call(
+            "/api/v1/security/login", {"username": user, "password": password, "provider": "db", "refresh": True}
+        )["access_token"]
+
+    def call(self, path: str, body: dict | None = None) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if getattr(self, "token", None):
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, headers=headers)
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return json.load(answer)
+
+    def dashboards(self) -> dict[str, int]:
+        return {d["slug"]: d["id"] for d in self.call("/api/v1/dashboard/?q=(page_size:100)")["result"]}
+
+    def charts(self, dashboard_id: int) -> list[dict]:
+        return self.call(f"/api/v1/dashboard/{dashboard_id}/charts")["result"]
+
+    def data(self, chart: dict) -> list[dict]:
+        """The chart's rows, asked as the dashboard asks: its own query through /api/v1/chart/data."""
+        form = chart["form_data"]
+        metrics = form.get("metrics") or ([form["metric"]] if form.get("metric") else [])
+        axis = [form["x_axis"]] if form.get("x_axis") else []  # a bar chart's categories
+        query = {
+            "columns": axis + (form.get("groupby") or form.get("all_columns") or []),
+            "metrics": metrics,
+            "filters": [],
+            "row_limit": 10000,
+            "orderby": [],
+            "extras": {"where": " and ".join(f["sqlExpression"] for f in form.get("adhoc_filters", []))},
+        }
+        datasource = {"id": int(form["datasource"].split("__")[0]), "type": "table"}
+        answer = self.call(
+            "/api/v1/chart/data",
+            {
+                "datasource": datasource,
+                "queries": [query],
+                "force": True,
+                "result_format": "json",
+                "result_type": "full",
+            },
+        )
+        return answer["result"][0]["data"]
+
+
+def browser_login(page, base: str, user: str, password: str) -> None:
+    """Log in through Superset's login page (playwright page)."""
+    page.goto(f"{base}/login/")
+    page.wait_for_load_state("networkidle")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(lambda url: "/login" not in url, timeout=60000)
