@@ -40,3 +40,24 @@ alter default privileges for role kcbx_transformer in schema publish grant selec
 -- kcbx_admin
 grant usage on schema publish_build, publish to kcbx_admin;
 grant select on publish.publications to kcbx_admin;
+
+-- The term's last finished run as the region sees it (region.county_runs, `kcbx region
+-- status`): when, success or failed, the failed step and its first line (identity-shaped
+-- numbers already blanked by kcbx/orchestration/failures.py). Under Airflow a county's run
+-- and the hub's refresh are apart, and a failed run publishes nothing: this is how the
+-- hub learns of it. Owned by the set-up login, so kcbx_publisher reads these columns
+-- and not audit.pipeline_runs.
+create or replace view publish.last_runs as
+select distinct on (term_id)
+    term_id,
+    started_at,
+    finished_at,
+    case when outcome = 'failed' then 'failed' else 'success' end as state,
+    failed_task as failed_step,
+    error as message
+from audit.pipeline_runs
+where outcome in ('built', 'unchanged', 'failed')
+order by term_id, finished_at desc;
+comment on view publish.last_runs is '每学期最近一次完成的运行：成功或失败、失败步骤（供区域汇总）';
+revoke all on publish.last_runs from public;
+grant select on publish.last_runs to kcbx_publisher, kcbx_admin;

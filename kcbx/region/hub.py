@@ -348,6 +348,7 @@ def _refresh_county(hub: psycopg.Connection, county: County, county_url: str, te
     with psycopg.connect(county_url, connect_timeout=10, autocommit=True, options=SESSION) as source:
         # One snapshot of the county's publication: a republication mid-copy is not mixed in.
         source.execute("begin isolation level repeatable read read only")
+        _record_county_run(source, hub, county, term_id)
         try:
             row = source.execute(
                 "select published_at, contract_version, row_counts from publish.publications where term_id = %s",
@@ -386,6 +387,35 @@ def _refresh_county(hub: psycopg.Connection, county: County, county_url: str, te
             )
         source.execute("commit")
     return Refreshed(county, published_at, rows)
+
+
+def _record_county_run(source: psycopg.Connection, hub: psycopg.Connection, county: County, term_id: str) -> None:
+    """The county's own record of its last finished run of the term (publish.last_runs) into
+    region.county_runs, unless the hub holds a later one: how the hub learns of a county's
+    runs under Airflow, where the county's term DAG runs apart from the refresh (a failed
+    run publishes nothing, so this is where its failed step shows). A county set up before
+    the view existed has none to give."""
+    if source.execute("select to_regclass('publish.last_runs')").fetchone()[0] is None:
+        return
+    last = source.execute(
+        "select started_at, finished_at, state, failed_step, message from publish.last_runs where term_id = %s",
+        (term_id,),
+    ).fetchone()
+    if last is None:
+        return
+    with hub.transaction():
+        hub.execute(
+            """
+            insert into region.county_runs
+                (county_code, term_id, started_at, finished_at, state, failed_step, message)
+            values (%s, %s, %s, %s, %s, %s, %s)
+            on conflict (county_code, term_id) do update set started_at = excluded.started_at,
+                finished_at = excluded.finished_at, state = excluded.state, exit_code = null,
+                failed_step = excluded.failed_step, message = excluded.message
+            where region.county_runs.finished_at < excluded.finished_at
+            """,
+            (county.code, term_id, *last),
+        )
 
 
 def _withdraw(hub: psycopg.Connection, county: County, term_id: str) -> None:

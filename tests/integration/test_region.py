@@ -495,6 +495,8 @@ def test_the_region_dashboards_render_in_chromium(region_bi, region, hub):
             page.wait_for_selector(".dashboard-component-chart-holder", timeout=90000)
             page.locator(".dashboard-component-chart-holder table").nth(3).wait_for(timeout=90000)
             page.locator(".dashboard-component-chart-holder canvas").first.wait_for(timeout=90000)
+            for label in ("各县巩固率", "已发布", name):  # the charts' own words drawn, not only frames
+                page.get_by_text(label).first.wait_for(timeout=60000)
             page.wait_for_timeout(1500)  # the bar chart's animation
             page.screenshot(path=str(shots / f"{slug}.png"), full_page=True)
             assert page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count() == 0, slug
@@ -508,3 +510,20 @@ def test_the_region_dashboards_render_in_chromium(region_bi, region, hub):
     county_page = pages[f"county_{code[:6]}"]
     assert name in county_page and "巩固率" in county_page
     assert not [other for other in [*COUNTIES.values(), BROKEN[1]] if other != name and other in county_page]
+
+
+def test_the_hub_reads_each_countys_last_run_from_the_county(region, hub):
+    """Under Airflow no outcome reaches the refresh: the hub takes each county's last
+    finished run from the county's publish.last_runs (what --hub-only does here), and a
+    county that never reached its warehouse (鄢陵县: no term folder) has none to give."""
+    root, env = region
+    hub.execute("delete from region.county_runs")
+    done = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM, "--hub-only")
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = dict(hub.execute("select county_code, state from region.county_runs where term_id = %s", (TERM,)))
+    assert runs == dict.fromkeys(COUNTIES, "success")
+    # an older record never replaces the hub's newer one
+    hub.execute("update region.county_runs set finished_at = finished_at + interval '1 day', state = 'failed'")
+    again = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM, "--hub-only")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert set(dict(hub.execute("select county_code, state from region.county_runs")).values()) == {"failed"}

@@ -166,6 +166,9 @@ def test_the_region_dag_follows_the_counties_and_the_hub_equals_their_marts(serv
                 break
             time.sleep(3)
         assert published == set(COUNTIES)
+        # each county's run, from the county's own record (publish.last_runs): the DAGs pass no outcome
+        runs = dict(hub.execute("select county_code, state from region.county_runs where term_id = %s", (TERM,)))
+        assert runs == dict.fromkeys(COUNTIES, "success")
         for county in region.counties:
             with psycopg.connect(database_url(county_settings(paths, county)), autocommit=True) as conn:
                 own = dict(

@@ -67,7 +67,7 @@ PII = {"child_keys", "key_fingerprint", "child_identity", "responsible_persons"}
 PUBLISHED = {table.relation for table in contract.tables()}
 DECLARED = {
     "raw": RAW, "staging": STAGING, "intermediate": INTERMEDIATE, "marts": MARTS, "pii": PII, "audit": SETUP_AUDIT,
-    "publish_build": PUBLISHED, "publish": PUBLISHED | {"publications"},
+    "publish_build": PUBLISHED, "publish": PUBLISHED | {"publications", "last_runs"},
 }  # fmt: skip
 
 
@@ -118,7 +118,7 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
     ],
     # the region hub's login into the county: the published tables, nothing else
     "kcbx_publisher": [
-        *_each("publish", PUBLISHED | {"publications"}, SELECT),
+        *_each("publish", PUBLISHED | {"publications", "last_runs"}, SELECT),
     ],
     "kcbx_auditor": [
         ("marts", "<partition>", frozenset()),
@@ -149,7 +149,7 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         *_each("audit", SETUP_AUDIT, SELECT),
         ("audit", "<failures>", SELECT),
         *_each("publish_build", PUBLISHED, SELECT),
-        *_each("publish", PUBLISHED | {"publications"}, SELECT),
+        *_each("publish", PUBLISHED | {"publications", "last_runs"}, SELECT),
     ],
 }
 MATRIX["kcbx_reporter"] = [

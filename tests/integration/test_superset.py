@@ -228,6 +228,9 @@ def test_dashboards_keep_answering_while_a_run_rebuilds_the_marts(bi, county):
     assert len(answers) > 20 and set(answers) == {expected}  # the same data rebuilt: never empty, never half
 
 
+LABELS = ("入学率", "巩固率", "比对发现（按类型和乡镇）", "本乡镇在案儿童（脱敏）", "四步法阶段")
+
+
 def test_a_township_dashboard_renders_in_chromium(bi, tmp_path):
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"missing machine feature: Debian chromium at {CHROMIUM} (.ci/run installs it)")
@@ -246,6 +249,8 @@ def test_a_township_dashboard_renders_in_chromium(bi, tmp_path):
         page.wait_for_selector(".dashboard-component-chart-holder", timeout=90000)
         # four chart tables drawn (a locator: the policy refuses the eval a wait_for_function uses)
         page.locator(".dashboard-component-chart-holder table").nth(3).wait_for(timeout=90000)
+        for label in LABELS:  # every chart's own words drawn, not only its frame
+            page.get_by_text(label).first.wait_for(timeout=60000)
         page.screenshot(path=str(shot), full_page=True)
         text = page.inner_text("body")
         errors = page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count()
@@ -255,14 +260,6 @@ def test_a_township_dashboard_renders_in_chromium(bi, tmp_path):
     # one refusal allowed is Superset's telemetry pixel, a third-party image kept out).
     refused = [m for m in console if "Content Security Policy" in m and "scarf.sh" not in m]
     assert not refused, refused[:3]
-    for label in (
-        "乡镇控辍保学看板",
-        name,
-        "入学率",
-        "巩固率",
-        "比对发现（按类型和乡镇）",
-        "本乡镇在案儿童（脱敏）",
-        "四步法阶段",
-    ):
+    for label in ("乡镇控辍保学看板", name, *LABELS):
         assert label in text, label
     assert "%" in text and shot.stat().st_size > 50_000
