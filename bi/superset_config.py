@@ -86,7 +86,13 @@ PREVENT_UNSAFE_DB_CONNECTIONS = True
 # every local login, so a connection an admin added as `postgres` (or with no login) would
 # be a superuser's. Checked on the final URL and connect arguments every time Superset
 # opens a connection, not only when one is saved.
-BI_LOGIN = re.compile(r"kcbx_bi_bureau|kcbx_town_[0-9A-Za-z_]+|kcbx_region_reader|kcbx_county_[0-9]{6}")
+# KCBX_BI_KIND (set by kcbx/orchestration/bi.py): a county's Superset may not log in to a
+# hub, nor a region's to a county's warehouse, even where both servers trust local logins.
+BI_LOGINS = {
+    "county": re.compile(r"kcbx_bi_bureau|kcbx_town_[0-9A-Za-z_]+"),
+    "region": re.compile(r"kcbx_region_reader|kcbx_county_[0-9]{6}"),
+}
+BI_LOGIN = BI_LOGINS[os.environ.get("KCBX_BI_KIND", "county")]
 
 
 def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # Superset calls it so
@@ -98,7 +104,7 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # S
         return uri, params
     message = (
         "连接只能使用 KCBX BI 账户登录 / a connection must log in as a KCBX BI account "
-        "(kcbx_bi_bureau, kcbx_town_<code>, kcbx_region_reader or kcbx_county_<code6>), "
+        "(a county's: kcbx_bi_bureau, kcbx_town_<code>; a region's: kcbx_region_reader, kcbx_county_<code6>), "
         f"not {', '.join(map(str, logins)) or 'the server default'}"
     )
     try:

@@ -41,6 +41,9 @@ ENVIRONMENT = {
     "KCBX_HOME": "data folder: embedded server, Airflow metadata, dbt artifacts and logs, generated GX projects, "
     "PII key (default .kcbx/)",
     "KCBX_PII_KEY": "secret for child_key = HMAC-SHA256(identity number); generated into KCBX_HOME if unset",
+    "KCBX_REGION_KEY": "the region's matching key (SPEC §7): matching token = HMAC-SHA256(identity number) with it; "
+    "held by the counties (`kcbx region run` hands its own to each county), never the hub; at least 32 characters, "
+    "different from KCBX_PII_KEY; unset: the county publishes no tokens",
     "KCBX_REPORTS_DIR": "where term reports, Data Docs and ledgers are written (default reports/)",
     "KCBX_DROPOUT_DAYS": "unexcused school days in a row that make a suspected dropout "
     "(default: dbt var dropout_days in dbt_project/dbt_project.yml)",

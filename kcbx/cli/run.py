@@ -113,6 +113,12 @@ def _checked_settings(args: argparse.Namespace) -> settings_module.Settings:
         check_landing(str(args.landing), args.term, settings.landing_root)
     except PipelineInputError as exc:
         raise Refused(EXIT_USAGE, str(exc)) from exc
+    from kcbx.region.tokens import RegionKeyError, region_key
+
+    try:
+        region_key(settings.pii_key())
+    except RegionKeyError as exc:
+        raise Refused(EXIT_USAGE, str(exc)) from exc
     return settings
 
 

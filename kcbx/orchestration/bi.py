@@ -34,6 +34,9 @@ REGION_LOGIN, REGION_USER = "kcbx_region_reader", "region"
 class Server:
     home: Path
     port: int
+    kind: str = "county"  # or "region": its accounts, logins and dashboards (bi/superset_import.py)
+    metadata_url: str | None = None  # None: SQLite under home
+    secrets_dir: Path | None = None  # None: home/secrets
 
     @property
     def url(self) -> str:
@@ -44,24 +47,34 @@ class Server:
         return self.home / "superset.pid"
 
     def secret(self, name: str) -> str:
-        # docker-compose mounts the per-account secret files instead (KCBX_BI_SECRETS_DIR)
-        folder = Path(os.environ.get("KCBX_BI_SECRETS_DIR") or self.home / "secrets")
-        return secret_file(folder / name)
+        return secret_file((self.secrets_dir or self.home / "secrets") / name)
 
 
 def server(settings: Settings) -> Server:
-    return Server(settings.home / "bi", int(os.environ.get("KCBX_BI_PORT", "8088")))
+    # docker-compose mounts the per-account secret files (KCBX_BI_SECRETS_DIR) and gives
+    # Superset a PostgreSQL for its metadata (KCBX_BI_METADATA_URL)
+    secrets = os.environ.get("KCBX_BI_SECRETS_DIR")
+    return Server(
+        settings.home / "bi", int(os.environ.get("KCBX_BI_PORT", "8088")), "county",
+        os.environ.get("KCBX_BI_METADATA_URL") or None, Path(secrets) if secrets else None,
+    )  # fmt: skip
 
 
 def region_server(paths) -> Server:
-    """A region's Superset (kcbx.region.run.RegionPaths): its own home and port."""
-    return Server(paths.home / "bi", int(os.environ.get("KCBX_REGION_BI_PORT", "8089")))
+    """A region's Superset (kcbx.region.run.RegionPaths): its own home, port, metadata and
+    secrets, never a county's (KCBX_BI_* are the county's Superset)."""
+    return Server(
+        paths.home / "bi", int(os.environ.get("KCBX_REGION_BI_PORT", "8089")), "region",
+        os.environ.get("KCBX_REGION_BI_METADATA_URL") or None,
+    )  # fmt: skip
 
 
-# Never handed to Superset: KCBX's settings and secrets (the warehouse's set-up login, the
-# identity key, a region's county URLs and keys), PostgreSQL's and Airflow's; it only
-# needs the BI accounts, which the import hands it. KCBX_BI_* stay (TLS, metadata).
-WITHHELD_PREFIXES = ("KCBX_", "PG", "AIRFLOW")
+# What Superset inherits, and nothing else: no KCBX setting or secret (the warehouse's
+# set-up login, the identity key, a region's county URLs and keys under whatever names
+# region.yml gives them), no PostgreSQL or Airflow variable. It needs the BI accounts,
+# which the import hands it on its own.
+INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "XDG_RUNTIME_DIR", "KCBX_BI_BEHIND_TLS")
+INHERITED_PREFIXES = ("LC_",)
 
 # Superset's admin, created in Superset's app context with the password read from stdin:
 # `superset fab create-admin --password` would show it to every user of the machine (ps).
@@ -83,12 +96,15 @@ with app.app_context():
 
 
 def environment(srv: Server) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if k.startswith("KCBX_BI_") or not k.startswith(WITHHELD_PREFIXES)}
+    inherited = {k: v for k, v in os.environ.items() if k in INHERITED or k.startswith(INHERITED_PREFIXES)}
     return inherited | {
         "SUPERSET_CONFIG_PATH": str(BI / "superset_config.py"),
         "SUPERSET_HOME": str(srv.home),
         "SUPERSET_SECRET_KEY": srv.secret("superset_secret_key"),
-        "KCBX_BI_METADATA_URL": os.environ.get("KCBX_BI_METADATA_URL") or f"sqlite:///{srv.home / 'superset.db'}",
+        "KCBX_BI_METADATA_URL": srv.metadata_url or f"sqlite:///{srv.home / 'superset.db'}",
+        # which logins a connection may use (bi/superset_config.py): a county's Superset its
+        # warehouse's BI accounts, a region's the hub's
+        "KCBX_BI_KIND": srv.kind,
         "PYTHONPATH": str(BI),
     }
 
@@ -102,15 +118,24 @@ def townships(conn) -> list[tuple[str, str]]:
     ).fetchall()
 
 
+# How the connection is protected travels with it (a remote hub or warehouse over TLS).
+TLS_PARAMETERS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl")
+
+
 def _where(url: str) -> dict[str, str]:
     """The database Superset connects to, as bi/superset_import.py builds its URIs."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
     from kcbx.warehouse import libpq_params
 
     params = libpq_params(url)
     host = params.get("host", "")
+    query = [(k, v) for k, v in parse_qsl(urlsplit(url).query) if k in TLS_PARAMETERS]
     if host.startswith("/"):  # a socket directory goes in the query
-        return {"host": "", "port": params.get("port", ""), "database": params["dbname"], "query": f"host={host}"}
-    return {"host": host, "port": params.get("port", ""), "database": params["dbname"], "query": ""}
+        query.insert(0, ("host", host))
+        host = ""
+    where = {"host": host, "port": params.get("port", ""), "database": params["dbname"]}
+    return where | {"query": urlencode(query, safe="/")}
 
 
 def _account(srv: Server, login: str, user: str, **extra: str) -> dict[str, str]:
@@ -157,6 +182,8 @@ def region_accounts(region, paths, srv: Server) -> dict:
                                name=county.name)  # fmt: skip
             hub.add_account(admin, loader, account["login"], county, account["password"])
             result["members"].append(account)
+        # a county gone from region.yml: its hub login can no longer log in nor see a row
+        hub.retire_accounts(admin, loader, {m["login"] for m in result["members"]})
     return result
 
 

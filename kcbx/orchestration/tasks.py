@@ -81,10 +81,23 @@ def transform(ingested: list[dict]) -> dict:
     _progress(f"  加载完成 ingest done: {read:,} 行读取 read, {rejected:,} 行隔离 rejected")
     _progress("[2/4] 数据建模 dbt build")
     settings = settings_module.load()
+    _region_tokens(settings)
     url = stage_url(settings, "transformer")
     results = run_dbt(settings, url, ["build"], progress=_progress)
     statuses = [r.get("status") for r in results.get("results", [])]
     return {"nodes": len(statuses), "warnings": statuses.count("warn")}
+
+
+def _region_tokens(settings) -> None:
+    """In a region (KCBX_REGION_KEY set): a matching token for every identity number, as the
+    loader, before dbt builds what the county publishes (kcbx/region/tokens.py)."""
+    from kcbx.region import tokens
+
+    key = tokens.region_key(settings.pii_key())
+    with connect(stage_url(settings, "loader")) as conn:
+        added = tokens.refresh_tokens(conn, key)
+    if added:
+        _progress(f"  区域匹配令牌 region matching tokens: {added:,} 个新 new")
 
 
 def _source_freshness(settings, url: str) -> None:

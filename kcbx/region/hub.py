@@ -56,6 +56,7 @@ def setup_version() -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(contract.CONTRACT_FILE.read_bytes())
     digest.update(FINDING_TYPES_FILE.read_bytes())
+    digest.update(HUB_TABLES.encode())
     return digest.hexdigest()[:16]
 
 
@@ -106,6 +107,9 @@ def _contract_ddl(conn: psycopg.Connection, region: Region) -> None:
                 )
             )
         _county_policy(conn, name, "county_code = any(region.account_counties())")
+        if "token" in table.column_names:
+            # per-child rows: the hub's own matching reads them, no BI account does
+            conn.execute(sql.SQL("revoke all on {} from kcbx_region_bi, kcbx_region_county").format(name))
     conn.execute(
         """
         create or replace view region.county_findings with (security_invoker = true) as
@@ -115,13 +119,26 @@ def _contract_ddl(conn: psycopg.Connection, region: Region) -> None:
         """
     )
     conn.execute("comment on view region.county_findings is '各县比对发现数：每县、学期、发现类型（各县发布时的数）'")
+    # The terms the hub knows, whoever asks: a term id is no county's data, and under
+    # row-level security a county account would otherwise see no term its county has no
+    # row for, and so no 缺报.
+    conn.execute(
+        """
+        create or replace function region.known_terms() returns setof text
+        language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+            select term_id from region.county_publications
+            union
+            select term_id from region.county_runs
+        $$
+        """
+    )
+    conn.execute("revoke all on function region.known_terms() from public")
+    conn.execute("grant execute on function region.known_terms() to kcbx_region_bi, kcbx_region_county")
     conn.execute(
         """
         create or replace view region.county_terms with (security_invoker = true) as
         with terms as (
-            select term_id from region.county_publications
-            union
-            select term_id from region.county_runs
+            select known_terms as term_id from region.known_terms()
         )
         select
             counties.county_code,
@@ -201,6 +218,27 @@ create table if not exists region.fct_findings (
     details jsonb not null default '{}'::jsonb
 );
 comment on table region.fct_findings is '区域比对发现（如跨县重复学籍）：匹配令牌与涉及的县，不含身份证号与姓名';
+create table if not exists region.matches (
+    term_id text not null,
+    county_code text not null,
+    token text not null,
+    match_type text not null check (match_type in ('confirmed_elsewhere', 'duplicate_registration')),
+    other_county_code text not null,
+    school_code text not null,
+    school_name text,
+    grade integer,
+    primary key (term_id, county_code, token, match_type, other_county_code, school_code)
+);
+comment on table region.matches is
+    '跨县比对结果（按令牌）：本县失学或流出未落实儿童在他县在读（confirmed_elsewhere），或两县同时在读（duplicate_registration）';
+create table if not exists region.match_handouts (
+    county_code text not null,
+    term_id text not null,
+    handed_at timestamptz not null default clock_timestamp(),
+    tokens integer not null,
+    changed boolean not null
+);
+comment on table region.match_handouts is '向各县下发比对结果的记录：何时、多少个令牌、是否有变化';
 create table if not exists region.finding_types (
     finding_type text primary key,
     finding_label text not null
@@ -242,8 +280,12 @@ def apply(conn: psycopg.Connection, region: Region) -> None:
             ("county_runs", "county_code = any(region.account_counties())"),
             ("counties", "county_code = any(region.account_counties())"),
             ("fct_findings", "county_codes && region.account_counties()"),
+            ("matches", "county_code = any(region.account_counties())"),
+            ("match_handouts", "county_code = any(region.account_counties())"),
         ):
             _county_policy(conn, sql.Identifier("region", table), predicate)
+        # the counties' matches, token by token, are handed to each county, not read by BI
+        conn.execute("revoke all on region.matches from kcbx_region_bi, kcbx_region_county")
         _contract_ddl(conn, region)
         # the labels the region's dashboards and SQL Lab show, from the one list of finding types
         conn.execute("delete from region.finding_types")
@@ -277,15 +319,41 @@ def add_account(
     role = sql.Identifier(login)
     if not admin.execute("select 1 from pg_roles where rolname = %s", (login,)).fetchone():
         admin.execute(sql.SQL("create role {} login").format(role))
-    admin.execute(sql.SQL("alter role {} password {}").format(role, sql.Literal(password)))
+    # a role made before (by hand, or another release) keeps no power that passes row-level security
+    admin.execute(
+        sql.SQL("alter role {} login nosuperuser nobypassrls nocreatedb nocreaterole noreplication password {}").format(
+            role, sql.Literal(password)
+        )
+    )
     keep, drop = (COUNTY_GROUP, READER_GROUP) if county else (READER_GROUP, COUNTY_GROUP)
     admin.execute(sql.SQL("grant {} to {}").format(sql.Identifier(keep), role))
     admin.execute(sql.SQL("revoke {} from {}").format(sql.Identifier(drop), role))
+    if admin.execute("select pg_has_role(%s, %s, 'member')", (login, drop)).fetchone()[0]:
+        raise HubUnavailable(
+            f"{login} 仍属于 {drop} / is still a member of {drop} (through another role or grantor): "
+            "a county account must read its own county only; remove the membership by hand"
+        )
     with hub.transaction():
         hub.execute("delete from region.county_accounts where account = %s", (login,))
         if county:
             hub.execute("insert into region.county_accounts (account, county_code) values (%s, %s)",
                         (login, county.code))  # fmt: skip
+
+
+def retire_accounts(admin: psycopg.Connection, hub: psycopg.Connection, keep: set[str]) -> list[str]:
+    """County accounts of counties no longer in region.yml: no login, no mapping. Returns them."""
+    gone = [
+        name for (name,) in admin.execute(
+            "select rolname from pg_roles where rolname ~ '^kcbx_county_[0-9]{6}$' "
+            "and pg_has_role(rolname, %s, 'member')",
+            (COUNTY_GROUP,),
+        ) if name not in keep
+    ]  # fmt: skip
+    for name in gone:
+        admin.execute(sql.SQL("alter role {} nologin").format(sql.Identifier(name)))
+        with hub.transaction():
+            hub.execute("delete from region.county_accounts where account = %s", (name,))
+    return gone
 
 
 def installed_version(conn: psycopg.Connection) -> str | None:
@@ -415,6 +483,89 @@ def _record_county_run(source: psycopg.Connection, hub: psycopg.Connection, coun
             where region.county_runs.finished_at < excluded.finished_at
             """,
             (county.code, term_id, *last),
+        )
+
+
+MATCH_SQL = """
+delete from region.matches where term_id = %(term)s;
+-- SPEC §7 confirmed by the region: a child county A counts out of school (or left
+-- unconfirmed, or already confirmed by an earlier match) whose token is 在读/休学 at a
+-- school of another county; one school per child, 在读 before 休学.
+insert into region.matches
+    (term_id, county_code, token, match_type, other_county_code, school_code, school_name, grade)
+select distinct on (a.county_code, a.token)
+    a.term_id, a.county_code, a.token, 'confirmed_elsewhere', b.county_code, b.school_code, b.school_name, b.grade
+from region.child_status as a
+inner join region.child_status as b
+    on b.term_id = a.term_id and b.token = a.token and b.county_code <> a.county_code
+    and b.record = 'registration' and b.status in ('在读', '休学')
+where a.term_id = %(term)s and a.record = 'responsible'
+    and a.status in ('out_of_school', 'left_unconfirmed', 'confirmed_by_region')
+order by a.county_code, a.token, b.status = '在读' desc, b.county_code, b.school_code;
+-- registered in two counties: a token 在读 in the 学籍 of more than one county
+insert into region.matches
+    (term_id, county_code, token, match_type, other_county_code, school_code, school_name, grade)
+select distinct on (r.county_code, r.token, o.county_code, o.school_code)
+    r.term_id, r.county_code, r.token, 'duplicate_registration', o.county_code, o.school_code, o.school_name, o.grade
+from region.child_status as r
+inner join region.child_status as o
+    on o.term_id = r.term_id and o.token = r.token and o.county_code <> r.county_code
+    and o.record = 'registration' and o.status = '在读'
+where r.term_id = %(term)s and r.record = 'registration' and r.status = '在读'
+order by r.county_code, r.token, o.county_code, o.school_code;
+delete from region.fct_findings where term_id = %(term)s and finding_type = 'duplicate_registration';
+insert into region.fct_findings (term_id, finding_type, token, county_codes, details)
+select
+    s.term_id, 'duplicate_registration', s.token,
+    array_agg(distinct s.county_code order by s.county_code),
+    jsonb_build_object('schools', jsonb_agg(
+        jsonb_build_object('county_code', s.county_code, 'school_code', s.school_code, 'school_name', s.school_name)
+        order by s.county_code, s.school_code
+    ))
+from region.child_status as s
+where s.term_id = %(term)s and s.record = 'registration' and s.status = '在读'
+    and exists (select from region.matches as m where m.term_id = s.term_id and m.token = s.token
+                and m.match_type = 'duplicate_registration')
+group by s.term_id, s.token;
+"""
+
+
+def match(hub: psycopg.Connection, term_id: str) -> dict[str, int]:
+    """Match children across the counties' publications of the term (SPEC §7): the
+    region's confirmations and duplicate registrations, in one transaction. A county
+    that has not published has no rows and changes nothing. Returns matches by type."""
+    with hub.transaction():
+        hub.execute("select pg_advisory_xact_lock(hashtext('kcbx.hub.match'))")
+        for statement in MATCH_SQL.split(";\n"):
+            if statement.strip():
+                hub.execute(statement, {"term": term_id})
+        return dict(
+            hub.execute(
+                "select match_type, count(*) from region.matches where term_id = %s group by 1", (term_id,)
+            ).fetchall()
+        )
+
+
+def county_matches(hub: psycopg.Connection, county: County, term_id: str) -> list[tuple]:
+    """What the county is handed: its own tokens' matches, with the other county's name."""
+    with hub.transaction():
+        return hub.execute(
+            """
+            select m.token, m.match_type, m.other_county_code, c.county_name, m.school_code, m.school_name, m.grade
+            from region.matches as m
+            inner join region.counties as c on c.county_code = m.other_county_code
+            where m.county_code = %s and m.term_id = %s
+            order by 1, 2, 3, 5
+            """,
+            (county.code, term_id),
+        ).fetchall()
+
+
+def record_handout(hub: psycopg.Connection, county: County, term_id: str, tokens: int, changed: bool) -> None:
+    with hub.transaction():
+        hub.execute(
+            "insert into region.match_handouts (county_code, term_id, tokens, changed) values (%s, %s, %s, %s)",
+            (county.code, term_id, tokens, changed),
         )
 
 

@@ -74,6 +74,52 @@ select finding_type, count(*) as findings from region.fct_findings where term_id
 group by finding_type order by finding_type
 """
 
+# SPEC §7 across counties: A's children the region confirmed at school in B, by pair.
+FLOWS = """
+select county_code, other_county_code, count(*) as children
+from region.matches
+where term_id = %(term)s and match_type = 'confirmed_elsewhere'
+group by 1, 2
+order by 1, 2
+"""
+
+# Out of school across the region, each child once: the counties' out-of-school children
+# (and those left unconfirmed) the region did not confirm elsewhere, by token. A child two
+# counties count is the responsibility of the county where it is registered (流入地, its
+# 学籍 at one of that county's schools), else of its home county (户籍); the lowest code
+# decides between equals.
+COUNTED_ONCE = """
+with open_children as (
+    select s.county_code, s.token, s.responsible_by
+    from region.child_status as s
+    where s.term_id = %(term)s and s.record = 'responsible' and s.status in ('out_of_school', 'left_unconfirmed')
+        and not exists (
+            select from region.matches as m
+            where m.term_id = s.term_id and m.county_code = s.county_code and m.token = s.token
+                and m.match_type = 'confirmed_elsewhere'
+        )
+),
+
+responsible as (
+    select distinct on (token) token, county_code
+    from open_children
+    order by token, responsible_by = '学籍' desc, county_code
+),
+
+several as (
+    select token from open_children group by token having count(*) > 1
+)
+
+select
+    counties.county_code,
+    (select count(*) from open_children as o where o.county_code = counties.county_code) as own_tokens,
+    (select count(*) from responsible as r where r.county_code = counties.county_code) as children,
+    (select count(*) from responsible as r inner join several as s on s.token = r.token
+     where r.county_code = counties.county_code) as counted_by_several
+from region.counties as counties
+order by counties.county_code
+"""
+
 MONTHS = """
 select county_code, month_start, unit_level, township_code, open_cases, action_overdue_cases,
        escalation_overdue_cases, new_warnings, attendance_rate, reporting_schools
@@ -119,6 +165,8 @@ class RegionTerm:
     term_id: str
     counties: list[CountyTerm]
     hub_findings: dict[str, int]
+    flows: list[dict] = field(default_factory=list)
+    counted_once: dict[str, dict] = field(default_factory=dict)  # county -> children, counted_by_several
 
     @property
     def published(self) -> list[CountyTerm]:
@@ -168,7 +216,9 @@ def read_term(conn: psycopg.Connection, region: Region, term_id: str) -> RegionT
             if row["county_code"] in by_code:
                 by_code[row["county_code"]].months.append(row)
         hub_findings = {r["finding_type"]: r["findings"] for r in cur.execute(HUB_FINDINGS, params).fetchall()}
-    return RegionTerm(region, term_id, counties, hub_findings)
+        flows = cur.execute(FLOWS, params).fetchall()
+        counted_once = {r["county_code"]: r for r in cur.execute(COUNTED_ONCE, params).fetchall()}
+    return RegionTerm(region, term_id, counties, hub_findings, flows, counted_once)
 
 
 def competition_ranks(values: dict[str, Any], higher_first: bool) -> dict[str, int | None]:
@@ -330,6 +380,36 @@ def _findings_section(data: RegionTerm) -> str:
     return body + note
 
 
+def _across_section(data: RegionTerm) -> str:
+    """SPEC §7: the cross-county flows and the region's out-of-school children counted once."""
+    names = {c.code: c.name for c in data.counties}
+    if data.flows:
+        rows = [
+            _row([td(names.get(f["county_code"], f["county_code"])), td(names.get(f["other_county_code"],
+                  f["other_county_code"])), td(f["children"])], [])
+            for f in data.flows
+        ]  # fmt: skip
+        flows = table(["户籍或原就读县", "现就读县", "经区域学籍比对确认在读（人）"], rows, "cross-county-flows")
+    else:
+        flows = "<p class='note' id='cross-county-flows'>本学期无经区域学籍比对确认的跨县就读儿童。</p>"
+    rows, by_county, once, several = [], 0, 0, 0
+    for c in data.published:
+        counted = c.findings.get("out_of_school", 0)
+        tokens = data.counted_once.get(c.code, {"own_tokens": 0, "children": 0, "counted_by_several": 0})
+        # a child without an identity number has no token: counted by its county alone
+        attributed = tokens["children"] + max(counted - tokens["own_tokens"], 0)
+        rows.append(_row([td(c.name), td(counted), td(attributed)], []))
+        by_county, once, several = by_county + counted, once + attributed, several + tokens["counted_by_several"]
+    rows.append(_row([td("全区"), td(by_county), td(once)], ["total"]))
+    counted = table(["县", "各县认定适龄失学（人）", "全区去重后归属本县（人）"], rows, "counted-once")
+    note = (
+        f"<p class='note' id='counted-once-note'>全区适龄失学儿童按匹配令牌去重，每名儿童只计一次：{once} 人"
+        f"（其中 {several} 人同时被两个及以上县认定，归属其学籍所在县（流入地），无学籍的归属户籍所在县）。"
+        "已在他县在读的儿童不计入失学。缺报的县未计入。</p>"
+    )
+    return flows + counted + note
+
+
 def bulletin_page(data: RegionTerm) -> Page:
     latest = max((c.published_at for c in data.published), default=None)
     when = latest.strftime("%Y-%m-%d %H:%M") if latest else DASH
@@ -345,6 +425,8 @@ def bulletin_page(data: RegionTerm) -> Page:
         + _targets_section(data)
         + "<h2>四、各县比对发现</h2>"
         + _findings_section(data)
+        + "<h2>五、跨县流动与全区去重</h2>"
+        + _across_section(data)
         + f"<p class='note' id='frozen-at'>数据取自各县通过质量检查后发布的学期数据（最晚发布于 {when}）；"
         "指标与达标情况为学期末冻结数。</p>"
     )

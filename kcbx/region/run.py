@@ -22,13 +22,17 @@ from kcbx.settings import Settings
 # What a county's process inherits from the region's: how to run programs, nothing else -
 # not the region's warehouse, keys, logins or another county's settings (a county's
 # secrets are its own).
-_INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "XDG_RUNTIME_DIR", "KCBX_TRACEBACK")
+_INHERITED = (
+    "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "XDG_RUNTIME_DIR", "KCBX_TRACEBACK",
+    "KCBX_REGION_KEY",  # the region's matching key: every county's, never the hub's (kcbx/region/tokens.py)
+)  # fmt: skip
 _INHERITED_PREFIXES = ("LC_",)
 # ... and what a county's task under Airflow drops before it takes the county's settings
 # (it keeps the worker's own Airflow settings, and where failure notices go).
 _NOT_IN_A_COUNTY_TASK = ("KCBX_", "PG", "AIRFLOW_CONN_KCBX_WAREHOUSE")
 _KEPT_IN_A_COUNTY_TASK = ("KCBX_ALERT_EMAIL",)
 REGION_CONFIG_ENV = "KCBX_REGION_CONFIG"
+MATCH_PASSES = 2  # re-runs of counties whose matches changed: one settles them, one spare
 
 
 @dataclass(frozen=True)
@@ -235,15 +239,29 @@ def hub_url(region: Region, paths: RegionPaths) -> str:
     return url
 
 
+def county_loader_url(paths: RegionPaths, county: County) -> str:
+    """The county's warehouse as its loader: where the region hands it its matches."""
+    from kcbx.warehouse import stage_url
+
+    return stage_url(county_settings(paths, county), "loader")
+
+
 def refresh(
-    region: Region, paths: RegionPaths, term_id: str, outcomes: list[CountyOutcome], progress: Callable[[str], None]
+    region: Region,
+    paths: RegionPaths,
+    term_id: str,
+    outcomes: list[CountyOutcome],
+    progress: Callable[[str], None],
+    changed: list[County] | None = None,
 ) -> list[hub_module.Refreshed]:
-    """Record the counties' runs, copy every county's publication of the term in, and write
-    the region's 通报 and 月报 from the hub's tables (kcbx/region/outputs.py), on one
-    connection."""
+    """Record the counties' runs, copy every county's publication of the term in, match
+    children across the counties and hand each county its matches (kcbx/region/matching.py;
+    `changed` gets the counties whose matches changed), and write the region's 通报 and
+    月报 from the hub's tables (kcbx/region/outputs.py), on one connection."""
     import psycopg
 
     from kcbx.files import owner_only
+    from kcbx.region.matching import hand_back
     from kcbx.region.outputs import write_region_outputs
 
     url = hub_url(region, paths)
@@ -273,6 +291,12 @@ def refresh(
                     f"  {county.name} {county.code6}: 已汇总 {result.rows} 行 rows "
                     f"(发布于 published {result.published_at:%Y-%m-%d %H:%M})"
                 )
+        found = hub_module.match(hub, term_id)
+        if found:
+            progress("  跨县比对 matched across counties: " + ", ".join(f"{k} {v}" for k, v in sorted(found.items())))
+        handed = hand_back(hub, region, term_id, lambda county: county_loader_url(paths, county), progress)
+        if changed is not None:
+            changed.extend(handed)
         with owner_only():
             written = write_region_outputs(hub, region, term_id, paths.reports)
     for path in written.values():
@@ -283,12 +307,26 @@ def refresh(
 def run_region(
     region: Region, paths: RegionPaths, term_id: str, progress: Callable[[str], None], counties: bool = True
 ) -> tuple[list[CountyOutcome], list[hub_module.Refreshed]]:
-    """Every county's term (unless counties=False), then the hub's refresh."""
-    outcomes = []
+    """Every county's term (unless counties=False), then the hub's refresh; a county whose
+    matches changed runs again and the hub is refreshed again (SPEC §7: the matches are
+    the county's input, so its figures after matching are what the hub shows)."""
+    outcomes: dict[County, CountyOutcome] = {}
     if counties:
         progress(f"[1/2] 各县学期运行 county runs: {len(region.counties)} 个县 counties, 学期 term {term_id}")
         for county in region.counties:
             progress(f"  {county.name} {county.code6}: 运行中 running (landing {county.landing})")
-            outcomes.append(run_county(paths, county, term_id, progress))
+            outcomes[county] = run_county(paths, county, term_id, progress)
     progress("[2/2] 区域汇总 hub refresh")
-    return outcomes, refresh(region, paths, term_id, outcomes, progress)
+    changed: list[County] = []
+    refreshed = refresh(region, paths, term_id, list(outcomes.values()), progress, changed)
+    # The matches settle in one more pass: a confirmed child stays matchable
+    # (confirmed_by_region), so a county's second build changes no other county's matches.
+    for _ in range(MATCH_PASSES):
+        if not counties or not changed:
+            break
+        progress(f"  跨县比对有变化，重新运行 matches changed, running again: {', '.join(c.name for c in changed)}")
+        for county in changed:
+            outcomes[county] = run_county(paths, county, term_id, progress)
+        rerun, changed = [outcomes[c] for c in changed], []
+        refreshed = refresh(region, paths, term_id, rerun, progress, changed)
+    return list(outcomes.values()), refreshed

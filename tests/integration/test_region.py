@@ -30,6 +30,8 @@ pytestmark = pytest.mark.integration
 COUNTIES = {"411082000000": "长葛市", "411081000000": "禹州市", "411025000000": "襄城县"}
 BROKEN = ("411024000000", "鄢陵县")  # listed, but its landing holds no term: its run fails
 CHILDREN = 200
+MATCH_KEY = "region-test-matching-key-not-for-production"  # KCBX_REGION_KEY, held by the counties
+A, B, C = COUNTIES  # 长葛市, 禹州市, 襄城县
 
 
 def _key_env(code: str) -> str:
@@ -44,10 +46,11 @@ def _key(code: str) -> str:
 def region(tmp_path_factory):
     root = tmp_path_factory.mktemp("region")
     lines = synth_region(root, COUNTIES, CHILDREN, lambda code: f", pii_key_env: {_key_env(code)}")
+    _plant(root)
     (root / "landing" / BROKEN[0][:6]).mkdir(parents=True)
     lines.append(f'  - {{code: "{BROKEN[0]}", name: {BROKEN[1]}, landing: {root / "landing" / BROKEN[0][:6]}}}')
     (root / "region.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {"KCBX_HOME": str(root / "home"), "KCBX_REPORTS_DIR": str(root / "reports")}
+    env = {"KCBX_HOME": str(root / "home"), "KCBX_REPORTS_DIR": str(root / "reports"), "KCBX_REGION_KEY": MATCH_KEY}
     env |= {_key_env(code): _key(code) for code in COUNTIES}
     yield root, env
     for county in load(root / "region.yml").counties:  # the embedded servers the run started
@@ -57,6 +60,104 @@ def region(tmp_path_factory):
     hub = root / "home" / "region" / "411000000000" / "hub" / "pgdata"
     if (hub / "postmaster.pid").exists():
         _stop(hub)
+
+
+# --- children across county lines (SPEC §7, issue #31) -----------------------------------
+# Planted into the written files after synthesis, the oracle's changes computed from those
+# files (each county's expected.json and the planted rows), never from a warehouse.
+XUEJI_HEADER = "全国学籍号,身份证号,姓名,性别,出生日期,学校标识码,年级,班级,学籍状态,就读方式,状态变动日期"
+
+
+def _expected(root: Path, code: str) -> dict:
+    return json.loads((root / "landing" / code[:6] / "expected.json").read_text(encoding="utf-8"))
+
+
+def _idle_school(root: Path, code: str) -> str:
+    """A county school that reported no attendance (already its own finding): a child
+    planted there adds no attendance finding."""
+    return next(
+        f["school_code"] for f in _expected(root, code)["findings"] if f["finding_type"] == "school_missing_attendance"
+    )
+
+
+def _plain_out_of_school(root: Path, code: str) -> list[str]:
+    """The county's out-of-school children whose only findings are that (no poverty or
+    disability finding rides on it), with an 18-digit number."""
+    findings = _expected(root, code)["findings"]
+    by_child: dict[str, set[str]] = {}
+    for f in findings:
+        if f["child"]:
+            by_child.setdefault(f["child"], set()).add(f["finding_type"])
+    return sorted(c for c, types in by_child.items() if types == {"out_of_school"} and len(c) == 18)
+
+
+def _plain_enrolled(root: Path, code: str) -> str:
+    """A child 在读 in the county's 学籍 with no finding at all."""
+    found = {f["child"] for f in _expected(root, code)["findings"] if f["child"]}
+    folder = root / "landing" / code[:6] / TERM / "xueji"
+    for path in sorted(folder.glob("*.csv")):
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            number = (row.get("身份证号") or "").strip()
+            if row.get("学籍状态") == "在读" and len(number) == 18 and number not in found:
+                return number
+    raise AssertionError("no plain 在读 child in a CSV 学籍 file")
+
+
+def _plant_row(number: str, school: str, status: str, serial: int) -> str:
+    birth = f"{number[6:10]}-{number[10:12]}-{number[12:14]}"
+    sex = "男" if int(number[16]) % 2 else "女"
+    grade = max(1, min(9, 2025 - int(number[6:10]) - 6 + (int(number[10:12]) < 9)))
+    return f"G{number},{number},跨县{serial},{sex},{birth},{school},{grade},{grade}年级1班,{status},普通,"
+
+
+def _plant(root: Path) -> None:
+    """Children who moved between the counties, in every way SPEC §7 names, written as an
+    extra 学籍 file of the receiving county:
+      confirmed   A out of school, 在读 in B        -> confirmed elsewhere in A
+      left        A out of school, 休学 in C        -> confirmed elsewhere in A (休学 is on roll)
+      twice       在读 in A and in B                -> duplicate_registration in A, B and the hub
+      near_miss   A out of school, 转出 in B        -> still out of school in A, and in B too
+                                                     (a 学籍 row at a B school); the region counts it once
+      stays       A out of school, nowhere else     -> unchanged"""
+    out = _plain_out_of_school(root, A)
+    assert len(out) >= 4, "the synthetic county has too few plain out-of-school children to plant"
+    plan = {
+        "confirmed": out[0],
+        "left": out[1],
+        "near_miss": out[2],
+        "stays": out[3],
+        "twice": _plain_enrolled(root, A),
+    }
+    plants = {
+        B: [(plan["confirmed"], "在读"), (plan["twice"], "在读"), (plan["near_miss"], "转出")],
+        C: [(plan["left"], "休学")],
+    }
+    serial = 0
+    for code, rows in plants.items():
+        school = _idle_school(root, code)
+        lines = [XUEJI_HEADER]
+        for number, status in rows:
+            serial += 1
+            lines.append(_plant_row(number, school, status, serial))
+        (root / "landing" / code[:6] / TERM / "xueji" / "xueji_region_plant.csv").write_text(
+            "\n".join(lines) + "\n", encoding="utf-8"
+        )
+    plan["schools"] = {code: _idle_school(root, code) for code in plants}
+    (root / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
+
+
+def _plan(root: Path) -> dict:
+    return json.loads((root / "plan.json").read_text(encoding="utf-8"))
+
+
+def _oracle_changes(plan: dict) -> dict[str, tuple[set, set]]:
+    """Per county: the (finding_type, child) the region's matching removes and adds."""
+    return {
+        A: ({("out_of_school", plan["confirmed"]), ("out_of_school", plan["left"])},
+            {("duplicate_registration", plan["twice"])}),
+        B: (set(), {("duplicate_registration", plan["twice"]), ("out_of_school", plan["near_miss"])}),
+        C: (set(), set()),
+    }  # fmt: skip
 
 
 def _stop(pgdata: Path) -> None:
@@ -128,10 +229,14 @@ def test_each_countys_findings_equal_its_oracle(places):
             continue
         landing = county.landing
         expected = json.loads((landing / "expected.json").read_text(encoding="utf-8"))
-        planted = {
-            (f["finding_type"], child_key(_key(county.code), f["child"]) if f["child"] else None, f["school_code"])
+        removed, added = _oracle_changes(_plan(landing.parent.parent))[county.code]
+        wanted = {
+            (f["finding_type"], f["child"], f["school_code"])
             for f in expected["findings"]
-            if f.get("term_id", TERM) == TERM
+            if f.get("term_id", TERM) == TERM and (f["finding_type"], f["child"]) not in removed
+        } | {(kind, child, None) for kind, child in added}
+        planted = {
+            (kind, child_key(_key(county.code), child) if child else None, school) for kind, child, school in wanted
         }
         with _county_db(paths, county) as conn:
             found = set(
@@ -211,6 +316,90 @@ def _snapshot(hub) -> dict:
         ).fetchall()
         for table in ("indicators", "stage_indicators", "finding_counts", "targets", "months")
     } | {"findings": hub.execute("select * from region.county_findings order by 1, 2, 3").fetchall()}
+
+
+TOKEN = re.compile(r"[0-9a-f]{64}")
+
+
+def _token(number: str) -> str:
+    from kcbx.region.tokens import token
+
+    return token(MATCH_KEY, number)
+
+
+def test_the_region_matches_children_across_counties(region, places, hub):
+    """SPEC §7 on the planted children: A's out-of-school children 在读 in B or 休学 in C are
+    confirmed elsewhere (核实方式 区域学籍比对, the other county's school as evidence), a
+    child 在读 in A and B is the hub's duplicate_registration and in both counties'
+    findings, and the near misses (转出 in B; in no other county) are not matched. Each
+    county was handed its own tokens' matches only, and each hand-out is recorded."""
+    root, _ = region
+    parsed, paths = places
+    plan = _plan(root)
+    matches = set(
+        hub.execute(
+            "select county_code, token, match_type, other_county_code, school_code from region.matches "
+            "where term_id = %s",
+            (TERM,),
+        ).fetchall()
+    )
+    schools = plan["schools"]
+    assert matches == {
+        (A, _token(plan["confirmed"]), "confirmed_elsewhere", B, schools[B]),
+        (A, _token(plan["left"]), "confirmed_elsewhere", C, schools[C]),
+        (A, _token(plan["twice"]), "duplicate_registration", B, schools[B]),
+        (B, _token(plan["twice"]), "duplicate_registration", A, _registration_school(root, plan["twice"])),
+    }
+    [(token, counties)] = hub.execute(
+        "select token, county_codes from region.fct_findings where term_id = %s and finding_type = %s",
+        (TERM, "duplicate_registration"),
+    ).fetchall()
+    assert token == _token(plan["twice"]) and counties == sorted([A, B])
+    for code in (A, B):  # what each county holds is its own tokens' matches, nothing else
+        county = parsed.county(code)
+        with _county_db(paths, county) as conn:
+            rows = conn.execute("select token from raw.region_matches where term_id = %s", (TERM,)).fetchall()
+        handed = {token for (token,) in rows}
+        assert handed == {m[1] for m in matches if m[0] == code}
+    with _county_db(paths, parsed.county(A)) as conn:
+        key = _key(A)
+        seen = dict(
+            conn.execute(
+                "select child_key, confirmation_method || ' ' || evidence from marts.fct_whereabouts "
+                "where term_id = %s and confirmation_method = '区域学籍比对'",
+                (TERM,),
+            ).fetchall()
+        )
+    assert set(seen) == {child_key(key, plan["confirmed"]), child_key(key, plan["left"])}
+    assert schools[B] in seen[child_key(key, plan["confirmed"])] and "禹州市" in seen[child_key(key, plan["confirmed"])]
+    handouts = dict(
+        hub.execute(
+            "select county_code, max(tokens) from region.match_handouts where term_id = %s group by 1", (TERM,)
+        ).fetchall()
+    )
+    assert handouts == {A: 3, B: 1, C: 0}
+
+    # counted once: the near miss is out of school in A (户籍) and in B (学籍 转出 there): the
+    # region counts it once, as B's (流入地); the flows name each confirmed pair
+    from kcbx.region.outputs import read_term
+
+    data = read_term(hub, parsed, TERM)
+    assert {(f["county_code"], f["other_county_code"], f["children"]) for f in data.flows} == {(A, B, 1), (A, C, 1)}
+    assert data.counted_once[B]["counted_by_several"] == 1 and data.counted_once[A]["counted_by_several"] == 0
+    by_county = {c.code: c.findings.get("out_of_school", 0) for c in data.published}
+    attributed = {c: r["children"] + by_county.get(c, 0) - r["own_tokens"] for c, r in data.counted_once.items()}
+    assert sum(attributed[c] for c in by_county) == sum(by_county.values()) - 1
+    bulletin = next((root / "reports" / "region").rglob("区域通报_*.html")).read_text(encoding="utf-8")
+    assert "跨县流动与全区去重" in bulletin and "每名儿童只计一次" in bulletin
+
+
+def _registration_school(root: Path, number: str) -> str:
+    folder = root / "landing" / A[:6] / TERM / "xueji"
+    for path in sorted(folder.glob("*.csv")):
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            if (row.get("身份证号") or "").strip() == number:
+                return row["学校标识码"].strip()
+    raise AssertionError("planted child's school not found")
 
 
 def test_a_republication_replaces_the_previous_one_and_a_rerun_changes_nothing(region, places, hub):
@@ -349,6 +538,8 @@ def test_the_hub_and_the_regions_outputs_hold_no_identity_number_or_name(region,
         "and data_type in ('text', 'character varying', 'jsonb', 'ARRAY', 'name')"
     ).fetchall()
     assert columns
+    # no county's child_key either (a token's shape): only the region key's tokens
+    child_keys = {child_key(_key(code), number) for code in COUNTIES for number in numbers}
     identity = re.compile(r"\d{17}[\dXx]")
     for schema, table, column in columns:
         values = {
@@ -357,7 +548,17 @@ def test_the_hub_and_the_regions_outputs_hold_no_identity_number_or_name(region,
                 f'select distinct "{column}"::text from "{schema}"."{table}" where "{column}" is not null'
             )
         }
-        leaked = sum(1 for v in values if identity.search(v) or v in names or any(n in v for n in numbers))
+        # a token is 64 hex digits, where 18 decimal digits in a row occur by chance (about 1
+        # in 100): judged by being a token and holding no delivered number, not by its shape
+        leaked = sum(
+            1
+            for v in values
+            if (identity.search(v) and not TOKEN.fullmatch(v))
+            or v in names
+            or any(n in v for n in numbers)
+            or MATCH_KEY in v
+            or v in child_keys
+        )
         assert leaked == 0, f"{schema}.{table}.{column} holds delivered values"
     outputs = [p for p in (root / "reports" / "region").rglob("*") if p.is_file()]
     assert {p.suffix for p in outputs} >= {".html", ".xlsx"}
@@ -440,6 +641,11 @@ def test_the_region_account_sees_every_county_and_a_county_account_only_its_own(
         counted[row["county_name"]] = counted.get(row["county_name"], 0) + row["发现数"]
         assert not row["finding_label"].isascii()  # the type's Chinese label, from the seed
     assert counted == expected["findings"]
+    targets = hub.execute(
+        "select count(*) from region.targets where term_id = %s and unit_level = 'county'", (TERM,)
+    ).fetchone()[0]
+    shown = [r for r in charts["各县目标达标"] if r["term_id"] == TERM]
+    assert targets and len(shown) == targets and {r["met_label"] for r in shown} <= {"达标", "未达标", "无数据"}
     for code, name in [*COUNTIES.items(), BROKEN]:
         client = Client(base, f"county_{code[:6]}", secret(f"county_{code[:6]}"))
         slug = f"kcbx-region-county-{code[:6]}"
@@ -527,3 +733,55 @@ def test_the_hub_reads_each_countys_last_run_from_the_county(region, hub):
     again = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM, "--hub-only")
     assert again.returncode == 0, again.stderr[-3000:]
     assert set(dict(hub.execute("select county_code, state from region.county_runs")).values()) == {"failed"}
+    # (the next test's `kcbx region run` records every county's run again)
+
+
+def test_a_corrected_registration_moves_the_match(region, places, hub):
+    """B corrects its 学籍 (the confirmed child is not B's) and C's has it 在读: once B and C
+    have re-run on their own and the hub is refreshed, the match names C and A is handed
+    it (A's build from its matches is what the region's first run showed above), and the
+    hub's figures agree with each county's marts."""
+    root, env = region
+    parsed, paths = places
+    plan = _plan(root)
+    moved = _token(plan["confirmed"])
+    b_file = root / "landing" / B[:6] / TERM / "xueji" / "xueji_region_plant.csv"
+    c_file = root / "landing" / C[:6] / TERM / "xueji" / "xueji_region_plant.csv"
+    lines = b_file.read_text(encoding="utf-8").splitlines()
+    row = next(line for line in lines if plan["confirmed"] in line)
+    b_file.write_text("\n".join(line for line in lines if line != row) + "\n", encoding="utf-8")
+    with c_file.open("a", encoding="utf-8") as fh:
+        fh.write(row.replace(plan["schools"][B], plan["schools"][C]) + "\n")
+    for code in (B, C):  # each county's own run of its corrected delivery
+        county = parsed.county(code)
+        county_env = county_environment(paths, county) | {"KCBX_PII_KEY": _key(code), "KCBX_REGION_KEY": MATCH_KEY}
+        rerun = subprocess.run(
+            [KCBX, "run", "--landing", str(county.landing), "--term", TERM],
+            env=county_env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+    done = _kcbx(env, "region", "run", "--config", str(root / "region.yml"), "--term", TERM, "--hub-only")
+    assert done.returncode == 0, done.stderr[-3000:]
+    [(other, school)] = hub.execute(
+        "select other_county_code, school_code from region.matches where term_id = %s and token = %s "
+        "and match_type = 'confirmed_elsewhere'",
+        (TERM, moved),
+    ).fetchall()
+    assert (other, school) == (C, plan["schools"][C])
+    with _county_db(paths, parsed.county(A)) as conn:
+        handed = conn.execute(
+            "select other_county_code, school_code from raw.region_matches where term_id = %s and token = %s",
+            (TERM, moved),
+        ).fetchall()
+    assert handed == [(C, plan["schools"][C])]
+    for county in parsed.counties:
+        if county.code not in COUNTIES:
+            continue
+        with _county_db(paths, county) as conn:
+            own = dict(conn.execute("select finding_type, count(*) from marts.fct_findings group by 1").fetchall())
+        found = dict(
+            hub.execute(
+                "select finding_type, findings from region.county_findings where county_code = %s", (county.code,)
+            ).fetchall()
+        )
+        assert found == own, county.code6

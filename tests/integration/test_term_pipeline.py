@@ -543,6 +543,8 @@ def test_dashboard_datasets_run_for_bureau_and_township_accounts(warehouse, db):
         assert added.returncode == 0, added.stderr
     with _connect_as(warehouse, "test_bureau") as bureau, _connect_as(warehouse, "test_township") as township:
         for name, dataset in source["datasets"].items():
+            if dataset.get("schema", "marts") != "marts":
+                continue  # the region hub's (tests/integration/test_region.py)
             everything = bureau.execute(dataset["sql"]).fetchall()
             assert everything, name
             if "township_code" in dataset["sql"]:

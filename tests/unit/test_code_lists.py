@@ -37,6 +37,7 @@ OWN_LISTS = {
     ("notice_school_starters", "entry_grade"): "the grades a school starts at (一年级, 七年级)",
     ("receipt_huji", "sheet_name"): "the 回执's worksheets",
     ("targets", "direction"): "a target is a floor or a ceiling",
+    ("stg_region__matches", "match_type"): "what the region hands back (sql/070_region_matching.sql)",
 }
 
 # Code lists of the platform's own (no feed delivers them).

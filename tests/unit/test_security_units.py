@@ -255,6 +255,51 @@ def test_superset_connections_log_in_as_bi_accounts_only(monkeypatch):
             mutate(make_url(f"postgresql+psycopg2://{uri}"), params, "admin", None, None)
 
 
+def test_a_countys_and_a_regions_superset_log_in_to_their_own_databases_only(monkeypatch):
+    """Where a county's warehouse and the region's hub trust local logins on one machine, a
+    region's Superset may not connect as a county's BI account, nor a county's as the hub's."""
+    from sqlalchemy.engine import make_url
+
+    county_login = make_url("postgresql+psycopg2://kcbx_bi_bureau:pw@/kcbx?host=/tmp/pg")
+    hub_login = make_url("postgresql+psycopg2://kcbx_county_411082:pw@/kcbx_hub?host=/tmp/hub")
+    monkeypatch.setenv("KCBX_BI_KIND", "region")
+    region = _superset_config(monkeypatch, None)["DB_CONNECTION_MUTATOR"]
+    assert region(hub_login, {}, "region", None, None) == (hub_login, {})
+    with pytest.raises(ValueError, match="BI account"):
+        region(county_login, {}, "admin", None, None)
+    monkeypatch.setenv("KCBX_BI_KIND", "county")
+    county = _superset_config(monkeypatch, None)["DB_CONNECTION_MUTATOR"]
+    with pytest.raises(ValueError, match="BI account"):
+        county(hub_login, {}, "admin", None, None)
+
+
+def test_superset_inherits_no_kcbx_postgres_airflow_or_region_variable(tmp_path, monkeypatch):
+    """Superset gets an allow-list of the environment: not the identity key, not a county's
+    URL or key under the name region.yml gives it, not a PostgreSQL or Airflow secret; a
+    region's Superset keeps its own metadata and secrets, never the county's KCBX_BI_*."""
+    from kcbx.orchestration import bi
+    from kcbx.region.run import RegionPaths
+
+    for name, value in {
+        "KCBX_PII_KEY": "k" * 32, "KCBX_REGION_KEY": "r" * 32, "CHANGGE_PII_KEY": "c" * 32,
+        "HUB_SETUP_URL": "postgresql://postgres:pw@hub/kcbx_hub", "PGPASSWORD": "pw",
+        "AIRFLOW__CELERY__BROKER_URL": "redis://:pw@x", "KCBX_BI_BEHIND_TLS": "true",
+        "KCBX_BI_METADATA_URL": "postgresql://superset:pw@db/superset", "KCBX_BI_SECRETS_DIR": str(tmp_path / "county"),
+        "KCBX_BI_ACCOUNTS_FILE": str(tmp_path / "accounts.json"),
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    paths = RegionPaths(tmp_path / "region", tmp_path / "reports", tmp_path / "counties")
+    srv = bi.region_server(paths)
+    env = bi.environment(srv)
+    given = {k for k in env if not k.startswith("LC_")}
+    assert given <= set(bi.INHERITED) | {"SUPERSET_CONFIG_PATH", "SUPERSET_HOME", "SUPERSET_SECRET_KEY",
+                                         "KCBX_BI_METADATA_URL", "KCBX_BI_KIND", "PYTHONPATH"}  # fmt: skip
+    assert env["KCBX_BI_KIND"] == "region" and env["KCBX_BI_BEHIND_TLS"] == "true"
+    assert env["KCBX_BI_METADATA_URL"] == f"sqlite:///{tmp_path / 'region' / 'bi' / 'superset.db'}"
+    assert (tmp_path / "region" / "bi" / "secrets" / "superset_secret_key").exists()
+    assert not (tmp_path / "county").exists()
+
+
 def test_superset_admin_password_never_on_a_command_line(tmp_path, monkeypatch):
     import subprocess
 

@@ -57,6 +57,8 @@ whereabouts as (
         term_id,
         child_key,
         bool_or(effect = 'schooled_elsewhere') as is_confirmed_elsewhere,
+        bool_or(effect = 'schooled_elsewhere' and source = 'quxiang') as is_confirmed_by_township,
+        bool_or(effect = 'schooled_elsewhere' and source = 'region') as is_confirmed_by_region,
         bool_or(effect = 'responsibility_ended') as is_confirmed_gone
     from {{ ref('int_whereabouts') }}
     group by term_id, child_key
@@ -131,6 +133,8 @@ joined as (
         coalesce(protected.is_tekun, false) as is_tekun,
         prisoners_children.child_key is not null as is_prisoners_child,
         coalesce(whereabouts.is_confirmed_elsewhere, false) as is_confirmed_elsewhere,
+        coalesce(whereabouts.is_confirmed_by_township, false) as is_confirmed_by_township,
+        coalesce(whereabouts.is_confirmed_by_region, false) as is_confirmed_by_region,
         coalesce(whereabouts.is_confirmed_gone, false) as is_confirmed_gone,
         terms.cohort_first_birth,
         terms.cohort_last_birth

@@ -130,6 +130,8 @@ closing_state as (
             when children.is_enrolled then '复学在读'
             when children.is_exempt then '延缓或免于入学'
             when children.has_completed then '已毕业'
+            when children.is_confirmed_by_region and not children.is_confirmed_by_township
+                then '区域学籍比对：在他县就读（见 fct_whereabouts）'
             when children.is_confirmed_elsewhere then '在外就读（已核实，见 fct_whereabouts）'
             when children.is_confirmed_gone then '去向核实：死亡或迁出（见 fct_whereabouts）'
             when children.is_hukou_deregistered then '户籍' || children.hukou_status

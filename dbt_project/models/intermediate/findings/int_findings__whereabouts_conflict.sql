@@ -18,6 +18,9 @@ confirmed as (
     from whereabouts
     where is_in_window
         and whereabouts_type in ('县外就读', '出国出境', '死亡', '迁出')
+        -- a township's confirmation; the region's matches are of children not 在读 here
+        -- (duplicate registrations are their own finding)
+        and source = 'quxiang'
     group by term_id, child_key
 ),
 
