@@ -30,6 +30,8 @@ ENVIRONMENT = {
     "KCBX_REPORTER_PASSWORD": "password of the kcbx_reporter login (report, ledgers); default as above",
     "KCBX_PUBLISHER_PASSWORD": "password of the kcbx_publisher login (the region hub reads the county's publish "
     "schema with it); default as above",
+    "KCBX_REGION_INBOX_PASSWORD": "password of the kcbx_region_inbox login (the region hands the county its "
+    "matches with it); default as above",
     "KCBX_COUNTY": "this county's 6-digit code when it belongs to a region (names its published asset; set by "
     "`kcbx region run` for each county's run)",
     "KCBX_REGION_CONFIG": "region.yml (SPEC §7): with it `kcbx serve` runs the region - one term DAG per county "

@@ -45,7 +45,7 @@ def fingerprint(conn: psycopg.Connection, settings: Settings) -> str:
 
     # the region's matches and key are input too (SPEC §7): new matches, a new key, a build
     key = tokens.region_key(settings.pii_key())
-    region = [tokens.matches_hash(conn), tokens.fingerprint(key) if key else "no region key"]
+    region = [tokens.matches_hash(conn), tokens.key_state(conn, key)]
     parts = [deliveries_hash(conn), code_hash(), f"dropout_days={settings.dropout_days}", str(settings.reports_dir)]
     parts += region
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()

@@ -12,7 +12,7 @@ import pendulum
 from airflow.sdk import AssetAny, Param, dag, task
 
 from kcbx.orchestration import failures
-from kcbx.orchestration.schedule import TIMEZONE, published_asset
+from kcbx.orchestration.schedule import TIMEZONE, matches_asset, published_asset
 from kcbx.orchestration.term_dag import CountyPlacement, build
 
 REGION_QUEUE = "kcbx_region"
@@ -64,14 +64,32 @@ def build_region(name: str, counties: list[CountyPlacement]):
             if not terms:
                 raise ValueError("no term: trigger with {'term': '2025-2026-1'} or let a county publish")
             region, paths = region_from_environment()
-            published = {}
+            published, changed = {}, {}
             for term in terms:
                 print(f"区域汇总 hub refresh: {region.name}, 学期 term {term}", flush=True)
-                refreshed = refresh(region, paths, term, [], lambda line: print(line, flush=True))
+                handed: list = []
+                refreshed = refresh(region, paths, term, [], lambda line: print(line, flush=True), handed)
                 published[term] = sorted(r.county.code for r in refreshed if r.published_at)
-            return published
+                for county in handed:
+                    changed.setdefault(county.code6, []).append(term)
+            return {"published": published, "changed": changed}
 
-        refresh_hub()
+        refreshed = refresh_hub()
+        # A county handed new matches runs again (its DAG is scheduled on this asset), as
+        # `kcbx region run` runs it again; a county whose matches did not change is skipped.
+        for county in counties:
+
+            @task(task_id=f"hand_over_{county.code6}", outlets=[matches_asset(county.code6)],
+                  execution_timeout=pendulum.duration(minutes=5))  # fmt: skip
+            def hand_over(result: dict, code6: str = county.code6, outlet_events=None) -> None:
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                terms = result["changed"].get(code6)
+                if not terms:
+                    raise AirflowSkipException(f"{code6}: 比对结果无变化 matches unchanged")
+                outlet_events[matches_asset(code6)].extra = {"term": sorted(terms)[-1]}
+
+            hand_over(refreshed)
 
     return kcbx_region()
 

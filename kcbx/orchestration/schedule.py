@@ -60,6 +60,14 @@ def published_asset(county6: str | None = None):
     return Asset(name=f"kcbx_published_{suffix}", uri=f"file:///kcbx/published/{suffix}")
 
 
+def matches_asset(county6: str):
+    """What the region DAG updates when it hands a county new matches (SPEC §7): the
+    county's term DAG runs on it, as `kcbx region run` runs the county again."""
+    from airflow.sdk import Asset
+
+    return Asset(name=f"kcbx_region_matches_{county6}", uri=f"file:///kcbx/region_matches/{county6}")
+
+
 PUBLISHED = published_asset(os.environ.get("KCBX_COUNTY") or None)
 WATCH_STATE = "kcbx_landing_watch"
 

@@ -19,7 +19,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, PokeReturnValue, dag, task
 
 from kcbx.orchestration import failures
-from kcbx.orchestration.schedule import LANDING, NIGHTLY_CRON, TIMEZONE, published_asset
+from kcbx.orchestration.schedule import LANDING, NIGHTLY_CRON, TIMEZONE, matches_asset, published_asset
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,9 @@ def build(county: CountyPlacement | None = None, doc_md: str | None = None):
 
     @dag(
         dag_id=county.dag_id if county else "kcbx_term",
-        # A region's county runs nightly and when triggered; a county alone also on a delivery.
-        schedule=nightly if county else AssetOrTimeSchedule(timetable=nightly, assets=[LANDING]),
+        # A region's county runs nightly, when triggered and when the region hands it new
+        # matches (SPEC §7); a county alone also on a delivery.
+        schedule=AssetOrTimeSchedule(timetable=nightly, assets=[matches_asset(county.code6) if county else LANDING]),
         start_date=pendulum.datetime(2025, 1, 1, tz=TIMEZONE),
         catchup=False,
         # Several terms (or counties) at once; one run per term is the term lock's job.

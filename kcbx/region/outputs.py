@@ -85,12 +85,12 @@ order by 1, 2
 
 # Out of school across the region, each child once: the counties' out-of-school children
 # (and those left unconfirmed) the region did not confirm elsewhere, by token. A child two
-# counties count is the responsibility of the county where it is registered (流入地, its
-# 学籍 at one of that county's schools), else of its home county (户籍); the lowest code
-# decides between equals.
+# counties count is the responsibility of the county where it was last registered (流入地:
+# the latest change of its 学籍 at that county's schools, then any 学籍 there), else of its
+# home county (户籍); the lowest code decides between equals.
 COUNTED_ONCE = """
 with open_children as (
-    select s.county_code, s.token, s.responsible_by
+    select s.county_code, s.token, s.responsible_by, s.last_registered_on
     from region.child_status as s
     where s.term_id = %(term)s and s.record = 'responsible' and s.status in ('out_of_school', 'left_unconfirmed')
         and not exists (
@@ -103,7 +103,7 @@ with open_children as (
 responsible as (
     select distinct on (token) token, county_code
     from open_children
-    order by token, responsible_by = '学籍' desc, county_code
+    order by token, last_registered_on desc nulls last, responsible_by = '学籍' desc, county_code
 ),
 
 several as (

@@ -239,11 +239,16 @@ def hub_url(region: Region, paths: RegionPaths) -> str:
     return url
 
 
-def county_loader_url(paths: RegionPaths, county: County) -> str:
-    """The county's warehouse as its loader: where the region hands it its matches."""
-    from kcbx.warehouse import stage_url
+def county_inbox_url(paths: RegionPaths, county: County) -> str:
+    """The county's warehouse as kcbx_region_inbox, the login that may only hand it its
+    matches (never the county's loader: that one reads every delivery), with the password
+    the county's set-up stored in its home."""
+    from kcbx.warehouse import database_url, with_login
 
-    return stage_url(county_settings(paths, county), "loader")
+    settings = county_settings(paths, county)
+    base = settings.database_url or database_url(settings)
+    stored = settings.home / "logins" / "kcbx_region_inbox"
+    return with_login(base, "kcbx_region_inbox", stored.read_text().strip() if stored.exists() else None)
 
 
 def refresh(
@@ -294,7 +299,7 @@ def refresh(
         found = hub_module.match(hub, term_id)
         if found:
             progress("  跨县比对 matched across counties: " + ", ".join(f"{k} {v}" for k, v in sorted(found.items())))
-        handed = hand_back(hub, region, term_id, lambda county: county_loader_url(paths, county), progress)
+        handed = hand_back(hub, region, term_id, lambda county: county_inbox_url(paths, county), progress)
         if changed is not None:
             changed.extend(handed)
         with owner_only():
@@ -329,4 +334,9 @@ def run_region(
             outcomes[county] = run_county(paths, county, term_id, progress)
         rerun, changed = [outcomes[c] for c in changed], []
         refreshed = refresh(region, paths, term_id, rerun, progress, changed)
+    if counties and changed:
+        progress(
+            "  注意：跨县比对仍有变化，下次运行时生效 / matches still changing after the last pass: "
+            f"{', '.join(c.name for c in changed)} build them on their next run"
+        )
     return list(outcomes.values()), refreshed

@@ -52,18 +52,20 @@ def region_key(pii_key: str) -> str | None:
 
 def refresh_tokens(conn: psycopg.Connection, key: str | None) -> int:
     """As the loader: a token for every identity number of pii.child_keys that has none, all
-    made again when the key changed; none kept without a key. Returns the tokens added."""
+    made again when the key changed. Without a key nothing changes: a run started without it
+    (by hand, or a service not given it) neither drops the county's tokens, which would
+    withdraw its children from the region's matching, nor makes new ones. Returns the
+    tokens added."""
+    if not key:
+        return 0
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('kcbx.region_tokens'))")
         stored = conn.execute("select fingerprint from pii.region_key_fingerprint").fetchone()
-        wanted = fingerprint(key) if key else None
+        wanted = fingerprint(key)
         if stored is None or stored[0] != wanted:
             conn.execute("truncate pii.region_tokens")
             conn.execute("delete from pii.region_key_fingerprint")
-            if wanted:
-                conn.execute("insert into pii.region_key_fingerprint (fingerprint) values (%s)", (wanted,))
-        if not key:
-            return 0
+            conn.execute("insert into pii.region_key_fingerprint (fingerprint) values (%s)", (wanted,))
         missing = conn.execute(
             "select k.material, k.child_key from pii.child_keys as k "
             "where k.material ~ '^[0-9]{17}[0-9X]$' "
@@ -73,6 +75,18 @@ def refresh_tokens(conn: psycopg.Connection, key: str | None) -> int:
             for material, child in missing:
                 copy.write_row((child, token(key, material)))
     return len(missing)
+
+
+def key_state(conn: psycopg.Connection, key: str | None) -> str:
+    """The region key a build uses, for the run's fingerprint: the given key's fingerprint,
+    else the one the tokens were made with (a run without the key builds what the last one
+    built, and is not a change)."""
+    if key:
+        return fingerprint(key)
+    if conn.execute("select to_regclass('pii.region_key_fingerprint')").fetchone()[0] is None:
+        return ""
+    stored = conn.execute("select fingerprint from pii.region_key_fingerprint").fetchone()
+    return stored[0] if stored else ""
 
 
 def matches_hash(conn: psycopg.Connection) -> str:

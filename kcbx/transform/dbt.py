@@ -50,7 +50,9 @@ def finding_types_env(project: Path) -> dict[str, str]:
 
 def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[str], None] = print) -> dict:
     project = settings.dbt_project_dir
-    env = os.environ | dbt_env(url) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
+    # dbt looks keys and tokens up; it never needs the secrets that make them
+    inherited = {k: v for k, v in os.environ.items() if k not in ("KCBX_PII_KEY", "KCBX_REGION_KEY")}
+    env = inherited | dbt_env(url) | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false"}
     env |= finding_types_env(project)
     # Only what the operator set; every other threshold is dbt_project.yml's default.
     variables = json.dumps({} if settings.dropout_days is None else {"dropout_days": settings.dropout_days})

@@ -35,6 +35,9 @@ STAGE_LOGINS = {
     "reporter": "kcbx_reporter",
     # the region hub's login into the county: the publish schema only (sql/060_publish.sql)
     "publisher": "kcbx_publisher",
+    # the region's login into the county: it hands the county its matches, nothing else
+    # (raw.region_matches, sql/070_region_matching.sql)
+    "region_inbox": "kcbx_region_inbox",
 }
 _DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 # One host of a URL's host list (name, IPv4, [IPv6] or %-encoded socket folder, optional

@@ -57,11 +57,12 @@ MARTS = BI_MARTS | PERSON_MARTS
 # Every relation is named: raw tables are the feed catalogue's, staging and intermediate
 # the dbt models' (and the day-slice state); a relation no list names has no privilege
 # for anyone, and test_every_relation_is_declared fails on it.
-RAW = set(catalogue())
+RAW = set(catalogue()) | {"region_matches"}  # and what the region hands the county (SPEC §7)
 MODELS = ROOT / "dbt_project" / "models"
 STAGING = {p.stem for p in (MODELS / "staging").rglob("*.sql")}
 INTERMEDIATE = {p.stem for p in (MODELS / "intermediate").rglob("*.sql")} | {"day_slice_state"}
 PII = {"child_keys", "key_fingerprint", "child_identity", "responsible_persons"}
+PII |= {"region_tokens", "region_key_fingerprint"}  # matching tokens (SPEC §7)
 # The contract to the region (SPEC §7): dbt's candidate and the published copy, by the
 # versioned names of models/publish/_publish.yml.
 PUBLISHED = {table.relation for table in contract.tables()}
@@ -85,6 +86,8 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         *_each("raw", RAW, OWNER),
         ("pii", "child_keys", OWNER),
         ("pii", "key_fingerprint", OWNER),
+        ("pii", "region_tokens", OWNER),
+        ("pii", "region_key_fingerprint", OWNER),
         ("audit", "load_files", frozenset({"SELECT", "INSERT", "UPDATE"})),
         ("audit", "rejected_rows", frozenset({"SELECT", "INSERT"})),
         ("audit", "formula_cells", frozenset({"SELECT", "INSERT"})),
@@ -104,6 +107,7 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         ("raw", "<partition>", SELECT),
         *_each("raw", RAW, SELECT),
         ("pii", "child_keys", SELECT),
+        ("pii", "region_tokens", SELECT),
         ("audit", "gx_results", frozenset({"SELECT", "INSERT"})),
         # what the data-quality suites read (derived from kcbx/quality/suites.py)
         ("audit", "rejected_rows", SELECT),
@@ -115,6 +119,11 @@ MATRIX: dict[str, list[tuple[str, str, frozenset]]] = {
         *_each("publish_build", PUBLISHED, OWNER),
         *_each("publish", PUBLISHED, OWNER),
         ("publish", "publications", frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"})),
+    ],
+    # the region's hand-over of matches: that table, and whether a run holds the term
+    "kcbx_region_inbox": [
+        ("raw", "region_matches", frozenset({"SELECT", "INSERT", "DELETE"})),
+        ("audit", "term_locks", SELECT),
     ],
     # the region hub's login into the county: the published tables, nothing else
     "kcbx_publisher": [
@@ -245,10 +254,11 @@ def test_every_relation_is_declared(db):
 def test_every_stage_is_a_least_privilege_login_and_owns_what_it_builds(db):
     logins = db.execute(
         "select rolname, rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls from pg_roles "
-        "where rolname in ('kcbx_loader', 'kcbx_transformer', 'kcbx_reporter', 'kcbx_publisher') order by 1"
+        "where rolname in ('kcbx_loader', 'kcbx_transformer', 'kcbx_reporter', 'kcbx_publisher', 'kcbx_region_inbox') "
+        "order by 1"
     ).fetchall()
-    assert logins == [(name, True, False, False, False, False) for name in
-                      ("kcbx_loader", "kcbx_publisher", "kcbx_reporter", "kcbx_transformer")]  # fmt: skip
+    stages = ("kcbx_loader", "kcbx_publisher", "kcbx_region_inbox", "kcbx_reporter", "kcbx_transformer")
+    assert logins == [(name, True, False, False, False, False) for name in stages]
     owners = dict(
         db.execute(
             "select n.nspname, array_agg(distinct pg_get_userbyid(c.relowner)) from pg_class c "

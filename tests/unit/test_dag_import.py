@@ -111,6 +111,14 @@ print(json.dumps({
         dag_id: [a.name for a in dag.get_task("publish").outlets]
         for dag_id, dag in bag.dags.items() if dag_id.startswith("kcbx_term")
     },
+    "county_schedule": {
+        dag_id: sorted(a.name for a in dag.timetable.asset_condition.objects)
+        for dag_id, dag in bag.dags.items() if dag_id.startswith("kcbx_term_")
+    },
+    "hand_over": {
+        t.task_id: [a.name for a in t.outlets]
+        for t in bag.dags["kcbx_region"].tasks if t.task_id.startswith("hand_over")
+    },
     "modules": sorted(m for m in sys.modules if m.startswith("kcbx")),
 }))
 """
@@ -147,4 +155,8 @@ def test_a_region_gets_a_term_dag_per_county_on_its_queue_and_a_region_dag_on_th
         assert report["outlets"][f"kcbx_term_{code6}"] == [f"kcbx_published_{code6}"]
     assert report["placement"]["kcbx_region"] == [["kcbx_region", "default_pool"]]
     assert report["region_schedule"] == ["kcbx_published_411081", "kcbx_published_411082"]
+    # SPEC §7: a county handed new matches runs again, on the asset its hand-over updates
+    for code6 in ("411081", "411082"):
+        assert report["county_schedule"][f"kcbx_term_{code6}"] == [f"kcbx_region_matches_{code6}"]
+        assert report["hand_over"][f"hand_over_{code6}"] == [f"kcbx_region_matches_{code6}"]
     assert not [m for m in report["modules"] if m.startswith(("kcbx.region.hub", "kcbx.region.run", "kcbx.ingest"))]

@@ -18,6 +18,14 @@ terms as (
     select * from {{ ref('int_terms') }}
 ),
 
+-- a match handed before the child came back: on a county school's roll now, it is not
+-- elsewhere (the next hand-over drops it)
+on_roll_here as (
+    select distinct term_id, child_key
+    from {{ ref('int_registrations') }}
+    where is_county_school and is_on_roll
+),
+
 windowed as (
     select
         confirmations.*,
@@ -44,6 +52,10 @@ by_region as (
     from region_matches
     inner join terms
         on region_matches.term_id = terms.term_id
+    left join on_roll_here
+        on region_matches.term_id = on_roll_here.term_id
+        and region_matches.child_key = on_roll_here.child_key
+    where on_roll_here.child_key is null
 ),
 
 unioned as (

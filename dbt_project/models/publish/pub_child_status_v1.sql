@@ -30,6 +30,15 @@ tokens as (
     select * from {{ source('pii', 'region_tokens') }}
 ),
 
+-- when the child's 学籍 at a county school last changed: a child two counties count is the
+-- one's where it was last registered (SPEC §7, counted once)
+last_registered as (
+    select term_id, child_key, max(status_changed_on) as last_registered_on
+    from {{ ref('int_registrations') }}
+    where is_county_school
+    group by term_id, child_key
+),
+
 responsible as (
     select
         children.term_id,
@@ -52,7 +61,8 @@ responsible as (
         case when children.is_enrolled then primary_registrations.grade end as grade,
         out_of_school.reason_code,
         -- why the county is responsible: a 学籍 row at one of its schools (流入地) or its 户籍
-        case when children.has_county_registration then '学籍' else '户籍' end as responsible_by
+        case when children.has_county_registration then '学籍' else '户籍' end as responsible_by,
+        last_registered.last_registered_on
     from children
     inner join tokens
         on children.child_key = tokens.child_key
@@ -62,6 +72,9 @@ responsible as (
     left join out_of_school
         on children.term_id = out_of_school.term_id
         and children.child_key = out_of_school.child_key
+    left join last_registered
+        on children.term_id = last_registered.term_id
+        and children.child_key = last_registered.child_key
 ),
 
 registered as (
@@ -73,11 +86,14 @@ registered as (
         registrations.school_code,
         registrations.grade,
         null::text as reason_code,
-        null::text as responsible_by
+        null::text as responsible_by,
+        null::date as last_registered_on
     from registrations
     inner join tokens
         on registrations.child_key = tokens.child_key
-    order by registrations.term_id, tokens.token, registrations.school_code, registrations.registry_rank
+    order by
+        registrations.term_id, tokens.token, registrations.school_code, registrations.registry_rank,
+        registrations.grade desc nulls last, registrations.student_key
 ),
 
 unioned as (
@@ -96,7 +112,8 @@ final as (
         schools.school_name,
         unioned.grade::integer as grade,
         unioned.reason_code,
-        unioned.responsible_by
+        unioned.responsible_by,
+        unioned.last_registered_on
     from unioned
     left join schools
         on unioned.term_id = schools.term_id
