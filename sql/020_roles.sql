@@ -7,6 +7,8 @@
 --                     models and stored test failures; reads raw, the load audit, keys
 --   kcbx_reporter     term report and ledgers: what an auditor reads, plus the names
 --                     the ledgers print (pii.child_identity, pii.responsible_persons)
+--   kcbx_publisher    the region hub's read of the county's publish schema (sql/060)
+--   kcbx_region_inbox the region's hand-over of the county's matches (sql/070)
 -- Group roles (NOLOGIN) that people's logins are granted:
 --   kcbx_bi           the bureau's BI account: marts built for BI (not marts.dim_child)
 --   kcbx_township     township accounts: the same marts, only their own township's rows
@@ -21,7 +23,9 @@ do $$
 declare
     role_name text;
 begin
-    foreach role_name in array array['kcbx_loader', 'kcbx_transformer', 'kcbx_reporter'] loop
+    foreach role_name in array array[
+        'kcbx_loader', 'kcbx_transformer', 'kcbx_reporter', 'kcbx_publisher', 'kcbx_region_inbox'
+    ] loop
         if not exists (select 1 from pg_roles where rolname = role_name) then
             execute format('create role %I login nosuperuser nocreatedb nocreaterole noreplication', role_name);
         else

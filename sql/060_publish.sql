@@ -16,16 +16,6 @@ create table if not exists publish.publications (
 );
 comment on table publish.publications is '向区域发布记录：每学期最近一次通过质量检查后发布的时间与行数';
 
-do $$
-begin
-    if not exists (select 1 from pg_roles where rolname = 'kcbx_publisher') then
-        create role kcbx_publisher login nosuperuser nocreatedb nocreaterole noreplication;
-    else
-        alter role kcbx_publisher login nosuperuser nocreatedb nocreaterole noreplication;
-    end if;
-end
-$$;
-
 revoke all on schema publish_build, publish from public;
 grant usage, create on schema publish_build, publish to kcbx_transformer;
 revoke all on publish.publications from kcbx_loader, kcbx_transformer, kcbx_reporter, kcbx_publisher, kcbx_bi,

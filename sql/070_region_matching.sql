@@ -34,19 +34,6 @@ create table if not exists raw.region_matches (
 );
 comment on table raw.region_matches is '区域下发的跨县比对结果：本县令牌在他县学籍中的情况（仅令牌，不含身份证号与姓名）';
 
--- kcbx_region_inbox: the region's login into the county. It writes the county's matches
--- and reads whether a run holds the term (a hand-over waits for the run to end, so a
--- build never reads half of them), nothing else: no raw delivery, no key map.
-do $$
-begin
-    if not exists (select 1 from pg_roles where rolname = 'kcbx_region_inbox') then
-        create role kcbx_region_inbox login nosuperuser nocreatedb nocreaterole noreplication;
-    else
-        alter role kcbx_region_inbox login nosuperuser nocreatedb nocreaterole noreplication;
-    end if;
-end
-$$;
-
 alter table pii.region_tokens owner to kcbx_loader;
 alter table pii.region_key_fingerprint owner to kcbx_loader;
 alter table raw.region_matches owner to kcbx_loader;
@@ -54,6 +41,10 @@ revoke all on pii.region_tokens, pii.region_key_fingerprint, raw.region_matches
     from kcbx_transformer, kcbx_reporter, kcbx_bi, kcbx_township, kcbx_auditor, kcbx_admin, kcbx_publisher;
 grant select on pii.region_tokens, raw.region_matches to kcbx_transformer, kcbx_admin;
 grant select on pii.region_key_fingerprint to kcbx_admin;
+-- kcbx_region_inbox (a login made in sql/020): the region's login into the county. It
+-- writes the county's matches and reads whether a run holds the term (a hand-over waits
+-- for the run to end, so a build never reads half of them), nothing else: no raw
+-- delivery, no key map.
 grant usage on schema raw, audit to kcbx_region_inbox;
 grant select, insert, delete on raw.region_matches to kcbx_region_inbox;
 grant select on audit.term_locks to kcbx_region_inbox;
