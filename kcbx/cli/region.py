@@ -17,6 +17,10 @@ region.yml (SPEC §7)
   optional per county: pii_key_env (its own KCBX_PII_KEY), publish_url_env (the hub's
   kcbx_publisher URL into the county)
 
+KCBX_REGION_KEY (environment): the region's matching key, handed to each county's run so
+  that children who moved between counties are matched by token (docs/region.md); the
+  hub never gets it; unset: nothing is matched
+
 exit codes (region run)
   0  the hub was refreshed, even if a county failed (the hub shows it missing)
   1  the hub could not be reached or refreshed

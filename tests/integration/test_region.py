@@ -379,6 +379,15 @@ def test_the_region_matches_children_across_counties(region, places, hub):
         )
     assert set(seen) == {child_key(key, plan["confirmed"]), child_key(key, plan["left"])}
     assert schools[B] in seen[child_key(key, plan["confirmed"])] and "禹州市" in seen[child_key(key, plan["confirmed"])]
+    with _county_db(paths, parsed.county(A)) as conn:  # A's 适龄儿童台账 says so too
+        ledger = dict(
+            conn.execute(
+                "select child_key, whereabouts_status || ' ' || whereabouts_evidence from marts.ledger_cohort_children "
+                "where term_id = %s and child_key = %s",
+                (TERM, child_key(key, plan["confirmed"])),
+            ).fetchall()
+        )
+    assert "在外就读（已核实）" in ledger[child_key(key, plan["confirmed"])] and "区域学籍比对" in str(ledger)
     handouts = dict(
         hub.execute(
             "select county_code, max(tokens) from region.match_handouts where term_id = %s group by 1", (TERM,)
