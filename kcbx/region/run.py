@@ -172,14 +172,18 @@ def run_county(paths: RegionPaths, county: County, term_id: str, progress: Calla
 def county_publisher_url(paths: RegionPaths, county: County) -> str:
     """How the hub reads a county's publish schema: the county's own publish_url_env, else
     its warehouse with the kcbx_publisher login the county's set-up made."""
+    return county.publish_url() or _county_login_url(paths, county, "kcbx_publisher")
+
+
+def _county_login_url(paths: RegionPaths, county: County, login: str) -> str:
+    """The county's warehouse as one of the region's logins into it, with the password the
+    county's set-up stored in its home (never one from the region's environment)."""
     from kcbx.warehouse import database_url, with_login
 
-    if county.publish_url():
-        return county.publish_url()
     settings = county_settings(paths, county)
     base = settings.database_url or database_url(settings)
-    stored = settings.home / "logins" / "kcbx_publisher"
-    return with_login(base, "kcbx_publisher", stored.read_text().strip() if stored.exists() else None)
+    stored = settings.home / "logins" / login
+    return with_login(base, login, stored.read_text().strip() if stored.exists() else None)
 
 
 def _hub_urls(region: Region, paths: RegionPaths) -> tuple[str, str, str]:
@@ -243,12 +247,7 @@ def county_inbox_url(paths: RegionPaths, county: County) -> str:
     """The county's warehouse as kcbx_region_inbox, the login that may only hand it its
     matches (never the county's loader: that one reads every delivery), with the password
     the county's set-up stored in its home."""
-    from kcbx.warehouse import database_url, with_login
-
-    settings = county_settings(paths, county)
-    base = settings.database_url or database_url(settings)
-    stored = settings.home / "logins" / "kcbx_region_inbox"
-    return with_login(base, "kcbx_region_inbox", stored.read_text().strip() if stored.exists() else None)
+    return _county_login_url(paths, county, "kcbx_region_inbox")
 
 
 def refresh(

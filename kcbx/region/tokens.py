@@ -13,13 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 
 import psycopg
 
 REGION_KEY_ENV = "KCBX_REGION_KEY"
 MIN_KEY_LENGTH = 32
-IDENTITY = re.compile(r"\d{17}[\dX]")
 
 
 class RegionKeyError(ValueError):

@@ -91,15 +91,19 @@ def _plain_out_of_school(root: Path, code: str) -> list[str]:
     return sorted(c for c, types in by_child.items() if types == {"out_of_school"} and len(c) == 18)
 
 
+def _xueji_rows(root: Path, code: str):
+    """The county's 学籍 rows as written (its CSV files), identity number stripped."""
+    for path in sorted((root / "landing" / code[:6] / TERM / "xueji").glob("*.csv")):
+        for row in csv.DictReader(path.open(encoding="utf-8")):
+            yield (row.get("身份证号") or "").strip(), row
+
+
 def _plain_enrolled(root: Path, code: str) -> str:
     """A child 在读 in the county's 学籍 with no finding at all."""
     found = {f["child"] for f in _expected(root, code)["findings"] if f["child"]}
-    folder = root / "landing" / code[:6] / TERM / "xueji"
-    for path in sorted(folder.glob("*.csv")):
-        for row in csv.DictReader(path.open(encoding="utf-8")):
-            number = (row.get("身份证号") or "").strip()
-            if row.get("学籍状态") == "在读" and len(number) == 18 and number not in found:
-                return number
+    for number, row in _xueji_rows(root, code):
+        if row.get("学籍状态") == "在读" and len(number) == 18 and number not in found:
+            return number
     raise AssertionError("no plain 在读 child in a CSV 学籍 file")
 
 
@@ -411,12 +415,9 @@ def test_the_region_matches_children_across_counties(region, places, hub):
 
 
 def _registration_school(root: Path, number: str) -> str:
-    folder = root / "landing" / A[:6] / TERM / "xueji"
-    for path in sorted(folder.glob("*.csv")):
-        for row in csv.DictReader(path.open(encoding="utf-8")):
-            if (row.get("身份证号") or "").strip() == number:
-                return row["学校标识码"].strip()
-    raise AssertionError("planted child's school not found")
+    school = next((row["学校标识码"].strip() for found, row in _xueji_rows(root, A) if found == number), None)
+    assert school, "planted child's school not found"
+    return school
 
 
 def test_a_republication_replaces_the_previous_one_and_a_rerun_changes_nothing(region, places, hub):
