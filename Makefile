@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-unit lint bench bench-ingest bench-readers bench-full bench-region clean serve stop bi bi-install
+.PHONY: install demo test test-unit lint bench bench-ingest bench-readers bench-full bench-region clean serve stop bi bi-install docs
 
 install: $(STAMP)
 
@@ -56,6 +56,10 @@ bi-install: $(BI_STAMP)
 
 bi: install bi-install
 	$(BIN)/kcbx bi start
+
+# The data dictionary (reports/数据字典.html): every mart and column, lineage, no data.
+docs: install
+	$(BIN)/kcbx docs
 
 stop: install
 	$(BIN)/kcbx stop

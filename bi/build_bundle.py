@@ -103,34 +103,73 @@ def dataset_file(name: str, spec: dict, connection: str, labels: dict[str, str])
     }  # fmt: skip
 
 
+HIGHLIGHT = "#f4b6b6"  # a row under target, overdue or not reported: the 通报's red
+
+
+def _highlights(spec: dict) -> list[dict]:
+    """Table rows highlighted where a column meets a condition (`highlight: {column: "> 0"}`)."""
+    rules = []
+    for column, condition in spec.get("highlight", {}).items():
+        operator, value = condition.split()
+        rules.append({"column": column, "operator": operator, "targetValue": float(value), "colorScheme": HIGHLIGHT,
+                      "useGradient": False, "toAllRow": True})  # fmt: skip
+    return rules
+
+
+def _axis_chart(spec: dict, metrics: list[dict]) -> dict:
+    """A bar or line chart over categories (townships, terms, weeks), not over time:
+    Superset's generic-axis ECharts chart."""
+    formats = [m["format"] for m in [*spec.get("metrics", []), *spec.get("line_metrics", [])] if m.get("format")]
+    return {"x_axis": spec["x_axis"], "groupby": spec.get("groupby", []), "metrics": metrics,
+            "x_axis_sort_asc": True, "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
+            "show_legend": bool(spec.get("groupby")) or len(metrics) > 1 or bool(spec.get("line_metrics")),
+            "legendOrientation": "top", "legendType": "scroll", "rich_tooltip": True, "truncateXAxis": True,
+            "truncate_metric": True, "y_axis_format": formats[0] if formats else "SMART_NUMBER",
+            "y_axis_bounds": [None, None], "order_desc": True, "sort_series_type": "sum",
+            "x_axis_title_margin": 15, "y_axis_title_margin": 15, "y_axis_title_position": "Left"}  # fmt: skip
+
+
 def chart_file(name: str, spec: dict, connection: str) -> dict:
     metrics = [metric(m) for m in spec.get("metrics", [])]
-    params: dict = {"viz_type": spec["viz"], "adhoc_filters": [], "row_limit": 10000, "color_scheme": "supersetColors"}
-    if spec.get("where"):
-        params["adhoc_filters"] = [{"expressionType": "SQL", "clause": "WHERE", "sqlExpression": spec["where"]}]
+    where = [{"expressionType": "SQL", "clause": "WHERE", "sqlExpression": spec["where"]}] if spec.get("where") else []
+    params: dict = {"viz_type": spec["viz"], "adhoc_filters": where, "row_limit": 10000}
+    params["color_scheme"] = "supersetColors"
     if spec["viz"] == "big_number_total":
         params |= {"metric": metrics[0], "y_axis_format": "SMART_NUMBER", "header_font_size": 0.4}
     elif spec["viz"] == "bar":
-        # a bar per category (not over time): Superset's generic-axis bar chart
-        formats = [m["format"] for m in spec.get("metrics", []) if m.get("format")]
-        params |= {"viz_type": "echarts_timeseries_bar", "x_axis": spec["x_axis"], "groupby": spec.get("groupby", []),
-                   "metrics": metrics, "orientation": "vertical", "x_axis_sort_asc": True,
-                   "x_axis_sort_series": "name", "x_axis_sort_series_ascending": True,
-                   "show_legend": bool(spec.get("groupby")),
-                   "show_value": True, "rich_tooltip": True, "truncateXAxis": True, "truncate_metric": True,
-                   "y_axis_format": formats[0] if formats else "SMART_NUMBER", "y_axis_bounds": [None, None],
-                   "order_desc": True, "sort_series_type": "sum", "only_total": True,
-                   "x_axis_title_margin": 15, "y_axis_title_margin": 15, "y_axis_title_position": "Left"}  # fmt: skip
+        # values on the bars where they do not crowd: one series, or the total of a stack
+        shown = bool(spec.get("stack")) or not spec.get("groupby")
+        params |= _axis_chart(spec, metrics) | {"viz_type": "echarts_timeseries_bar", "orientation": "vertical",
+                                                "show_value": shown, "only_total": True,
+                                                "stack": "Stack" if spec.get("stack") else None}  # fmt: skip
+    elif spec["viz"] == "line":
+        params |= _axis_chart(spec, metrics) | {"viz_type": "echarts_timeseries_line", "markerEnabled": True,
+                                                "markerSize": 6, "show_value": False}  # fmt: skip
+    elif spec["viz"] == "mixed":
+        # bars for the figures (under target in a series of its own, so in its own colour) and
+        # a line for the target, on one axis
+        params |= _axis_chart(spec, metrics) | {
+            "viz_type": "mixed_timeseries", "metrics_b": [metric(m) for m in spec["line_metrics"]],
+            "groupby_b": [], "adhoc_filters_b": where, "row_limit_b": 10000, "order_desc_b": True,
+            "seriesType": "bar", "seriesTypeB": "line", "stack": "Stack",
+            "stackB": None, "yAxisIndex": 0, "yAxisIndexB": 0, "show_value": True, "show_valueB": False,
+            "markerEnabledB": True, "markerSizeB": 6, "truncate_metric_b": True, "opacity": 1, "opacityB": 1,
+            "y_axis_format_secondary": "SMART_NUMBER", "y_axis_bounds_secondary": [None, None],
+        }  # fmt: skip
     elif spec.get("columns"):
-        params |= {"query_mode": "raw", "all_columns": spec["columns"], "order_by_cols": [], "server_pagination": False,
+        order = [f'["{c.lstrip("-")}", {"false" if c.startswith("-") else "true"}]' for c in spec.get("order_by", [])]
+        params |= {"query_mode": "raw", "all_columns": spec["columns"], "order_by_cols": order,
+                   "server_pagination": False, "conditional_formatting": _highlights(spec), "show_cell_bars": False,
                    "column_config": {c: {"d3NumberFormat": f} for c, f in spec.get("formats", {}).items()}}  # fmt: skip
     else:
         params |= {"query_mode": "aggregate", "groupby": spec.get("groupby", []), "metrics": metrics,
                    "order_desc": True, "include_time": False, "server_pagination": False,
+                   "conditional_formatting": _highlights(spec), "show_cell_bars": False,
                    "column_config": {m["label"]: {"d3NumberFormat": m["format"]}
                                      for m in spec.get("metrics", []) if m.get("format")}}  # fmt: skip
     return {
-        "slice_name": spec["title"], "description": None, "certified_by": None, "certification_details": None,
+        "slice_name": spec.get("titles", {}).get(connection, spec["title"]), "description": None,
+        "certified_by": None, "certification_details": None,
         "viz_type": params["viz_type"], "params": params, "query_context": None, "cache_timeout": None,
         "uuid": uid("chart", connection, name), "version": "1.0.0",
         "dataset_uuid": uid("dataset", connection, spec["dataset"]),
@@ -138,6 +177,9 @@ def chart_file(name: str, spec: dict, connection: str) -> dict:
 
 
 def dashboard_file(name: str, spec: dict, charts: dict[str, dict], datasets: dict[str, dict]) -> dict:
+    """A dashboard's layout and native filters. Each chart gets a placeholder id (its place,
+    from 1) that Superset's import maps to the chart's real id, in the layout and in each
+    filter's excluded charts; bi/superset_import.py then writes each filter's chart scope."""
     connection = spec["connection"]
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
@@ -145,32 +187,51 @@ def dashboard_file(name: str, spec: dict, charts: dict[str, dict], datasets: dic
         "GRID_ID": {"id": "GRID_ID", "type": "GRID", "children": [], "parents": ["ROOT_ID"]},
         "HEADER_ID": {"id": "HEADER_ID", "type": "HEADER", "meta": {"text": spec["title"]}},
     }
+    placeholders: dict[str, int] = {}
     for number, row in enumerate(spec["rows"]):
         row_id = f"ROW-{number}"
         position["GRID_ID"]["children"].append(row_id)
         position[row_id] = {"id": row_id, "type": "ROW", "children": [], "parents": ["ROOT_ID", "GRID_ID"],
                             "meta": {"background": "BACKGROUND_TRANSPARENT"}}  # fmt: skip
         for chart in row:
-            chart_id = f"CHART-{chart}"
-            position[row_id]["children"].append(chart_id)
-            position[chart_id] = {
-                "id": chart_id, "type": "CHART", "children": [], "parents": ["ROOT_ID", "GRID_ID", row_id],
-                "meta": {"width": 12 // len(row), "height": 50, "sliceName": charts[chart]["title"],
-                         "uuid": uid("chart", connection, chart), "chartId": 0},
-            }  # fmt: skip
+            chart_spec = charts[chart]
+            if chart_spec["viz"] == "markdown":  # text on the dashboard, not a query
+                item_id = f"MARKDOWN-{chart}"
+                position[item_id] = {
+                    "id": item_id,
+                    "type": "MARKDOWN",
+                    "children": [],
+                    "parents": ["ROOT_ID", "GRID_ID", row_id],
+                    "meta": {"width": 12 // len(row), "height": 12, "code": chart_spec["text"]},
+                }
+            else:
+                placeholders[chart] = len(placeholders) + 1
+                item_id = f"CHART-{chart}"
+                position[item_id] = {
+                    "id": item_id, "type": "CHART", "children": [], "parents": ["ROOT_ID", "GRID_ID", row_id],
+                    "meta": {"width": 12 // len(row), "height": 50,
+                             "sliceName": chart_spec.get("titles", {}).get(connection, chart_spec["title"]),
+                             "uuid": uid("chart", connection, chart), "chartId": placeholders[chart]},
+                }  # fmt: skip
+            position[row_id]["children"].append(item_id)
     filters = []
-    if spec.get("filter"):
-        column = spec["filter"]["column"]
-        targets = sorted({charts[c]["dataset"] for row in spec["rows"] for c in row
-                          if column in select_columns(datasets[charts[c]["dataset"]]["sql"])})  # fmt: skip
+    for wanted in spec.get("filters", []):
+        column = wanted["column"]
+        reached = [c for c in placeholders if column in select_columns(datasets[charts[c]["dataset"]]["sql"])]
+        reached = [c for c in reached if c not in wanted.get("exclude", [])]
+        target = sorted({charts[c]["dataset"] for c in reached})[0]
         filters.append({
-            "id": "NATIVE_FILTER-" + uid("filter", name, column)[:8], "name": spec["filter"]["label"],
+            "id": "NATIVE_FILTER-" + uid("filter", name, column)[:8], "name": wanted["label"],
             "filterType": "filter_select", "type": "NATIVE_FILTER", "description": "",
-            "targets": [{"column": {"name": column}, "datasetUuid": uid("dataset", connection, targets[0])}],
-            "controlValues": {"enableEmptyFilter": False, "multiSelect": True, "searchAllOptions": False,
-                              "inverseSelection": False, "defaultToFirstItem": False},
+            "targets": [{"column": {"name": column}, "datasetUuid": uid("dataset", connection, target)}],
+            "controlValues": {"enableEmptyFilter": False, "multiSelect": wanted.get("default") != "latest",
+                              "searchAllOptions": False, "inverseSelection": False,
+                              "defaultToFirstItem": wanted.get("default") == "latest", "sortAscending": False},
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "cascadeParentIds": [], "scope": {"rootPath": ["ROOT_ID"], "excluded": []}, "chartsInScope": [],
+            # a preselected value is applied on the dashboard's first load, not left pending
+            "requiredFirst": wanted.get("default") == "latest", "cascadeParentIds": [],
+            "scope": {"rootPath": ["ROOT_ID"], "excluded": [n for c, n in placeholders.items() if c not in reached]},
+            "chartsInScope": [],  # written at import, from the real chart ids
         })  # fmt: skip
     return {
         "dashboard_title": spec["title"], "description": None, "css": "",
@@ -204,6 +265,7 @@ def build() -> dict[str, str]:
             "impersonate_user": False, "uuid": uid("database", connection), "version": "1.0.0",
         }  # fmt: skip
         used = {c for d in boards.values() for row in d["rows"] for c in row}
+        used = {c for c in used if source["charts"][c]["viz"] != "markdown"}
         for chart in sorted(used):
             spec = source["charts"][chart]
             files[f"charts/{connection}__{chart}.yaml"] = chart_file(chart, spec, connection)

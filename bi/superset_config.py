@@ -11,8 +11,13 @@ nobody could log in), so it is not; the content security policy, X-Frame-Options
 other headers are sent either way.
 """
 
+import base64
+import hashlib
 import os
 import re
+from pathlib import Path
+
+from flask import Blueprint, Response, redirect
 
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
 SQLALCHEMY_DATABASE_URI = os.environ["KCBX_BI_METADATA_URL"]
@@ -114,3 +119,36 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # S
         raise ValueError(message) from None
     error_type = SupersetErrorType.DATABASE_SECURITY_ACCESS_ERROR
     raise SupersetSecurityException(SupersetError(error_type=error_type, message=message, level=ErrorLevel.ERROR))
+
+
+# The data dictionary (kcbx/outputs/dictionary.py; `kcbx bi start` copies it into
+# Superset's home), linked from the county's dashboards: dbt's documentation as one static
+# page, for logged-in users only. Its policy is its own: dbt's single-page app runs from
+# inline scripts, allowed by their hashes (computed from the file served, which changes at
+# each import); nothing else is fetched from anywhere.
+DICTIONARY = Blueprint("kcbx_dictionary", __name__)
+_SCRIPT = re.compile(r"<script[^>]*>(.*?)</script>", re.S | re.I)
+
+
+@DICTIONARY.route("/kcbx/dictionary/")
+def dictionary():
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return redirect("/login/?next=/kcbx/dictionary/")
+    path = Path(os.environ["SUPERSET_HOME"]) / "dictionary.html"
+    if not path.exists():
+        return Response("数据字典尚未生成：运行 kcbx bi start 或 make docs。", 404, mimetype="text/plain")
+    page = path.read_text(encoding="utf-8")
+    digests = {hashlib.sha256(script.encode()).digest() for script in _SCRIPT.findall(page) if script}
+    hashes = " ".join(f"'sha256-{base64.b64encode(d).decode()}'" for d in sorted(digests))
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    )
+    return response
+
+
+dictionary.talisman_view_options = {"content_security_policy": False}  # the header above instead
+BLUEPRINTS = [DICTIONARY]

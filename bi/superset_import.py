@@ -133,6 +133,25 @@ def _role(sm, name: str, database_name: str, dashboards: list) -> None:
     db.session.commit()
 
 
+def _write_filter_scopes(dashboards: list) -> None:
+    """Each native filter's chart scope, from the charts' real ids. The bundle names the charts a
+    filter leaves out (`scope.excluded`, mapped to real ids by the import); Superset's
+    dashboard page applies a filter only to the charts listed in `chartsInScope`, which it
+    otherwise writes only when someone saves the dashboard in its editor."""
+    from superset import db
+
+    for dashboard in dashboards:
+        metadata = json.loads(dashboard.json_metadata or "{}")
+        position = json.loads(dashboard.position_json or "{}")
+        charts = [item["meta"]["chartId"] for item in position.values()
+                  if isinstance(item, dict) and item.get("type") == "CHART"]  # fmt: skip
+        for native in metadata.get("native_filter_configuration", []):
+            excluded = set(native.get("scope", {}).get("excluded", []))
+            native["chartsInScope"] = [c for c in charts if c not in excluded]
+        dashboard.json_metadata = json.dumps(metadata)
+    db.session.commit()
+
+
 def _user(sm, username: str, password: str, roles: list[str]) -> None:
     from superset import db
 
@@ -166,6 +185,8 @@ def main() -> int:
         boards = [yaml.safe_load(text)["slug"] for path, text in files.items()
                   if path.startswith(f"dashboards/{kind.main}__")]  # fmt: skip
         found = db.session.query(Dashboard).filter(Dashboard.slug.in_(boards)).all()
+        members = [kind.member_slug.format(code=m["code"]) for m in accounts["members"]]
+        _write_filter_scopes(db.session.query(Dashboard).filter(Dashboard.slug.in_(boards + members)).all())
         _role(security_manager, kind.main_role, main_database, found)
         main = accounts["main"]
         _user(security_manager, main["user"], main["user_password"], ["Gamma", kind.main_role])

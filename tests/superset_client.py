@@ -29,31 +29,36 @@ class Client:
     def charts(self, dashboard_id: int) -> list[dict]:
         return self.call(f"/api/v1/dashboard/{dashboard_id}/charts")["result"]
 
-    def data(self, chart: dict) -> list[dict]:
-        """The chart's rows, asked as the dashboard asks: its own query through /api/v1/chart/data."""
+    def data(self, chart: dict, filters: list[dict] | None = None) -> list[dict]:
+        """The chart's rows, asked as the dashboard asks: its own query through /api/v1/chart/data
+        (a mixed chart's two queries, bars then line, one list), with `filters` added as a
+        dashboard filter would add them ({"col", "op", "val"})."""
         form = chart["form_data"]
         metrics = form.get("metrics") or ([form["metric"]] if form.get("metric") else [])
-        axis = [form["x_axis"]] if form.get("x_axis") else []  # a bar chart's categories
-        query = {
-            "columns": axis + (form.get("groupby") or form.get("all_columns") or []),
-            "metrics": metrics,
-            "filters": [],
-            "row_limit": 10000,
-            "orderby": [],
-            "extras": {"where": " and ".join(f["sqlExpression"] for f in form.get("adhoc_filters", []))},
-        }
+        axis = [form["x_axis"]] if form.get("x_axis") else []  # a bar or line chart's categories
+        queries = [(form.get("groupby") or form.get("all_columns") or [], metrics, form.get("adhoc_filters", []))]
+        if form.get("metrics_b"):
+            queries.append((form.get("groupby_b") or [], form["metrics_b"], form.get("adhoc_filters_b", [])))
         datasource = {"id": int(form["datasource"].split("__")[0]), "type": "table"}
-        answer = self.call(
-            "/api/v1/chart/data",
-            {
-                "datasource": datasource,
-                "queries": [query],
-                "force": True,
-                "result_format": "json",
-                "result_type": "full",
-            },
-        )
-        return answer["result"][0]["data"]
+        body = {
+            "datasource": datasource,
+            "queries": [
+                {
+                    "columns": axis + columns,
+                    "metrics": query_metrics,
+                    "filters": filters or [],
+                    "row_limit": 10000,
+                    "orderby": [],
+                    "extras": {"where": " and ".join(f["sqlExpression"] for f in where)},
+                }
+                for columns, query_metrics, where in queries
+            ],
+            "force": True,
+            "result_format": "json",
+            "result_type": "full",
+        }
+        answer = self.call("/api/v1/chart/data", body)
+        return [row for result in answer["result"] for row in result["data"]]
 
 
 def browser_login(page, base: str, user: str, password: str) -> None:

@@ -8,11 +8,11 @@ import os
 import sys
 import warnings
 
-from kcbx.cli import accounts, bi, db, demo, ledgers, region, run, serve, status, stop, synth
+from kcbx.cli import accounts, bi, db, demo, docs, ledgers, region, run, serve, status, stop, synth
 from kcbx.cli.common import EXIT_FAILED, REPORT
 
 # In `kcbx --help`'s order.
-COMMANDS = (run, status, region, serve, bi, stop, demo, synth, ledgers, db, accounts)
+COMMANDS = (run, status, region, serve, bi, stop, demo, synth, ledgers, docs, db, accounts)
 
 
 class _Version(argparse.Action):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,7 +242,12 @@ def running(srv: Server) -> bool:
 
 def start(settings: Settings, progress=print) -> Server:
     """Idempotent: initialises once, imports every time (same UUIDs, nothing duplicated)."""
+    from kcbx.outputs.dictionary import write_dictionary
+
     srv = server(settings)
+    # the dashboards link to the data dictionary, which Superset serves from its home
+    srv.home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(write_dictionary(settings, progress), srv.home / "dictionary.html")
     return _start(srv, lambda: accounts(settings, srv), progress)
 
 

@@ -30,6 +30,7 @@ from urllib.parse import quote, urlencode
 
 from kcbx.files import secret_file
 from kcbx.orchestration import processes
+from kcbx.orchestration.schedule import TIMEZONE
 from kcbx.settings import Settings
 
 SERVICES = ("scheduler", "dag-processor", "triggerer", "api-server")
@@ -154,6 +155,9 @@ def environment(settings: Settings, svc: Services) -> dict[str, str]:
         "AIRFLOW_HOME": str(svc.home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # naive times and the task logs' stamps in the county's zone (the UI shows each
+        # browser's own zone: Airflow 3 has no server-side default for it)
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": TIMEZONE,
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", "8"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",

@@ -189,10 +189,13 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
             summary += "本月无案件与预警快照（该月内未运行）。</p>"
         else:
             summary += (
-                f"新增预警 {whole['new_warnings']} 人次（{whole['warned_children']} 人）；"
+                # 人次 counts a child once per week newly warned, 人 every child warned in the month
+                f"新增预警 {whole['new_warnings']} 人次，本月被预警儿童 {whole['warned_children']} 人；"
                 f"未结案件 {whole['open_cases']} 件，其中超期未劝返 {whole['action_overdue_cases']} 件。</p>"
             )
-    by_cases = sorted(towns, key=lambda t: (-(t["action_overdue_cases"] or 0), -(t["open_cases"] or 0), t["unit_code"]))
+    # a month without a case snapshot ranks nobody by cases (its figures are "—", not 0)
+    with_cases = [t for t in towns if t["open_cases"] is not None]
+    by_cases = sorted(with_cases, key=lambda t: (-(t["action_overdue_cases"] or 0), -t["open_cases"], t["unit_code"]))
     case_rank = {t["unit_code"]: i for i, t in enumerate(by_cases, start=1)}
     rows = [
         "<tr>"
@@ -204,7 +207,7 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
         + td(_or_dash(t["new_warnings"]))
         + td(_or_dash(t["open_cases"]))
         + td(_or_dash(t["action_overdue_cases"]), under=(t["action_overdue_cases"] or 0) > 0)
-        + td(case_rank[t["unit_code"]])
+        + td(case_rank.get(t["unit_code"], "—"))
         + "</tr>"
         for i, t in enumerate(towns, start=1)
     ]

@@ -135,6 +135,7 @@ LEDGERS = {
     "一人一案台账": Ledger(
         "ledger_cases",
         (
+            ("案件号", "case_no"),  # the number BI's open-case list shows
             ("立案学期", "opened_term_id"),
             ("立案类型", "case_type_label"),
             ("案件状态", "case_status"),

@@ -10,7 +10,14 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
+from kcbx.feeds import catalogue
+from kcbx.quality.suites import SUITES
 from kcbx.settings import Settings
+
+# What an official reads in place of codes: a feed's Chinese name, a check's Chinese
+# description (the part before " / " in expectations/suites/*.yml).
+FEED_LABELS = {name: feed.label for name, feed in catalogue().items()}
+CHECK_LABELS = {check.name: check.description.split(" / ")[0].strip() for s in SUITES for check in s.checks}
 
 
 def _bar_chart(rows: list[tuple[str, int]], width: int = 560) -> str:
@@ -149,6 +156,10 @@ def _percent(value) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
 
 
+def _rate_text(value) -> str:
+    return "—" if value is None else f"{100 * float(value):.0f}%"
+
+
 def _backtest_chart(rows: list[dict], width: int = 640) -> str:
     """Precision, recall and median lead time (warned events) per rule and horizon, as
     inline SVG bars: rates on a 0-100 % scale, lead time in school days on its own."""
@@ -156,24 +167,25 @@ def _backtest_chart(rows: list[dict], width: int = 640) -> str:
         return "<p>无数据</p>"
     bars = []
     for r in rows:
-        name = f"{r['rule_label'][:10]}（{r['horizon_weeks']}周）"
-        lead = r["median_lead_days_warned"] or 0
+        name = f"{r['rule_label']}（{r['horizon_weeks']}周）"  # whole: a cut label reads as another rule
+        lead = r["median_lead_days_warned"]
         bars += [
-            (name, "准确率", float(r["precision"] or 0), f"{100 * float(r['precision'] or 0):.0f}%", 1.0),
-            (name, "召回率", float(r["recall"] or 0), f"{100 * float(r['recall'] or 0):.0f}%", 1.0),
-            (name, "提前天数", float(lead), f"{lead:g}天", 10.0),
+            (name, "准确率", r["precision"], _rate_text(r["precision"]), 1.0),
+            (name, "召回率", r["recall"], _rate_text(r["recall"]), 1.0),
+            (name, "提前天数", lead, "—" if lead is None else f"{lead:g}天", 10.0),
         ]
     colours = {"准确率": "#2c7fb8", "召回率": "#41ab5d", "提前天数": "#c0392b"}
-    bar_h, gap, label_w = 14, 3, 230
+    bar_h, gap, label_w, width = 14, 3, 330, max(width, 760)
     height = len(bars) * (bar_h + gap) + 30
     parts = [f'<svg role="img" width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
     for i, (name, measure, value, text, scale) in enumerate(bars):
         y = i * (bar_h + gap)
-        w = int((width - label_w - 60) * min(value / scale, 1.0))
+        # no figure (no warned week, no event) draws no bar and says "—", as the table does
+        w = 0 if value is None else int((width - label_w - 60) * min(float(value) / scale, 1.0))
         label = f"{name} {measure}" if i % 3 == 0 else measure
         parts.append(
             f'<text x="0" y="{y + 11}" font-size="11">{html.escape(label)}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{max(w, 1)}" height="{bar_h}" fill="{colours[measure]}"></rect>'
+            f'<rect x="{label_w}" y="{y}" width="{w}" height="{bar_h}" fill="{colours[measure]}"></rect>'
             f'<text x="{label_w + w + 4}" y="{y + 11}" font-size="11">{html.escape(text)}</text>'
         )
     parts.append(
@@ -192,9 +204,12 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
          "consolidation_method")
     )  # fmt: skip
     quality = [
-        (r["suite"], r["expectation"], r["severity"], quality_result(r["status"], r["error"]), r["unexpected_count"])
+        (CHECK_LABELS.get(r["expectation"], r["expectation"]), r["severity"], quality_result(r["status"], r["error"]),
+         r["unexpected_count"])
         for r in data["quality"]
-    ]
+    ]  # fmt: skip
+    for row in data["loads"] + data["reasons"]:
+        row["feed"] = FEED_LABELS.get(row["feed"], row["feed"])
     page = string.Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         term=html.escape(term_id),
         cohort=county["cohort_children"] or 0,
@@ -250,7 +265,7 @@ def write_report(settings: Settings, conn: psycopg.Connection, term_id: str) -> 
         checks=len(quality),
         failed_checks=sum(1 for r in data["quality"] if r["status"] == "failed"),
         errored_checks=sum(1 for r in data["quality"] if r["status"] == "error"),
-        table_quality=_table(["检查集", "检查项", "级别", "结果", "异常行数"], quality),
+        table_quality=_table(["检查项", "级别", "结果", "异常行数"], quality),
         table_loads=_table(
             ["数据", "文件", "编码", "读取行", "入库行", "隔离行", "状态", "说明"],
             data["loads"],

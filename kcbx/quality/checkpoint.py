@@ -36,6 +36,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from kcbx.quality.docs_assets import localise
 from kcbx.quality.suites import CHECKPOINT, SUITES, RowCheck, tables_read
 from kcbx.settings import Settings
 from kcbx.terms import Term
@@ -332,4 +333,5 @@ def _publish_docs(uncommitted: Path, term_reports: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
     shutil.copytree(site, target)
+    localise(target)  # no CDN: the pages open on an intranet and tell no outside host
     return target / "index.html"

@@ -48,7 +48,11 @@ def finding_types_env(project: Path) -> dict[str, str]:
     return {FINDING_TYPES_ENV: ",".join(sorted(p.stem for p in (project / "macros" / "findings").glob("*.sql")))}
 
 
-def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[str], None] = print) -> dict:
+def run_dbt(
+    settings: Settings, url: str, args: list[str], progress: Callable[[str], None] = print, target: str = "target"
+) -> dict:
+    """`target`: the artifacts' folder under KCBX's dbt folder (another than the build's for
+    a command whose manifest must not replace the build's, such as the dictionary's)."""
     project = settings.dbt_project_dir
     # dbt looks keys and tokens up; it never needs the secrets that make them
     inherited = {k: v for k, v in os.environ.items() if k not in ("KCBX_PII_KEY", "KCBX_REGION_KEY")}
@@ -65,7 +69,7 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         "--profiles-dir",
         str(project),
         "--target-path",
-        str(artifacts / "target"),
+        str(artifacts / target),
         "--log-path",
         str(artifacts / "logs"),
         # dbt's file log holds the database's error messages, which quote the value a
@@ -89,7 +93,7 @@ def run_dbt(settings: Settings, url: str, args: list[str], progress: Callable[[s
         if any(mark in line for mark in (" START ", " OK ", "ERROR", "WARN", "Done.", "Completed", " kcbx: ")):
             progress("  dbt: " + safe_line(line.split(" | ", 1)[-1]))
     code = process.wait()
-    results_path = artifacts / "target" / "run_results.json"
+    results_path = artifacts / target / "run_results.json"
     results = _without_messages(results_path)
     if code != 0:
         if any(mark in line for line in tail for mark in CONNECTION_LOST):

@@ -158,3 +158,11 @@ def test_the_compose_warehouse_logs_no_query_error_as_the_embedded_server(compos
     flags, settings = command[1::2], dict(option.split("=", 1) for option in command[2::2])
     assert set(flags) == {"-c"} and len(command) % 2 == 1
     assert settings == QUIET_SERVER_LOG
+
+
+def test_airflow_keeps_the_schedules_time_zone(compose):
+    """Airflow's default time zone (naive times, task logs) is the schedules' zone, in compose
+    as under `make serve`."""
+    from kcbx.orchestration.schedule import TIMEZONE
+
+    assert compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__DEFAULT_TIMEZONE"] == TIMEZONE

@@ -69,6 +69,9 @@ child_attributes as (
 final as (
     select
         episodes.case_id,
+        -- what a person reads and says on the phone: the opening term and the case id's start
+        left(episodes.opened_term_id, 4) || '-' || right(episodes.opened_term_id, 1) || '-'
+        || upper(left(episodes.case_id, 10)) as case_no,
         episodes.child_key,
         episodes.episode_no,
         opening.case_type,

@@ -22,6 +22,7 @@ final as (
     select
         case_terms.term_id,
         case_terms.case_id,
+        cases.case_no,
         case_terms.township_code,
         coalesce(townships.region_name, '未知乡镇') as sheet_name,
         case_terms.child_key,

@@ -24,7 +24,7 @@ horizons as (
 rules as (
     select * from (
         values
-            ('score', '预警评分（warning_parts）', 1),
+            ('score', '预警评分', 1),
             ('baseline', '连续旷课{{ var("warning_baseline_days") }}天即预警', 2),
             ('none', '不预警（疑似辍学规则触发时才发现）', 3)
     ) as rules (rule, rule_label, rule_order)
