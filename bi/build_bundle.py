@@ -216,23 +216,35 @@ def dashboard_file(name: str, spec: dict, charts: dict[str, dict], datasets: dic
             position[row_id]["children"].append(item_id)
     filters = []
     for wanted in spec.get("filters", []):
+        if unknown := set(wanted) - {"column", "label", "default", "exclude", "dataset"}:
+            raise ValueError(f"dashboard {name}: filter {wanted.get('label')}: unknown keys {sorted(unknown)}")
+        if stray := set(wanted.get("exclude", [])) - set(placeholders):
+            raise ValueError(f"dashboard {name}: filter {wanted['label']} excludes {sorted(stray)}, not on it")
         column = wanted["column"]
         reached = [c for c in placeholders if column in select_columns(datasets[charts[c]["dataset"]]["sql"])]
         reached = [c for c in reached if c not in wanted.get("exclude", [])]
-        target = sorted({charts[c]["dataset"] for c in reached})[0]
+        # the values offered: the dataset named (every term, every township, whatever the
+        # charts hold so far), else the first reached chart's
+        target = wanted.get("dataset") or sorted({charts[c]["dataset"] for c in reached})[0]
+        if column not in select_columns(datasets[target]["sql"]):
+            raise ValueError(f"dashboard {name}: filter {wanted['label']}: {target} has no column {column}")
+        latest = wanted.get("default") == "latest"
         filters.append({
             "id": "NATIVE_FILTER-" + uid("filter", name, column)[:8], "name": wanted["label"],
             "filterType": "filter_select", "type": "NATIVE_FILTER", "description": "",
             "targets": [{"column": {"name": column}, "datasetUuid": uid("dataset", connection, target)}],
-            "controlValues": {"enableEmptyFilter": False, "multiSelect": wanted.get("default") != "latest",
+            # a preselected filter cannot be emptied: figures of several terms never add up
+            "controlValues": {"enableEmptyFilter": latest, "multiSelect": not latest,
                               "searchAllOptions": False, "inverseSelection": False,
-                              "defaultToFirstItem": wanted.get("default") == "latest", "sortAscending": False},
+                              "defaultToFirstItem": latest, "sortAscending": False},
             "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
             # a preselected value is applied on the dashboard's first load, not left pending
-            "requiredFirst": wanted.get("default") == "latest", "cascadeParentIds": [],
+            "requiredFirst": latest, "cascadeParentIds": [],
             "scope": {"rootPath": ["ROOT_ID"], "excluded": [n for c, n in placeholders.items() if c not in reached]},
             "chartsInScope": [],  # written at import, from the real chart ids
         })  # fmt: skip
+    if unknown := set(spec) - {"title", "connection", "filters", "rows"}:
+        raise ValueError(f"dashboard {name}: unknown keys {sorted(unknown)}")
     return {
         "dashboard_title": spec["title"], "description": None, "css": "",
         "certified_by": "", "certification_details": "", "published": True,

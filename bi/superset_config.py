@@ -127,6 +127,7 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # S
 # inline scripts, allowed by their hashes (computed from the file served, which changes at
 # each import); nothing else is fetched from anywhere.
 DICTIONARY = Blueprint("kcbx_dictionary", __name__)
+DICTIONARY_ROLES = {"Admin", "KCBX 县教育局"}  # bi/superset_import.py KINDS["county"].main_role
 _SCRIPT = re.compile(r"<script[^>]*>(.*?)</script>", re.S | re.I)
 
 
@@ -136,6 +137,10 @@ def dictionary():
 
     if not current_user.is_authenticated:
         return redirect("/login/?next=/kcbx/dictionary/")
+    # the bureau's BI users and administrators (it shows every model's SQL, the row-level
+    # security's among them): not a township's account, whose dashboard does not link it
+    if not {role.name for role in current_user.roles} & DICTIONARY_ROLES:
+        return Response("数据字典仅供县教育局账户查看。", 403, mimetype="text/plain")
     path = Path(os.environ["SUPERSET_HOME"]) / "dictionary.html"
     if not path.exists():
         return Response("数据字典尚未生成：运行 kcbx bi start 或 make docs。", 404, mimetype="text/plain")

@@ -193,9 +193,17 @@ def month_page(conn: psycopg.Connection, term_id: str, month: date, county: str)
                 f"新增预警 {whole['new_warnings']} 人次，本月被预警儿童 {whole['warned_children']} 人；"
                 f"未结案件 {whole['open_cases']} 件，其中超期未劝返 {whole['action_overdue_cases']} 件。</p>"
             )
-    # a month without a case snapshot ranks nobody by cases (its figures are "—", not 0)
-    with_cases = [t for t in towns if t["open_cases"] is not None]
-    by_cases = sorted(with_cases, key=lambda t: (-(t["action_overdue_cases"] or 0), -t["open_cases"], t["unit_code"]))
+    # A month without a case snapshot (KCBX did not run while it was the data's month) ranks
+    # nobody by cases: its figures are "—", not 0. With a snapshot, a township without a row
+    # had no open case and no warning that month: 0.
+    snapshot = bool(whole) and whole["open_cases"] is not None
+    if snapshot:
+        for t in towns:
+            for key in ("open_cases", "action_overdue_cases", "new_warnings"):
+                t[key] = t[key] or 0
+    by_cases = (
+        sorted(towns, key=lambda t: (-t["action_overdue_cases"], -t["open_cases"], t["unit_code"])) if snapshot else []
+    )
     case_rank = {t["unit_code"]: i for i, t in enumerate(by_cases, start=1)}
     rows = [
         "<tr>"

@@ -33,6 +33,8 @@ def without_rows(manifest: dict) -> dict:
     """The manifest less what carries rows: unit tests (given/expect fixtures)."""
     kept = dict(manifest)
     kept["unit_tests"] = {}
+    kept["disabled"] = {k: [n for n in v if n.get("resource_type") != "unit_test"]
+                        for k, v in (manifest.get("disabled") or {}).items()}  # fmt: skip
     kept["nodes"] = {k: v for k, v in manifest.get("nodes", {}).items() if v.get("resource_type") != "unit_test"}
     for graph in ("child_map", "parent_map"):
         kept[graph] = {k: [n for n in v if not n.startswith("unit_test.")]
@@ -41,8 +43,8 @@ def without_rows(manifest: dict) -> dict:
 
 
 def _inline(data: dict) -> str:
-    # inside a <script>: "</" would end it early
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # inside a <script>: no "<" at all, so no text ("</script", "<!--") can end or bend it
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
 
 
 def render(manifest: dict, catalog: dict) -> str:

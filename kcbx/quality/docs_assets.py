@@ -38,6 +38,9 @@ LOCAL = {
         "css/bootstrap-prefers-dark.min.css",
 }  # fmt: skip
 _ADDRESS = re.compile(r'(src|href)="(https?://[^"]+)"')
+# a subresource-integrity check makes the browser fetch in CORS mode, which it refuses for
+# a file opened from disk: the local copies (byte for byte the hashed files) go without it
+_INTEGRITY = re.compile(r'\s(?:integrity|crossorigin)="[^"]*"')
 _LOGO = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/logo-long.png"
 
 
@@ -45,7 +48,13 @@ def localise(site: Path) -> list[str]:
     """Copy the assets into the site and rewrite its pages; return the loaded addresses
     (src=, stylesheet href=) still pointing elsewhere (none when GX's templates are the
     ones this was made for)."""
-    shutil.copytree(ASSETS, site / VENDOR, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md"))
+    for source in ASSETS.rglob("*"):
+        if source.is_file() and source.name != "README.md":
+            # owner-only, as every file under the reports folder (not the repository's modes)
+            copy = site / VENDOR / source.relative_to(ASSETS)
+            copy.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+            copy.chmod(0o600)
     remaining: list[str] = []
 
     def local(up: Path, match: re.Match) -> str:
@@ -60,6 +69,6 @@ def localise(site: Path) -> list[str]:
 
     for page in site.rglob("*.html"):
         up = Path(os.path.relpath(site, page.parent))
-        text = page.read_text(encoding="utf-8")
-        page.write_text(_ADDRESS.sub(functools.partial(local, up), text), encoding="utf-8")
+        text = _ADDRESS.sub(functools.partial(local, up), page.read_text(encoding="utf-8"))
+        page.write_text(_INTEGRITY.sub("", text), encoding="utf-8")
     return sorted(set(remaining))

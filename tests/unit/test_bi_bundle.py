@@ -3,6 +3,7 @@ one source: the bundle is generated from it, the exposures name what it reads)."
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -42,3 +43,17 @@ def test_no_password_in_the_bundle():
         text = path.read_text(encoding="utf-8")
         for uri in re.findall(r"postgresql\S*://[^\s'\"]+", text):
             assert ":XXXXXXXXXX@" in uri, (path.name, "a database URI with a password")
+
+
+def test_the_dictionary_is_the_bureaus_and_the_admins():
+    """bi/superset_config.py serves the data dictionary to the roles bi/superset_import.py
+    gives the bureau's users (and Superset's Admin), by the same name."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("superset_import", ROOT / "bi" / "superset_import.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    config = (ROOT / "bi" / "superset_config.py").read_text(encoding="utf-8")
+    roles = re.search(r"DICTIONARY_ROLES = (\{[^}]*\})", config).group(1)
+    assert ast.literal_eval(roles) == {"Admin", module.KINDS["county"].main_role}
