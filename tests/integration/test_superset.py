@@ -458,7 +458,8 @@ def test_the_township_filter_changes_every_chart_in_chromium(bi, tmp_path):
     asked: list[tuple[dict, dict]] = []
     with sync_playwright() as p:
         browser = _chromium(p)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100}, locale="zh-CN")
+        # every chart in view: none waits to be scrolled to before it asks again
+        page = browser.new_page(viewport={"width": 1500, "height": 3000}, locale="zh-CN")
         browser_login(page, base, "county", _secret(warehouse, "user_county"))
         _open_dashboard(page, base, "kcbx-county")
         page.locator(".dashboard-component-chart-holder .header-line").first.wait_for(timeout=90000)
