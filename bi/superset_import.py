@@ -184,16 +184,15 @@ def main() -> int:
         main_database = yaml.safe_load(files[f"databases/kcbx_{kind.main}.yaml"])["database_name"]
         boards = [yaml.safe_load(text)["slug"] for path, text in files.items()
                   if path.startswith(f"dashboards/{kind.main}__")]  # fmt: skip
-        found = db.session.query(Dashboard).filter(Dashboard.slug.in_(boards)).all()
         members = [kind.member_slug.format(code=m["code"]) for m in accounts["members"]]
-        _write_filter_scopes(db.session.query(Dashboard).filter(Dashboard.slug.in_(boards + members)).all())
-        _role(security_manager, kind.main_role, main_database, found)
+        imported = {d.slug: d for d in db.session.query(Dashboard).filter(Dashboard.slug.in_(boards + members))}
+        _write_filter_scopes(list(imported.values()))
+        _role(security_manager, kind.main_role, main_database, [imported[slug] for slug in boards if slug in imported])
         main = accounts["main"]
         _user(security_manager, main["user"], main["user_password"], ["Gamma", kind.main_role])
         for member in accounts["members"]:
             role = kind.member_role.format(code=member["code"])
-            slug = kind.member_slug.format(code=member["code"])
-            board = db.session.query(Dashboard).filter_by(slug=slug).one()
+            board = imported[kind.member_slug.format(code=member["code"])]
             _role(security_manager, role, kind.member_database.format(code=member["code"], name=member["name"]),
                   [board])  # fmt: skip
             _user(security_manager, member["user"], member["user_password"], ["Gamma", role])

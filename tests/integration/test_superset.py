@@ -53,11 +53,6 @@ def _townships(warehouse) -> list[tuple[str, str]]:
         ).fetchall()
 
 
-def _by_title(client: Client, slug: str) -> dict[str, list[dict]]:
-    board = client.dashboards()[slug]
-    return {chart["slice_name"]: client.data(chart) for chart in client.charts(board)}
-
-
 _spec = importlib.util.spec_from_file_location("build_bundle", ROOT / "bi" / "build_bundle.py")
 BUNDLE = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(BUNDLE)  # bi/build_bundle.py: the dashboards' UUIDs and datasets' columns
