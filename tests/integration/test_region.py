@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import jsonschema
@@ -733,9 +734,13 @@ def test_the_region_dashboards_render_in_chromium(region_bi, region, hub):
             for label in ("各县巩固率", "已发布", name):  # the charts' own words drawn, not only frames
                 page.get_by_text(label).first.wait_for(timeout=60000)
             page.wait_for_timeout(1500)  # the bar chart's animation
+            # the text read while every chart is in the page (not while Superset lays it out again)
+            deadline = time.time() + 60
+            while "巩固率" not in (text := page.inner_text("body")) and time.time() < deadline:
+                time.sleep(1)
+            pages[user] = text
             page.screenshot(path=str(shots / f"{slug}.png"), full_page=True)
             assert page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count() == 0, slug
-            pages[user] = page.inner_text("body")
             page.close()
         browser.close()
     refused = [m for m in console if "Content Security Policy" in m and "scarf.sh" not in m]

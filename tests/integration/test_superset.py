@@ -415,12 +415,21 @@ def test_every_dashboard_renders_in_chromium(bi, tmp_path):
             drawn = page.locator(".dashboard-component-chart-holder").filter(
                 has=page.locator("canvas, table, .header-line")
             )
+            # the page settled: every chart drawn and its words in the page's text at the same
+            # moment (a grid caught while Superset lays it out again has neither)
             deadline = time.time() + 90
-            while drawn.count() < len(titles) and time.time() < deadline:
+            while True:
+                count, text = drawn.count(), page.inner_text("body")
+                if (
+                    count == len(titles)
+                    and board["title"] in text
+                    and "%" in text
+                    and all(title in text for title in titles)
+                ):
+                    break
+                assert time.time() < deadline, (slug, count, len(titles), [t for t in titles if t not in text])
                 time.sleep(1)
-            assert drawn.count() == len(titles), (slug, drawn.count(), len(titles))
             page.screenshot(path=str(tmp_path / f"{slug}.png"), full_page=True)
-            text = page.inner_text("body")
             errors = page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count()
             assert errors == 0, slug
             assert not _console_refusals(console), (slug, _console_refusals(console)[:3])
