@@ -67,13 +67,16 @@ context_starts as (
     group by term_id, school_code
 ),
 
--- a student taught at home has grid rows only on its roll-called days, so the school's
--- context days may hold fewer than its last window_days - 1 rows: it is read from the
--- term's start (a few rows each)
-home_taught as (
-    select term_id, school_code, student_key
+-- each pair numbered: the student-days are sorted by one integer, not by three text
+-- keys (a 64-character student key tripled the width of the rows sorted)
+numbered_pairs as (
+    select
+        term_id,
+        school_code,
+        student_key,
+        is_home_taught,
+        row_number() over (order by term_id, school_code, student_key) as pair_no
     from pairs
-    where is_home_taught
 ),
 
 -- the student's state at the end of its last stored week before the first week summarised
@@ -100,9 +103,7 @@ carried as (
 
 days as (
     select
-        grid.term_id,
-        grid.school_code,
-        grid.student_key,
+        numbered_pairs.pair_no,
         grid.day,
         grid.attendance_kind,
         grid.day >= starts.from_week as is_summarised,
@@ -119,12 +120,15 @@ days as (
         on grid.term_id = carried.term_id
         and grid.school_code = carried.school_code
         and grid.student_key = carried.student_key
-    left join home_taught
-        on grid.term_id = home_taught.term_id
-        and grid.school_code = home_taught.school_code
-        and grid.student_key = home_taught.student_key
+    inner join numbered_pairs
+        on grid.term_id = numbered_pairs.term_id
+        and grid.school_code = numbered_pairs.school_code
+        and grid.student_key = numbered_pairs.student_key
+    -- a student taught at home has grid rows only on its roll-called days, so the
+    -- school's context days may hold fewer than its last window_days - 1 rows: it is
+    -- read from the term's start (a few rows each)
     where grid.day >= coalesce(context_starts.from_day, starts.from_week)
-        or home_taught.student_key is not null
+        or numbered_pairs.is_home_taught
 ),
 
 running as (
@@ -139,7 +143,7 @@ running as (
         lead(day) over so_far as next_day
     from days
     window so_far as (
-        partition by term_id, school_code, student_key
+        partition by pair_no
         order by day
         rows between unbounded preceding and current row
     )
@@ -154,7 +158,7 @@ positioned as (
         unexcused_read - coalesce(lag(unexcused_read, {{ window_days }}) over so_far, 0) as recent_unexcused
     from running
     window so_far as (
-        partition by term_id, school_code, student_key
+        partition by pair_no
         order by day
         rows between unbounded preceding and current row
     )
@@ -162,9 +166,7 @@ positioned as (
 
 measured as (
     select
-        term_id,
-        school_code,
-        student_key,
+        pair_no,
         week_start,
         day,
         attendance_kind,
@@ -184,11 +186,9 @@ measured as (
     where is_summarised
 ),
 
-final as (
+weeks as (
     select
-        term_id,
-        school_code,
-        student_key,
+        pair_no,
         week_start,
         max(day) as week_end_day,
         count(*)::integer as school_days,
@@ -210,7 +210,32 @@ final as (
             '{}'::date[]
         ) as run_reached_on
     from measured
-    group by term_id, school_code, student_key, week_start
+    group by pair_no, week_start
+),
+
+final as (
+    select
+        numbered_pairs.term_id,
+        numbered_pairs.school_code,
+        numbered_pairs.student_key,
+        weeks.week_start,
+        weeks.week_end_day,
+        weeks.school_days,
+        weeks.present_days,
+        weeks.excused_days,
+        weeks.unexcused_days,
+        weeks.last_present_on,
+        weeks.longest_run,
+        weeks.current_run,
+        weeks.recent_days,
+        weeks.recent_present,
+        weeks.recent_unexcused,
+        weeks.days_so_far,
+        weeks.present_so_far,
+        weeks.run_reached_on
+    from weeks
+    inner join numbered_pairs
+        on weeks.pair_no = numbered_pairs.pair_no
 )
 
 select * from final
