@@ -69,3 +69,33 @@ def browser_login(page, base: str, user: str, password: str) -> None:
     page.fill("#password", password)
     page.locator("button[type=submit]").first.click()
     page.wait_for_url(lambda url: "/login" not in url, timeout=60000)
+
+
+# In the page, in one pass: the page's text holds every label and exactly `charts` chart
+# holders (any number when None) have drawn a body (an ECharts canvas, a table or a big
+# number).
+_DRAWN = """() => [...document.querySelectorAll('.dashboard-component-chart-holder')]
+    .filter(holder => holder.querySelector('canvas, table, .header-line')).length"""
+_SETTLED = f"""([labels, charts]) => {{
+    const drawn = ({_DRAWN})();
+    const text = document.body.innerText;
+    return (charts === null || drawn === charts) && labels.every(label => text.includes(label));
+}}"""
+
+
+def settled_screenshot(page, path, labels: list[str], charts: int | None = None, timeout_ms: int = 90000) -> str:
+    """A dashboard's full-page screenshot and its text, taken once every label is in the
+    page and `charts` charts are drawn, and taken again if Superset laid the grid out anew
+    while the picture was taken (a page caught mid-layout shows only its header)."""
+    for _ in range(3):
+        try:
+            page.wait_for_function(_SETTLED, arg=[labels, charts], timeout=timeout_ms)
+        except Exception as exc:  # say what never appeared, not only that time ran out
+            text, drawn = page.inner_text("body"), page.evaluate(_DRAWN)
+            missing = [label for label in labels if label not in text]
+            raise AssertionError(f"not drawn: {missing}; charts drawn {drawn} of {charts}") from exc
+        text = page.inner_text("body")
+        page.screenshot(path=str(path), full_page=True)
+        if page.evaluate(_SETTLED, [labels, charts]):
+            return text
+    raise AssertionError(f"the page kept laying itself out: {path}")

@@ -2,10 +2,11 @@
 -- holds exactly as many rows as the attendance grid it was written from.
 -- Why it matters: the fact is never rebuilt whole (full_refresh=false); a day slice
 -- written twice (duplicate rows) or cut short (a student without a child) would stay
--- in every later report. Its key is unique by construction - int_attendance_pairs
--- (tested unique) crossed with each school's distinct reported days, one child per
--- student (int_student_children, tested) - so counting per day guards the strategy's
--- delete and insert without sorting 5 M keys.
+-- in every later report. Its key is unique by construction - each pair's status on its
+-- school's distinct reported days (int_attendance_days, grouped per student, school and
+-- day) plus the reported days a pair (int_attendance_pairs, tested unique) has no row
+-- for, one child per student (int_student_children, tested) - so counting per day guards
+-- the strategy's delete and insert without sorting 5 M keys.
 -- How to fix: a build error, not a data problem: rebuild the term's days (delete its
 -- rows of intermediate.day_slice_state for fct_attendance_daily and run again) and
 -- report the commit.

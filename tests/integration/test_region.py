@@ -10,7 +10,6 @@ import json
 import os
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import jsonschema
@@ -24,7 +23,7 @@ from kcbx.region.run import RegionPaths, county_environment, county_publisher_ur
 from kcbx.settings import Settings
 from kcbx.warehouse import database_url, with_login
 from tests.conftest import CHROMIUM, KCBX, ROOT, TERM, _free_port, synth_region
-from tests.superset_client import Client, browser_login
+from tests.superset_client import Client, browser_login, settled_screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -734,12 +733,10 @@ def test_the_region_dashboards_render_in_chromium(region_bi, region, hub):
             for label in ("各县巩固率", "已发布", name):  # the charts' own words drawn, not only frames
                 page.get_by_text(label).first.wait_for(timeout=60000)
             page.wait_for_timeout(1500)  # the bar chart's animation
-            # the text read while every chart is in the page (not while Superset lays it out again)
-            deadline = time.time() + 60
-            while "巩固率" not in (text := page.inner_text("body")) and time.time() < deadline:
-                time.sleep(1)
-            pages[user] = text
-            page.screenshot(path=str(shots / f"{slug}.png"), full_page=True)
+            labels = [name, "巩固率"]
+            if user == "region":
+                labels = ["区域控辍保学看板", "各县巩固率", "缺报", *COUNTIES.values()]
+            pages[user] = settled_screenshot(page, shots / f"{slug}.png", labels)
             assert page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count() == 0, slug
             page.close()
         browser.close()

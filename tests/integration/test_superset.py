@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.conftest import CHROMIUM, ROOT, TERM, _free_port, embedded_warehouse
-from tests.superset_client import Client, browser_login
+from tests.superset_client import Client, browser_login, settled_screenshot
 
 pytestmark = pytest.mark.integration
 
@@ -411,25 +411,9 @@ def test_every_dashboard_renders_in_chromium(bi, tmp_path):
             titles = [_title(k, connection) for k in _keys(board)]
             for title in titles:
                 page.get_by_text(title).first.wait_for(timeout=90000)
-            # each chart drew its body: an ECharts canvas, a table or a big number
-            drawn = page.locator(".dashboard-component-chart-holder").filter(
-                has=page.locator("canvas, table, .header-line")
-            )
-            # the page settled: every chart drawn and its words in the page's text at the same
-            # moment (a grid caught while Superset lays it out again has neither)
-            deadline = time.time() + 90
-            while True:
-                count, text = drawn.count(), page.inner_text("body")
-                if (
-                    count == len(titles)
-                    and board["title"] in text
-                    and "%" in text
-                    and all(title in text for title in titles)
-                ):
-                    break
-                assert time.time() < deadline, (slug, count, len(titles), [t for t in titles if t not in text])
-                time.sleep(1)
-            page.screenshot(path=str(tmp_path / f"{slug}.png"), full_page=True)
+            labels = [board["title"], "%", *titles, *([name] if connection == "township" else [])]
+            # every chart drew its body, and the words read are the ones in the screenshot
+            text = settled_screenshot(page, tmp_path / f"{slug}.png", labels, charts=len(titles))
             errors = page.locator(".ant-alert-error, [data-test=error-message], .alert-danger").count()
             assert errors == 0, slug
             assert not _console_refusals(console), (slug, _console_refusals(console)[:3])
