@@ -1,4 +1,3 @@
-{{ config(post_hook='analyze {{ this }}') }}
 -- (term, day) -> the version of that day's roll calls: whether it is a school day and
 -- which attendance files (by content hash) cover it. See macros/day_slices/.
 with calendar as (

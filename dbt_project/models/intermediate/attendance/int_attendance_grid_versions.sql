@@ -1,4 +1,3 @@
-{{ config(post_hook='analyze {{ this }}') }}
 -- (term, day) -> the version of that day's grid rows: the day's roll-call version and
 -- the term's list of (student, school) pairs and which child each student is. A new student, a corrected registry or
 -- a re-sent file changes the versions of exactly the days whose grid rows it changes.

@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        post_hook='analyze {{ this }}',
     )
 }}
 -- Which school days each attendance file covers: the map from deliveries to the day

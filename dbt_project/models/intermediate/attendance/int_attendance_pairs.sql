@@ -1,4 +1,3 @@
-{{ config(post_hook='analyze {{ this }}') }}
 -- Every (student, school) pair a term knows of: 在读/休学 registrations at the school
 -- and anyone the school took a roll call for. Each is owed a status on every day the
 -- school reported, except a pair taught at home (就读方式 送教上门, SPEC §3): schools do

@@ -1,4 +1,3 @@
-{{ config(post_hook='analyze {{ this }}') }}
 -- Per term, school and reported day: the grid's student-days by status. The 日报, 周报
 -- and 月报 (macros/attendance_period_report.sql) sum these few thousand rows per period
 -- instead of grouping millions of student-days once per period.

@@ -1,4 +1,3 @@
-{{ config(post_hook='analyze {{ this }}') }}
 -- The school days on which each school reported attendance for anyone. A day the
 -- school reported nothing is unknown for all its students, not unexcused.
 with load_days as (
