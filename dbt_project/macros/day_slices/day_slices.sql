@@ -125,8 +125,8 @@
             and built.term_id = versions.term_id
             and built.day = versions.day
     );
-    -- fresh statistics: the tests that follow plan on how few days are unverified
+    -- fresh statistics: the tests that follow plan on how few days are unverified (the
+    -- model itself: analyze_built, the next post-hook)
     analyze {{ state }};
-    analyze {{ this }};
     {%- endif -%}
 {% endmacro %}

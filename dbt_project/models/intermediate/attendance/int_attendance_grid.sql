@@ -32,22 +32,28 @@ attendance_days as not materialized (
     {{ in_changed_days(ref('int_attendance_days'), 'attendance', ref('int_attendance_grid_versions')) }}
 ),
 
-delivered as (
-    select
-        attendance_days.term_id,
-        attendance_days.school_code,
-        attendance_days.student_key,
-        attendance_days.day,
-        attendance_days.attendance_kind
+-- the statuses on days the school reported; read twice, by delivered and by the counts
+on_reported_days as not materialized (
+    select attendance_days.*
     from attendance_days
     inner join reported_days
         on attendance_days.term_id = reported_days.term_id
         and attendance_days.school_code = reported_days.school_code
         and attendance_days.day = reported_days.day
+),
+
+delivered as (
+    select
+        on_reported_days.term_id,
+        on_reported_days.school_code,
+        on_reported_days.student_key,
+        on_reported_days.day,
+        on_reported_days.attendance_kind
+    from on_reported_days
     inner join pairs
-        on attendance_days.term_id = pairs.term_id
-        and attendance_days.school_code = pairs.school_code
-        and attendance_days.student_key = pairs.student_key
+        on on_reported_days.term_id = pairs.term_id
+        and on_reported_days.school_code = pairs.school_code
+        and on_reported_days.student_key = pairs.student_key
 ),
 
 school_day_counts as (
@@ -57,17 +63,9 @@ school_day_counts as (
 ),
 
 delivered_counts as (
-    select
-        attendance_days.term_id,
-        attendance_days.school_code,
-        attendance_days.student_key,
-        count(*) as delivered
-    from attendance_days
-    inner join reported_days
-        on attendance_days.term_id = reported_days.term_id
-        and attendance_days.school_code = reported_days.school_code
-        and attendance_days.day = reported_days.day
-    group by attendance_days.term_id, attendance_days.school_code, attendance_days.student_key
+    select term_id, school_code, student_key, count(*) as delivered
+    from on_reported_days
+    group by term_id, school_code, student_key
 ),
 
 -- the pairs owed a day they have no row for (a pair taught at home is owed none)
